@@ -1,0 +1,300 @@
+"""Turn a :class:`~.network.Network` into kernel source for one dialect.
+
+Neuron groups with the same model (same digest) are merged into one block: one branch of the
+single ``neuron_update`` kernel over a contiguous index range, with per-neuron parameters in
+device buffers so that parameter changes never recompile.  Synapse groups are merged the same way
+in ``spike_propagation``.  Model snippets go through :func:`.snippets.render`; the kernel shapes
+live in ``kernels/templates``, one template per kernel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import jinja2
+import numpy as np
+
+from ..kernels.dialects import DIALECTS
+from ..kernels import TEMPLATE_DIR
+from .errors import CodegenError
+from .layout import (GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, SourceSpec, SynapseBlock)
+from .network import Network
+from .snippets import render
+
+#: Names every neuron snippet may use besides the model's own.
+NEURON_BUILTINS = {"t": "t", "dt": "dt", "step": "step", "i_inj": "i_inj"}
+
+# GSL's Runge-Kutta-Fehlberg 4(5) tableau and step-size control (rkf45.c, cstd.c).
+_F = Fraction
+RKF45 = {
+    "a": [[], [_F(1, 4)], [_F(3, 32), _F(9, 32)], [_F(1932, 2197), _F(-7200, 2197), _F(7296, 2197)],
+          [_F(8341, 4104), _F(-32832, 4104), _F(29440, 4104), _F(-845, 4104)],
+          [_F(-6080, 20520), _F(41040, 20520), _F(-28352, 20520), _F(9295, 20520), _F(-5643, 20520)]],
+    "c": [_F(902880, 7618050), 0, _F(3953664, 7618050), _F(3855735, 7618050), _F(-1371249, 7618050),
+          _F(277020, 7618050)],
+    "e": [_F(1, 360), 0, _F(-128, 4275), _F(-2197, 75240), _F(1, 50), _F(2, 55)],
+}
+
+
+@dataclass
+class Program:
+    """Generated source, the kernels' argument lists and the layout they assume."""
+
+    source: str
+    kernel_args: dict       # kernel name -> [KernelArg]
+    layout: Layout
+    dialect: str
+    precision: str
+
+
+def _literal(x, single: bool) -> str:
+    text = repr(float(x))
+    if text in ("inf", "-inf", "nan"):
+        raise CodegenError(f"cannot write {text} as a literal")
+    return text + ("f" if single else "")
+
+
+def _env():
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+class Generator:
+    """Generate the kernels of ``network`` for ``dialect`` ('opencl' or 'cuda') and ``precision``."""
+
+    def __init__(self, network: Network, dialect: str = "opencl", precision: str = "single"):
+        if dialect not in DIALECTS:
+            raise CodegenError(f"unknown dialect {dialect!r}; allowed: {sorted(DIALECTS)}")
+        if precision not in ("single", "double"):
+            raise CodegenError(f"precision must be 'single' or 'double', not {precision!r}")
+        self.net = network
+        self.dialect = DIALECTS[dialect]
+        self.precision = precision
+        self.single = precision == "single"
+
+    # ---- layout -------------------------------------------------------------------------------
+
+    def layout(self) -> Layout:
+        blocks, by_digest, group_slot = [], {}, {}
+        for g in self.net.neuron_groups:
+            key = g.model.digest()
+            if key not in by_digest:
+                by_digest[key] = NeuronBlock(index=len(blocks), model=g.model, offset=0, size=0, slots=[],
+                                             scalar_vars=[v.name for v in g.model.vars if v.type == "scalar"],
+                                             int_vars=[v.name for v in g.model.vars if v.type == "int"],
+                                             params=list(g.model.all_param_names))
+                if g.model.ode:
+                    by_digest[key].scalar_vars.append("pg_h")
+                    by_digest[key].internal_vars["pg_h"] = self.net.dt
+                blocks.append(by_digest[key])
+            b = by_digest[key]
+            b.slots.append(GroupSlot(group=g, start=b.size, global_start=0))
+            b.size += g.size
+        offset = 0
+        for b in blocks:
+            b.offset = offset
+            for s in b.slots:
+                s.global_start = offset + s.start
+                group_slot[s.group] = (b, s)
+            offset += b.size
+        planes = {}
+        for b in blocks:
+            for k, r in enumerate(b.model.receptors):
+                planes[(b.model.name, r)] = k
+        n_planes = max([len(b.model.receptors) for b in blocks] + [1])
+
+        sblocks, by_digest, rows = [], {}, 0
+        for sg in self.net.synapse_groups:
+            if sg.post not in group_slot or sg.pre not in group_slot:
+                raise CodegenError(f"synapse group '{sg.name}' connects groups that are not in the network")
+            if sg.receptor not in sg.post.model.receptors:
+                raise CodegenError(f"synapse group '{sg.name}': receptor '{sg.receptor}' not in "
+                                   f"{sg.post.model.name} receptors {sg.post.model.receptors}")
+            key = sg.model.digest()
+            if key not in by_digest:
+                by_digest[key] = SynapseBlock(index=len(sblocks), model=sg.model, offset=0, rows=0, groups=[],
+                                              group_rows=[], group_syn=[], n_syn=0,
+                                              scalar_vars=list(sg.model.var_names))
+                sblocks.append(by_digest[key])
+            sb = by_digest[key]
+            sb.groups.append(sg)
+            sb.group_rows.append(sb.rows)
+            sb.group_syn.append(sb.n_syn)
+            sb.rows += sg.pre.size
+            sb.n_syn += len(sg.pre_ind)
+        for sb in sblocks:
+            sb.offset = rows
+            rows += sb.rows
+
+        records = []
+        for g in self.net.neuron_groups:
+            if g.record_spikes:
+                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, (g.size + 31) // 32))
+            for var, (indices, interval) in g.record_vars.items():
+                if var not in g.model.var_names:
+                    raise CodegenError(f"neuron group '{g.name}' ({g.model.name}) has no variable '{var}' to record")
+                records.append(RecordSpec(len(records), g, var, np.asarray(indices, dtype=np.int64), int(interval)))
+
+        sources = []
+        for cs in self.net.current_sources:
+            masks = []
+            for k, (g, idx) in enumerate(cs.targets):
+                _, slot = group_slot[g]
+                masks.append((slot, f"cs{len(sources)}_mask{k}", np.asarray(idx, dtype=np.int64)))
+            sources.append(SourceSpec(len(sources), cs, list(cs.model.all_param_names)
+                                      + [f"{e.name}_len" for e in cs.model.extra_globals], masks))
+        n_slots = self.net.max_delay_steps() + 1
+        return Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
+                      synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
+                      receptor_plane=planes, n_rows=rows)
+
+    # ---- code ---------------------------------------------------------------------------------
+
+    def _neuron_block(self, b: NeuronBlock, layout: Layout, args: list) -> dict:
+        m, n = b.model, b.size
+        names = dict(NEURON_BUILTINS)
+        loads, stores = [], []
+        args += [KernelArg(b.state_buffer, "scalar*"), KernelArg(b.int_state_buffer, "int*"),
+                 KernelArg(b.param_buffer, "scalar*")]
+        for k, v in enumerate(b.scalar_vars):
+            names[v] = f"l_{v}"
+            loads.append(f"scalar l_{v} = {b.state_buffer}[{k * n} + i];")
+            stores.append(f"{b.state_buffer}[{k * n} + i] = l_{v};")
+        for k, v in enumerate(b.int_vars):
+            names[v] = f"l_{v}"
+            loads.append(f"int l_{v} = {b.int_state_buffer}[{k * n} + i];")
+            stores.append(f"{b.int_state_buffer}[{k * n} + i] = l_{v};")
+        for k, p in enumerate(b.params):
+            names[p] = f"p_{p}"
+            loads.append(f"const scalar p_{p} = {b.param_buffer}[{k * n} + i];")
+        for e in m.extra_globals:
+            data, start = b.egp_buffers(e.name)
+            args += [KernelArg(data, f"{e.type}*"), KernelArg(start, "int*")]
+            names[e.name] = f"({data} + {start}[i])"
+            names[f"{e.name}_len"] = f"({start}[i + 1] - {start}[i])"
+        inputs = []
+        for k, r in enumerate(m.receptors):
+            names[f"in_{r}"] = f"in_{r}"
+            inputs.append({"name": r, "index": k})
+        functions = {"uniform": "pg_uniform"}
+        ctx = f"neuron model '{m.name}'"
+        locals_ = set()
+
+        def code(text, kind):
+            out, declared = render(text, names, context=f"{ctx} {kind}", functions=functions,
+                                   single=self.single, known_locals=locals_)
+            locals_.update(declared)
+            # uniform() draws from this neuron's counter-based stream
+            return out.replace("pg_uniform(", "pg_uniform(&pg_rng")
+
+        pre_ode = code(m.pre_ode_code, "pre_ode_code")
+        ode = [{"name": var, "local": f"l_{var}", "rhs": code(rhs, f"ode {var}")} for var, rhs in m.ode]
+        sim = code(m.sim_code, "sim_code")
+        threshold = code(m.threshold_code, "threshold_code").strip() or "0"
+        reset = code(m.reset_code, "reset_code")
+        uses_rng = "pg_uniform(" in "".join([pre_ode, sim, threshold, reset] + [o["rhs"] for o in ode])
+
+        sources = []
+        for spec in layout.sources:
+            for slot, mask_name, _ in spec.masks:
+                if slot not in b.slots:
+                    continue
+                snames = {"t": "t", "dt": "dt", "step": "step"}
+                for k, p in enumerate(spec.params):
+                    snames[p] = f"{spec.param_buffer}[{k}]"
+                for e in spec.source.model.extra_globals:
+                    snames[e.name] = f"{spec.param_buffer}_{e.name}"
+                    snames[f"{e.name}_len"] = f"((int){spec.param_buffer}[{spec.params.index(e.name + '_len')}])"
+                current, _ = render(spec.source.model.injection_code, snames, single=self.single,
+                                    context=f"current source '{spec.source.name}' ({spec.source.model.name}) "
+                                            "injection_code")
+                sources.append({"start": slot.start, "stop": slot.start + slot.group.size, "mask": mask_name,
+                                "current": f"({current})"})
+        records = []
+        for rec in layout.records:
+            slot = next((s for s in b.slots if s.group is rec.group), None)
+            if slot is None:
+                continue
+            entry = {"kind": "spikes" if rec.variable == "spikes" else "var", "buffer": rec.buffer,
+                     "start": slot.start, "stop": slot.start + slot.group.size, "interval": rec.interval,
+                     "words": rec.words, "columns": rec.columns, "ncols": len(rec.indices),
+                     "value": f"l_{rec.variable}"}
+            records.append(entry)
+        return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads,
+                "stores": stores, "inputs": inputs, "sources": sources, "pre_ode": pre_ode, "ode": ode,
+                "ode_tol": _literal(m.ode_tolerance, self.single), "sim": sim, "threshold": threshold,
+                "reset": reset, "records": records, "uses_rng": uses_rng,
+                "rng_stream_expr": self._rng_stream_expr(b)}
+
+    def _rng_stream_expr(self, b: NeuronBlock) -> str:
+        """The RNG stream of neuron ``i``: its group's stream number, so draws do not depend on the layout."""
+        expr = f"{b.slots[-1].group.rng_stream}u"
+        for s in reversed(b.slots[:-1]):
+            expr = f"(i < {s.start + s.group.size} ? {s.group.rng_stream}u : {expr})"
+        return expr
+
+    def _synapse_block(self, sb: SynapseBlock, args: list) -> dict:
+        m = sb.model
+        names, loads = {}, []
+        for what in ("pre", "row_start", "post", "delay"):
+            args.append(KernelArg(sb.buffer(what), "int*"))
+        for v in sb.scalar_vars:
+            args.append(KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
+            names[v] = f"l_{v}"
+            loads.append(f"scalar l_{v} = {sb.buffer(f'var_{v}')}[s];")
+        if m.all_param_names:
+            raise CodegenError(f"weight-update model '{m.name}': parameters {m.all_param_names} are not supported "
+                               "yet; declare them as variables")
+        code, _ = render(m.pre_spike_code, names, context=f"weight-update model '{m.name}' pre_spike_code",
+                         functions={"add_to_post": "PG_ADD_TO_POST"}, single=self.single)
+        return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
+                "pre": sb.buffer("pre"), "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
+                "delay": sb.buffer("delay"), "loads": loads, "code": code}
+
+    def generate(self) -> Program:
+        layout = self.layout()
+        env = _env()
+        prelude = self.dialect.prelude(self.precision)
+        common = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots,
+                      ring_stride=layout.n_receptor_planes * layout.n_total)
+
+        nargs = [KernelArg("step", "int", buffer=False), KernelArg("chunk_start", "int", buffer=False),
+                 KernelArg("spiked", "unsigned char*"), KernelArg("inbuf", "scalar*")]
+        blocks = [self._neuron_block(b, layout, nargs) for b in layout.neuron_blocks]
+        for spec in layout.sources:
+            nargs.append(KernelArg(spec.param_buffer, "scalar*"))
+            for e in spec.source.model.extra_globals:
+                nargs.append(KernelArg(f"{spec.param_buffer}_{e.name}", f"{e.type}*"))
+            for _, mask_name, _ in spec.masks:
+                nargs.append(KernelArg(mask_name, "unsigned char*"))
+        for rec in layout.records:
+            if rec.variable == "spikes":
+                nargs.append(KernelArg(rec.buffer, "unsigned int*"))
+            else:
+                nargs += [KernelArg(rec.buffer, "scalar*"), KernelArg(rec.columns, "int*")]
+        rk = {"a": [[_literal(x, self.single) for x in row] for row in RKF45["a"]],
+              "c": [_literal(x, self.single) if x else 0 for x in RKF45["c"]],
+              "e": [_literal(x, self.single) if x else 0 for x in RKF45["e"]],
+              "dec": _literal(1.1, self.single), "inc": _literal(0.5, self.single),
+              "safety": _literal(0.9, self.single), "dec_exp": _literal(-1 / 5, self.single),
+              "inc_exp": _literal(-1 / 6, self.single), "min_factor": _literal(0.2, self.single),
+              "max_factor": _literal(5.0, self.single)}
+        seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
+        neuron_src = env.get_template("neuron_update.c.j2").render(
+            signature=", ".join(a.declaration() for a in nargs), blocks=blocks, rk=rk,
+            dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF, seed_hi=seed >> 32, **common)
+
+        sargs = [KernelArg("step", "int", buffer=False), KernelArg("spiked", "unsigned char*"),
+                 KernelArg("inbuf", "scalar*")]
+        sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
+        kernel_args = {"neuron_update": nargs}
+        sources = [neuron_src]
+        if sblocks:
+            syn_src = env.get_template("spike_propagation.c.j2").render(
+                signature=", ".join(a.declaration() for a in sargs), blocks=sblocks, n_rows=layout.n_rows,
+                **common)
+            # The prelude is shared: keep it once.
+            sources.append(syn_src.split(prelude, 1)[1])
+            kernel_args["spike_propagation"] = sargs
+        return Program(source="\n".join(sources), kernel_args=kernel_args, layout=layout,
+                       dialect=self.dialect.name, precision=self.precision)

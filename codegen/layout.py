@@ -1,0 +1,133 @@
+"""Where every group lives on the device: index ranges, buffer names and field orders.
+
+The generator decides the layout once per build; the simulation uses it to pack host arrays into
+device buffers and to unpack recordings.  Neurons of all groups share one global index space,
+ordered by model so that each merged model block is a contiguous range.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class KernelArg:
+    """One kernel argument: produces both the signature entry and the launch value."""
+
+    name: str
+    ctype: str          # 'int', 'scalar*', 'int*', 'unsigned int*', 'unsigned char*'
+    buffer: bool = True
+
+    def declaration(self) -> str:
+        if not self.buffer:
+            return f"const {self.ctype} {self.name}"
+        base = self.ctype.rstrip("*")
+        return f"GLOBAL {base} *RESTRICT {self.name}"
+
+
+@dataclass(eq=False)
+class GroupSlot:
+    """A neuron group inside its model block."""
+
+    group: object
+    start: int          # index of its first neuron within the block
+    global_start: int   # index of its first neuron in the global index space
+
+
+@dataclass(eq=False)
+class NeuronBlock:
+    """All neuron groups of one model: one branch of the neuron kernel."""
+
+    index: int
+    model: object
+    offset: int
+    size: int
+    slots: list
+    scalar_vars: list          # names, in field order of the scalar state buffer
+    int_vars: list
+    params: list               # names (incl. derived), in field order of the parameter buffer
+    internal_vars: dict = field(default_factory=dict)   # name -> initial value, added by the generator
+
+    @property
+    def state_buffer(self):
+        return f"nvs{self.index}"
+
+    @property
+    def int_state_buffer(self):
+        return f"nvi{self.index}"
+
+    @property
+    def param_buffer(self):
+        return f"np{self.index}"
+
+    def egp_buffers(self, name):
+        return f"ne{self.index}_{name}", f"ne{self.index}_{name}_start"
+
+
+@dataclass(eq=False)
+class SynapseBlock:
+    """All synapse groups of one weight-update model: one branch of the propagation kernel."""
+
+    index: int
+    model: object
+    offset: int                # first row in the global row space
+    rows: int
+    groups: list
+    group_rows: list           # first row of each group within the block
+    group_syn: list            # first synapse of each group within the block
+    n_syn: int
+    scalar_vars: list
+
+    def buffer(self, what):
+        return f"sb{self.index}_{what}"
+
+
+@dataclass(eq=False)
+class RecordSpec:
+    """A recording of spikes or of one state variable of one neuron group."""
+
+    index: int
+    group: object
+    variable: str              # 'spikes' or a state variable name
+    indices: np.ndarray        # local indices of the recorded neurons
+    interval: int = 1          # steps between samples
+    words: int = 0             # spikes: 32-bit words per step
+
+    @property
+    def buffer(self):
+        return f"rec{self.index}"
+
+    @property
+    def columns(self):
+        return f"rec{self.index}_cols"
+
+
+@dataclass(eq=False)
+class SourceSpec:
+    """A current source: its parameter buffer and one target mask per neuron group."""
+
+    index: int
+    source: object
+    params: list
+    masks: list                # (GroupSlot, mask buffer name, local indices)
+
+    @property
+    def param_buffer(self):
+        return f"cs{self.index}"
+
+
+@dataclass(eq=False)
+class Layout:
+    """The complete device layout of one build."""
+
+    n_total: int
+    n_receptor_planes: int
+    n_slots: int
+    neuron_blocks: list
+    synapse_blocks: list
+    records: list
+    sources: list
+    group_slot: dict           # NeuronGroup -> (NeuronBlock, GroupSlot)
+    receptor_plane: dict       # (model name, receptor) -> plane index
+    n_rows: int = 0

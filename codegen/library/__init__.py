@@ -1,0 +1,1 @@
+"""The built-in models, written with the same description language users get."""

@@ -1,0 +1,221 @@
+"""The model description language: neuron, postsynaptic, weight-update and current-source models.
+
+A model is a frozen dataclass: named parameters and state variables, derived parameters computed
+on the host as callables of ``(params, dt)``, and C-like code snippets that the generator parses
+and renders into kernels (see :mod:`pynn_gpu.codegen.snippets`).  The standard library
+(``pynn_gpu.standardmodels``) is written with exactly this API.
+
+Units follow PyNN: mV, ms, nA, nF, uS, Hz.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import keyword
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from .errors import ModelError
+
+#: Types a state variable or extra global array may have.
+VAR_TYPES = ("scalar", "int")
+
+
+@dataclass(frozen=True)
+class Var:
+    """A state variable: ``type`` is ``'scalar'`` (float or double, by precision) or ``'int'``."""
+
+    name: str
+    type: str = "scalar"
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class ExtraGlobal:
+    """A per-neuron ragged array uploaded from the host (e.g. spike times of a spike source).
+
+    In snippets ``name[k]`` reads element ``k`` of this neuron's segment and ``name_len`` its length.
+    """
+
+    name: str
+    type: str = "int"
+
+
+@dataclass(frozen=True)
+class DerivedParam:
+    """A parameter computed on the host at build time from ``(params, dt)`` -> array or scalar."""
+
+    name: str
+    func: Callable
+
+
+def _as_vars(items) -> tuple:
+    return tuple(v if isinstance(v, Var) else Var(*v) if isinstance(v, tuple) else Var(v) for v in items)
+
+
+def _check_identifier(model: str, kind: str, name: str):
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("pg_"):
+        raise ModelError(f"model '{model}': {kind} name '{name}' is not a valid identifier "
+                         "(letters, digits and '_', not starting with 'pg_')")
+
+
+@dataclass(frozen=True)
+class _ModelBase:
+    name: str
+    params: tuple = ()
+    vars: tuple = ()
+    derived_params: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", tuple(self.params))
+        object.__setattr__(self, "vars", _as_vars(self.vars))
+        object.__setattr__(self, "derived_params",
+                           tuple(d if isinstance(d, DerivedParam) else DerivedParam(*d) for d in self.derived_params))
+        seen = set()
+        for kind, names in (("parameter", self.params), ("variable", [v.name for v in self.vars]),
+                            ("derived parameter", [d.name for d in self.derived_params])):
+            for n in names:
+                _check_identifier(self.name, kind, n)
+                if n in seen:
+                    raise ModelError(f"model '{self.name}': name '{n}' is declared twice")
+                seen.add(n)
+        for v in self.vars:
+            if v.type not in VAR_TYPES:
+                raise ModelError(f"model '{self.name}': variable '{v.name}' has type '{v.type}'; "
+                                 f"allowed: {VAR_TYPES}")
+
+    @property
+    def var_names(self) -> tuple:
+        return tuple(v.name for v in self.vars)
+
+    @property
+    def all_param_names(self) -> tuple:
+        return self.params + tuple(d.name for d in self.derived_params)
+
+    def snippets(self) -> dict:
+        """The model's code strings by snippet name (overridden per model kind)."""
+        return {}
+
+    def digest(self) -> str:
+        """SHA-256 of a canonical form: equal digests mean the same generated code."""
+        h = hashlib.sha256()
+        h.update(type(self).__name__.encode())
+        h.update(repr((self.name, self.params, self.vars)).encode())
+        for d in self.derived_params:
+            try:
+                src = inspect.getsource(d.func)
+            except (OSError, TypeError):
+                src = repr(d.func)
+            h.update(d.name.encode() + src.encode())
+        for k, v in sorted(self.snippets().items()):
+            h.update(k.encode() + b"\0" + repr(v).encode())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class NeuronModel(_ModelBase):
+    """A point-neuron model.
+
+    ``sim_code`` advances the state by one step ``dt``; ``threshold_code`` is a boolean expression
+    evaluated after it; ``reset_code`` runs when it is true.  Built-in names: ``t`` (time at the
+    start of the step, ms), ``dt``, ``step``, ``i_inj`` (injected current, nA), ``in_<receptor>``
+    (summed weights arriving in this step for each receptor), ``uniform()`` (a counter-based
+    random number in [0, 1)), and the usual math functions.
+
+    ``ode`` optionally lists ``(variable, right-hand side)`` pairs integrated over the step by
+    ``integrator`` before ``sim_code`` runs (``'rkf45'``: NEST/GSL's adaptive Runge-Kutta-Fehlberg
+    with ``ode_tolerance`` as absolute error bound); ``pre_ode_code`` runs before integration.
+    """
+
+    sim_code: str = ""
+    threshold_code: str = "false"
+    reset_code: str = ""
+    receptors: tuple = ()
+    extra_globals: tuple = ()
+    ode: tuple = ()
+    integrator: str | None = None
+    ode_tolerance: float = 1e-3
+    pre_ode_code: str = ""
+    spike_source: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "receptors", tuple(self.receptors))
+        object.__setattr__(self, "ode", tuple(tuple(x) for x in self.ode))
+        object.__setattr__(self, "extra_globals",
+                           tuple(e if isinstance(e, ExtraGlobal) else ExtraGlobal(e) for e in self.extra_globals))
+        for r in self.receptors:
+            _check_identifier(self.name, "receptor", r)
+        for e in self.extra_globals:
+            _check_identifier(self.name, "extra global", e.name)
+        if self.ode and self.integrator not in ("rkf45",):
+            raise ModelError(f"model '{self.name}': ode given with integrator={self.integrator!r}; allowed: 'rkf45'")
+        for var, _ in self.ode:
+            if var not in self.var_names:
+                raise ModelError(f"model '{self.name}': ode for '{var}', which is not a state variable")
+
+    def snippets(self) -> dict:
+        out = {"sim_code": self.sim_code, "threshold_code": self.threshold_code, "reset_code": self.reset_code,
+               "pre_ode_code": self.pre_ode_code}
+        for var, rhs in self.ode:
+            out[f"ode {var}"] = rhs
+        return out
+
+
+@dataclass(frozen=True)
+class PostsynapticModel(_ModelBase):
+    """How summed synaptic input shapes the current into the neuron.
+
+    ``apply_input_code`` runs with ``inp`` (the summed weight arriving this step);
+    ``decay_code`` advances the synaptic state by one step; ``current_code`` is an expression for
+    the current it injects (may use the neuron's ``v``).
+    """
+
+    apply_input_code: str = ""
+    decay_code: str = ""
+    current_code: str = "0"
+
+    def snippets(self) -> dict:
+        return {"apply_input_code": self.apply_input_code, "decay_code": self.decay_code,
+                "current_code": self.current_code}
+
+
+@dataclass(frozen=True)
+class WeightUpdateModel(_ModelBase):
+    """A synapse model.  ``pre_spike_code`` runs for every synapse of a presynaptic neuron that
+    spiked; ``add_to_post(x)`` adds ``x`` to the target's input, after the synapse's delay."""
+
+    pre_spike_code: str = "add_to_post(weight);"
+
+    def snippets(self) -> dict:
+        return {"pre_spike_code": self.pre_spike_code}
+
+
+@dataclass(frozen=True)
+class CurrentSourceModel(_ModelBase):
+    """A current source: ``injection_code`` is an expression for the current (nA) injected in the
+    step starting at ``t``; it may read the source's parameters and ``extra_globals``."""
+
+    injection_code: str = "0"
+    extra_globals: tuple = ()
+
+    def __post_init__(self):
+        super().__post_init__()
+        object.__setattr__(self, "extra_globals",
+                           tuple(e if isinstance(e, ExtraGlobal) else ExtraGlobal(*e) if isinstance(e, tuple)
+                                 else ExtraGlobal(e) for e in self.extra_globals))
+
+    def snippets(self) -> dict:
+        return {"injection_code": self.injection_code}
+
+
+def evaluate_derived(model: _ModelBase, params: Mapping, dt: float) -> dict:
+    """Return ``params`` extended with the model's derived parameters (arrays broadcast as given)."""
+    out = dict(params)
+    for d in model.derived_params:
+        out[d.name] = d.func(out, dt)
+    return out
+
+
+__all__ = ["Var", "ExtraGlobal", "DerivedParam", "NeuronModel", "PostsynapticModel", "WeightUpdateModel",
+           "CurrentSourceModel", "evaluate_derived", "field"]

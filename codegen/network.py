@@ -1,0 +1,72 @@
+"""The internal network: neuron groups, synapse groups and current sources (PyNN-free).
+
+The front end fills these in PyNN terms already translated to model units; the generator turns
+them into kernels and the simulation binds them to device buffers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .models import CurrentSourceModel, NeuronModel, WeightUpdateModel
+
+
+@dataclass(eq=False)
+class NeuronGroup:
+    """``size`` neurons of one model with per-neuron parameters and initial state.
+
+    ``extra_globals`` maps a name to one array per neuron (ragged); ``rng_stream`` keys the
+    counter-based RNG so that the same seed gives the same draws on every device.
+    """
+
+    name: str
+    model: NeuronModel
+    size: int
+    params: dict
+    init: dict
+    extra_globals: dict = field(default_factory=dict)
+    rng_stream: int = 0
+    record_spikes: bool = False
+    #: var name -> (local indices recorded, sampling interval in steps)
+    record_vars: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class SynapseGroup:
+    """Connections from ``pre`` to ``post`` onto ``receptor``: one entry per synapse."""
+
+    name: str
+    pre: NeuronGroup
+    post: NeuronGroup
+    receptor: str
+    model: WeightUpdateModel
+    pre_ind: np.ndarray
+    post_ind: np.ndarray
+    delay_steps: np.ndarray
+    vars: dict
+
+
+@dataclass(eq=False)
+class CurrentSourceGroup:
+    """One current source injecting into ``targets``: a list of (NeuronGroup, local indices)."""
+
+    name: str
+    model: CurrentSourceModel
+    params: dict
+    targets: list
+    extra_globals: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Network:
+    """Everything the generator needs: groups, the step ``dt`` (ms) and the RNG ``seed``."""
+
+    dt: float
+    seed: int = 0
+    neuron_groups: list = field(default_factory=list)
+    synapse_groups: list = field(default_factory=list)
+    current_sources: list = field(default_factory=list)
+
+    def max_delay_steps(self) -> int:
+        return max((int(sg.delay_steps.max()) for sg in self.synapse_groups if len(sg.delay_steps)), default=1)

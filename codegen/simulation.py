@@ -1,0 +1,337 @@
+"""A generated network bound to a device: buffers, the step loop and recording.
+
+The host loop only enqueues: per step it sets the step number and launches ``neuron_update`` and
+``spike_propagation``; recordings accumulate in device buffers that are copied back
+asynchronously once per chunk of steps, so nothing synchronises per step and nothing is dropped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels.errors import DeviceMemoryError
+from .generator import Generator, Program
+from .models import evaluate_derived
+from .network import Network
+
+#: Steps between recording copies (fewer if memory is short).
+CHUNK_STEPS = 2000
+#: Share of device memory a network may use.
+MEMORY_FRACTION = 0.9
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}"
+        n /= 1024
+
+
+class Simulation:
+    """Build ``network`` on ``runtime`` and step it.
+
+    ``precision`` is 'single' or 'double'.  Construction generates, checks memory, allocates,
+    uploads and compiles; :meth:`run` advances by a number of steps.
+    """
+
+    def __init__(self, network: Network, runtime, precision: str = "single"):
+        self.net = network
+        self.rt = runtime
+        self.precision = precision
+        self.dtype = np.float64 if precision == "double" else np.float32
+        self.program: Program = Generator(network, runtime.dialect, precision).generate()
+        self.layout = self.program.layout
+        self.step = 0
+        self._host = {}         # buffer name -> host array (the source of every upload)
+        self._pack_all()
+        self.chunk_steps = self._check_memory()
+        self._buffers = {name: self.rt.to_device(arr) for name, arr in self._host.items()}
+        self._alloc_records()
+        self.kernels = self.rt.compile(self.program.source, list(self.program.kernel_args),
+                                       context="the network's kernels")
+        self._bind_args()
+        self.recorded = {rec.index: [] for rec in self.layout.records}
+
+    # ---- packing ------------------------------------------------------------------------------
+
+    def _pack_block(self, b):
+        n, dt = b.size, self.net.dt
+        sv = np.zeros((len(b.scalar_vars), n), self.dtype)
+        iv = np.zeros((max(len(b.int_vars), 1), n), np.int32)
+        pv = np.zeros((max(len(b.params), 1), n), self.dtype)
+        for slot in b.slots:
+            g, sl = slot.group, slice(slot.start, slot.start + slot.group.size)
+            for k, v in enumerate(b.scalar_vars):
+                sv[k, sl] = g.init[v] if v in g.init else b.internal_vars.get(v, 0.0)
+            for k, v in enumerate(b.int_vars):
+                iv[k, sl] = g.init.get(v, 0)
+            values = evaluate_derived(g.model, {p: np.broadcast_to(np.asarray(g.params[p], float), (g.size,))
+                                                for p in g.model.params}, dt)
+            for k, p in enumerate(b.params):
+                pv[k, sl] = values[p]
+        self._host[b.state_buffer] = sv.ravel()
+        self._host[b.int_state_buffer] = iv.ravel()
+        self._host[b.param_buffer] = pv.ravel()
+        for e in b.model.extra_globals:
+            data_name, start_name = b.egp_buffers(e.name)
+            dtype = np.int32 if e.type == "int" else self.dtype
+            segments = [np.asarray(seg, dtype) for slot in b.slots for seg in slot.group.extra_globals[e.name]]
+            lengths = np.array([len(s) for s in segments], np.int64)
+            self._host[start_name] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+            self._host[data_name] = np.concatenate(segments + [np.zeros(1, dtype)]).astype(dtype)
+
+    def _pack_synapses(self, sb):
+        lay = self.layout
+        pre, row_start, post, delay = [], [np.zeros(1, np.int64)], [], []
+        values = {v: [] for v in sb.scalar_vars}
+        self.synapse_order = getattr(self, "synapse_order", {})
+        base = 0
+        for sg in sb.groups:
+            _, pslot = lay.group_slot[sg.pre]
+            pblock, qslot = lay.group_slot[sg.post]
+            plane = lay.receptor_plane[(pblock.model.name, sg.receptor)]
+            order = np.argsort(sg.pre_ind, kind="stable")
+            self.synapse_order[sg] = order
+            counts = np.bincount(sg.pre_ind, minlength=sg.pre.size)
+            pre.append(pslot.global_start + np.arange(sg.pre.size))
+            row_start.append(base + np.cumsum(counts))
+            base += len(order)
+            post.append(plane * lay.n_total + qslot.global_start + np.asarray(sg.post_ind)[order])
+            delay.append(np.asarray(sg.delay_steps)[order])
+            for v in sb.scalar_vars:
+                values[v].append(np.asarray(sg.vars[v], float)[order])
+        self._host[sb.buffer("pre")] = np.concatenate(pre).astype(np.int32)
+        self._host[sb.buffer("row_start")] = np.concatenate(row_start).astype(np.int32)
+        self._host[sb.buffer("post")] = np.concatenate(post).astype(np.int32)
+        self._host[sb.buffer("delay")] = np.concatenate(delay).astype(np.int32)
+        for v in sb.scalar_vars:
+            self._host[sb.buffer(f"var_{v}")] = np.concatenate(values[v]).astype(self.dtype)
+
+    def _pack_source(self, spec):
+        cs = spec.source
+        values = evaluate_derived(cs.model, {p: float(cs.params[p]) for p in cs.model.params}, self.net.dt)
+        for e in cs.model.extra_globals:
+            values[f"{e.name}_len"] = len(cs.extra_globals[e.name])
+        self._host[spec.param_buffer] = np.array([values[p] for p in spec.params] or [0.0], self.dtype)
+        for e in cs.model.extra_globals:
+            dtype = np.int32 if e.type == "int" else self.dtype
+            self._host[f"{spec.param_buffer}_{e.name}"] = np.concatenate(
+                [np.asarray(cs.extra_globals[e.name], dtype), np.zeros(1, dtype)])
+        for slot, mask_name, idx in spec.masks:
+            mask = np.zeros(slot.group.size, np.uint8)
+            mask[idx] = 1
+            self._host[mask_name] = mask
+
+    def _pack_all(self):
+        lay = self.layout
+        self._host["spiked"] = np.zeros(lay.n_total, np.uint8)
+        self._host["inbuf"] = np.zeros(lay.n_slots * lay.n_receptor_planes * lay.n_total, self.dtype)
+        for b in lay.neuron_blocks:
+            self._pack_block(b)
+        for sb in lay.synapse_blocks:
+            self._pack_synapses(sb)
+        for spec in lay.sources:
+            self._pack_source(spec)
+        for rec in lay.records:
+            if rec.variable != "spikes":
+                cols = np.full(rec.group.size, -1, np.int32)
+                cols[rec.indices] = np.arange(len(rec.indices))
+                self._host[rec.columns] = cols
+
+    # ---- memory -------------------------------------------------------------------------------
+
+    def _record_bytes(self, steps: int) -> int:
+        item = np.dtype(self.dtype).itemsize
+        total = 0
+        for rec in self.layout.records:
+            if rec.variable == "spikes":
+                total += steps * rec.words * 4
+            else:
+                total += (steps // rec.interval + 1) * len(rec.indices) * item
+        return total
+
+    def _check_memory(self) -> int:
+        """Refuse a network that does not fit before allocating; return the recording chunk length."""
+        static = sum(a.nbytes for a in self._host.values())
+        budget = int(self.rt.global_mem_size * MEMORY_FRACTION)
+        biggest = max(self._host.items(), key=lambda kv: kv[1].nbytes)
+        if biggest[1].nbytes > self.rt.max_alloc_size:
+            raise DeviceMemoryError(
+                f"buffer '{biggest[0]}' needs {_fmt_bytes(biggest[1].nbytes)} but {self.rt.device_name} allows "
+                f"at most {_fmt_bytes(self.rt.max_alloc_size)} per allocation; reduce the network size")
+        chunk = CHUNK_STEPS
+        while chunk > 1 and static + self._record_bytes(chunk) > budget:
+            chunk //= 2
+        if static + self._record_bytes(chunk) > budget:
+            raise DeviceMemoryError(
+                f"the network needs {_fmt_bytes(static + self._record_bytes(chunk))} of device memory "
+                f"but {self.rt.device_name} has {_fmt_bytes(self.rt.global_mem_size)} "
+                f"({int(MEMORY_FRACTION * 100)}% usable); reduce the network or what is recorded")
+        return chunk
+
+    def _alloc_records(self):
+        item = np.dtype(self.dtype).itemsize
+        for rec in self.layout.records:
+            if rec.variable == "spikes":
+                shape, dtype = (self.chunk_steps, rec.words), np.uint32
+            else:
+                shape, dtype = (self.chunk_steps // rec.interval + 1, len(rec.indices)), self.dtype
+            rec.shape, rec.dtype = shape, dtype
+            self._buffers[rec.buffer] = self.rt.allocate(int(np.prod(shape)) * np.dtype(dtype).itemsize or item)
+
+    def _bind_args(self):
+        self._args = {}
+        for name, args in self.program.kernel_args.items():
+            values = [np.int32(0) if not a.buffer else self._buffers[a.name] for a in args]
+            self.rt.set_args(self.kernels[name], values)
+            self._args[name] = values
+
+    # ---- host <-> device ----------------------------------------------------------------------
+
+    def upload(self, name: str):
+        """Copy host array ``name`` to its device buffer (after the host copy was changed)."""
+        self.rt.copy_to_device(self._buffers[name], self._host[name])
+
+    def set_group_params(self, group, values: dict):
+        """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones."""
+        group.params.update(values)
+        b, slot = self.layout.group_slot[group]
+        derived = evaluate_derived(group.model, {p: np.broadcast_to(np.asarray(group.params[p], float),
+                                                                     (group.size,)) for p in group.model.params},
+                                   self.net.dt)
+        pv = self._host[b.param_buffer].reshape(len(b.params) or 1, b.size)
+        for k, p in enumerate(b.params):
+            pv[k, slot.start:slot.start + group.size] = derived[p]
+        self.upload(b.param_buffer)
+
+    def read_state(self, group, var: str) -> np.ndarray:
+        """Current value of ``var`` for every neuron of ``group`` (synchronises)."""
+        b, slot = self.layout.group_slot[group]
+        name, names = (b.state_buffer, b.scalar_vars) if var in b.scalar_vars else (b.int_state_buffer, b.int_vars)
+        host = np.empty_like(self._host[name])
+        self.rt.copy_from_device(self._buffers[name], host)
+        return host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size].copy()
+
+    def write_state(self, group, var: str, values):
+        """Overwrite ``var`` of ``group`` on the device."""
+        b, slot = self.layout.group_slot[group]
+        name, names = (b.state_buffer, b.scalar_vars) if var in b.scalar_vars else (b.int_state_buffer, b.int_vars)
+        host = np.empty_like(self._host[name])
+        self.rt.copy_from_device(self._buffers[name], host)
+        host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size] = values
+        self.rt.copy_to_device(self._buffers[name], host)
+
+    def set_extra_global(self, group, name: str, segments):
+        """Replace a ragged extra-global array of ``group`` (e.g. spike times) on the device."""
+        group.extra_globals[name] = list(segments)
+        b, _ = self.layout.group_slot[group]
+        self._pack_block_egp(b, name)
+
+    def _pack_block_egp(self, b, name):
+        e = next(x for x in b.model.extra_globals if x.name == name)
+        data_name, start_name = b.egp_buffers(name)
+        dtype = np.int32 if e.type == "int" else self.dtype
+        segments = [np.asarray(seg, dtype) for slot in b.slots for seg in slot.group.extra_globals[name]]
+        lengths = np.array([len(s) for s in segments], np.int64)
+        self._host[start_name] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        data = np.concatenate(segments + [np.zeros(1, dtype)]).astype(dtype)
+        if data.nbytes > self._host[data_name].nbytes:
+            self._buffers[data_name] = self.rt.to_device(data)
+            self._host[data_name] = data
+            self._bind_args()
+        else:
+            self._host[data_name][:len(data)] = data
+        self.upload(data_name)
+        self.upload(start_name)
+
+    def set_source(self, spec_index: int):
+        """Re-upload the parameters (and extra globals) of a current source after a change."""
+        spec = self.layout.sources[spec_index]
+        old = {f"{spec.param_buffer}_{e.name}": self._host.get(f"{spec.param_buffer}_{e.name}")
+               for e in spec.source.model.extra_globals}
+        self._pack_source(spec)
+        rebind = False
+        for name, before in old.items():
+            if before is None or self._host[name].nbytes > before.nbytes:
+                self._buffers[name] = self.rt.to_device(self._host[name])
+                rebind = True
+            else:
+                self.upload(name)
+        self.upload(spec.param_buffer)
+        for _, mask_name, _ in spec.masks:
+            self.upload(mask_name)
+        if rebind:
+            self._bind_args()
+
+    def reset(self):
+        """Back to step 0 with the groups' initial values (and parameters as they are now)."""
+        self.rt.synchronise()
+        self.step = 0
+        for b in self.layout.neuron_blocks:
+            sv = self._host[b.state_buffer].reshape(len(b.scalar_vars) or 1, b.size) if b.scalar_vars else None
+            iv = self._host[b.int_state_buffer].reshape(max(len(b.int_vars), 1), b.size)
+            for slot in b.slots:
+                g, sl = slot.group, slice(slot.start, slot.start + slot.group.size)
+                for k, v in enumerate(b.scalar_vars):
+                    sv[k, sl] = g.init[v] if v in g.init else b.internal_vars.get(v, 0.0)
+                for k, v in enumerate(b.int_vars):
+                    iv[k, sl] = g.init.get(v, 0)
+            self.upload(b.state_buffer)
+            self.upload(b.int_state_buffer)
+        for name in ("spiked", "inbuf"):
+            self.rt.fill_zero(self._buffers[name], self._host[name].nbytes)
+        self.recorded = {rec.index: [] for rec in self.layout.records}
+
+    # ---- stepping -----------------------------------------------------------------------------
+
+    def run(self, n_steps: int):
+        """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
+        nk = self.kernels["neuron_update"]
+        sk = self.kernels.get("spike_propagation")
+        n_total, n_rows = self.layout.n_total, self.layout.n_rows
+        launch, rt = self.rt.launch, self.rt
+        pending = []
+        end = self.step + int(n_steps)
+        while self.step < end:
+            chunk_start = self.step
+            chunk_end = min(end, chunk_start + self.chunk_steps)
+            for rec in self.layout.records:
+                if rec.variable == "spikes":
+                    rt.fill_zero(self._buffers[rec.buffer], int(np.prod(rec.shape)) * 4)
+            nk.set_arg(1, np.int32(chunk_start))
+            for step in range(chunk_start, chunk_end):
+                s = np.int32(step)
+                nk.set_arg(0, s)
+                launch(nk, n_total)
+                if sk is not None:
+                    sk.set_arg(0, s)
+                    launch(sk, n_rows)
+            self.step = chunk_end
+            pending += self._fetch_records(chunk_start, chunk_end)
+        rt.synchronise()
+        for rec_index, kind, start, host, count in pending:
+            self._store(rec_index, kind, start, host, count)
+
+    def _fetch_records(self, start: int, end: int) -> list:
+        out = []
+        for rec in self.layout.records:
+            host = np.empty(rec.shape, rec.dtype)
+            self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
+            if rec.variable == "spikes":
+                count = end - start
+            else:
+                count = (end // rec.interval) - (start // rec.interval)
+            out.append((rec.index, rec.variable, start, host, count))
+        return out
+
+    def _store(self, rec_index, kind, start, host, count):
+        rec = self.layout.records[rec_index]
+        if kind == "spikes":
+            bits = np.unpackbits(host[:count].view(np.uint8), axis=1, bitorder="little")[:, :rec.group.size]
+            steps, idx = np.nonzero(bits)
+            self.recorded[rec_index].append((steps + start, idx))
+        else:
+            self.recorded[rec_index].append(host[:count].copy())
+
+    def records_of(self, group):
+        """The RecordSpecs of ``group`` by variable name."""
+        return {rec.variable: rec for rec in self.layout.records if rec.group is group}

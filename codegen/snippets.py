@@ -1,0 +1,107 @@
+"""Parse and render model code snippets (a small C subset).
+
+Snippets are tokenised, not pasted: every identifier must be a model name, a local declared in
+the snippet, a C keyword or a known function, so a typo is reported with the model, the snippet
+and the line before any device compiler runs.  Names are replaced by the expressions the
+generator assigns to them, and floating-point literals get the precision's suffix.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Iterable, Mapping
+
+from .errors import ModelError
+
+_TOKEN = re.compile(r"""
+    (?P<comment>//[^\n]*|/\*.*?\*/)
+  | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?[fFuUlL]*)
+  | (?P<name>[A-Za-z_]\w*)
+  | (?P<space>\s+)
+  | (?P<op>&&|\|\||==|!=|<=|>=|\+=|-=|\*=|/=|\+\+|--|<<|>>|[-+*/%<>=!&|^~?:;,(){}\[\].])
+""", re.VERBOSE | re.DOTALL)
+
+TYPE_KEYWORDS = frozenset({"scalar", "int", "unsigned", "float", "double", "bool", "uint", "char"})
+KEYWORDS = frozenset({"if", "else", "while", "for", "do", "break", "continue", "return", "true", "false",
+                      "const"}) | TYPE_KEYWORDS
+
+#: Math functions a snippet may call; both dialects spell them the same way.
+MATH_FUNCTIONS = frozenset({"exp", "expm1", "log", "log1p", "sqrt", "pow", "fabs", "fmin", "fmax", "floor",
+                            "ceil", "sin", "cos", "tan", "tanh", "atan", "round", "fmod", "min", "max", "abs"})
+
+
+def _is_float_literal(text: str) -> bool:
+    body = text.rstrip("fFuUlL")
+    return ("." in body or "e" in body or "E" in body) and text[-1:] not in "fF"
+
+
+def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapping[str, str] | None = None,
+           single: bool = False, known_locals: Iterable[str] = ()) -> tuple[str, set]:
+    """Render ``code`` replacing each known name by its expression.
+
+    ``functions`` maps callable snippet names to their rendered names (math functions are always
+    allowed).  Returns the rendered code and the set of locals it declares.  Raises
+    :class:`ModelError` naming ``context`` and the line for any unknown name or character.
+    """
+    functions = dict(functions or {})
+    locals_ = set(known_locals)
+    declared = set()
+    out = []
+    line = 1
+    pos = 0
+    expect_decl = False     # the previous token was a type keyword, or a comma inside a declaration
+    in_decl = False
+    depth = 0
+    tokens = []
+    while pos < len(code):
+        m = _TOKEN.match(code, pos)
+        if m is None:
+            raise ModelError(f"[{context}, line {line}] unexpected character {code[pos]!r}")
+        tokens.append((m.lastgroup, m.group()))
+        pos = m.end()
+    for idx, (kind, text) in enumerate(tokens):
+        nxt = next((t for k, t in tokens[idx + 1:] if k not in ("space", "comment")), "")
+        if kind in ("space", "comment"):
+            line += text.count("\n")
+            out.append(text if kind == "space" else " " * 0)
+            continue
+        if kind == "number":
+            out.append(text + "f" if single and _is_float_literal(text) else text)
+        elif kind == "op":
+            if text in "([{":
+                depth += 1
+            elif text in ")]}":
+                depth -= 1
+            if text == ";":
+                in_decl = False
+            expect_decl = in_decl and text == "," and depth == 0
+            out.append(text)
+            continue
+        elif text in TYPE_KEYWORDS:
+            expect_decl = in_decl = True
+            out.append(text)
+            continue
+        elif text in KEYWORDS:
+            out.append(text)
+        elif expect_decl:
+            if text in names:
+                raise ModelError(f"[{context}, line {line}] local '{text}' shadows a model name")
+            locals_.add(text)
+            declared.add(text)
+            out.append(text)
+            expect_decl = False
+            continue
+        elif nxt == "(" and (text in functions or text in MATH_FUNCTIONS):
+            out.append(functions.get(text, text))
+        elif text in locals_:
+            out.append(text)
+        elif text in names:
+            out.append(names[text])
+        else:
+            candidates = list(names) + list(locals_) + list(functions)
+            close = difflib.get_close_matches(text, candidates, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            what = "function" if nxt == "(" else "name"
+            raise ModelError(f"[{context}, line {line}] unknown {what} '{text}'{hint}")
+        expect_decl = False
+    return "".join(out), declared

@@ -1,0 +1,23 @@
+"""CUDA C dialect (compiled with NVRTC)."""
+from .base import Dialect
+
+CUDA = Dialect(
+    name="cuda",
+    defines=(
+        ("KERNEL", 'extern "C" __global__'),
+        ("GLOBAL", ""),
+        ("RESTRICT", "__restrict__"),
+        ("DEVICE_FN", "static __device__ inline"),
+        ("GID", "((int)(blockIdx.x * blockDim.x + threadIdx.x))"),
+        ("ATOMIC_OR_U32(p, v)", "atomicOr((unsigned int *)(p), (v))"),
+        ("AS_UINT(x)", "__float_as_uint(x)"),
+        ("AS_FLOAT(x)", "__uint_as_float(x)"),
+        ("AS_ULONG(x)", "((unsigned long long)__double_as_longlong(x))"),
+        ("AS_DOUBLE(x)", "__longlong_as_double((long long)(x))"),
+        ("ATOMIC_CAS_U32(p, o, n)", "atomicCAS((unsigned int *)(p), (o), (n))"),
+        ("ATOMIC_CAS_U64(p, o, n)", "atomicCAS((unsigned long long *)(p), (o), (n))"),
+        ("MULHI_U32(a, b)", "__umulhi((unsigned int)(a), (unsigned int)(b))"),
+        ("HAS_NATIVE_FLOAT_ATOMIC_ADD", "1"),
+        ("ATOMIC_ADD_NATIVE(p, v)", "atomicAdd((p), (v))"),
+    ),
+)

@@ -1,0 +1,25 @@
+"""OpenCL C dialect."""
+from .base import Dialect
+
+OPENCL = Dialect(
+    name="opencl",
+    defines=(
+        ("KERNEL", "__kernel"),
+        ("GLOBAL", "__global"),
+        ("RESTRICT", "restrict"),
+        ("DEVICE_FN", "static inline"),
+        ("GID", "((int)get_global_id(0))"),
+        ("ATOMIC_OR_U32(p, v)", "atomic_or((volatile __global unsigned int *)(p), (v))"),
+        ("AS_UINT(x)", "as_uint(x)"),
+        ("AS_FLOAT(x)", "as_float(x)"),
+        ("AS_ULONG(x)", "as_ulong(x)"),
+        ("AS_DOUBLE(x)", "as_double(x)"),
+        ("ATOMIC_CAS_U32(p, o, n)", "atomic_cmpxchg((volatile __global unsigned int *)(p), (o), (n))"),
+        ("ATOMIC_CAS_U64(p, o, n)", "atom_cmpxchg((volatile __global unsigned long *)(p), (o), (n))"),
+        ("MULHI_U32(a, b)", "mul_hi((unsigned int)(a), (unsigned int)(b))"),
+        ("HAS_NATIVE_FLOAT_ATOMIC_ADD", "0"),
+        ("ATOMIC_ADD_NATIVE(p, v)", "0"),
+    ),
+    fp64_pragma="#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+                "#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable",
+)

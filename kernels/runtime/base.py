@@ -1,0 +1,54 @@
+"""The runtime protocol every device adapter implements."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Runtime:
+    """A device: memory, compilation and kernel launches on one in-order queue.
+
+    Subclasses implement every method; nothing above this layer touches the device API.
+    """
+
+    #: 'opencl' or 'cuda': the dialect this runtime compiles
+    dialect = ""
+    #: human-readable device name, e.g. 'pthread-Intel(R) Xeon(R)' or 'NVIDIA H100'
+    device_name = ""
+    #: bytes of device memory and the largest single allocation
+    global_mem_size = 0
+    max_alloc_size = 0
+    #: True if the device is a CPU (e.g. PoCL)
+    is_cpu = False
+
+    def supports_double(self) -> bool:
+        raise NotImplementedError
+
+    def allocate(self, nbytes: int):
+        raise NotImplementedError
+
+    def to_device(self, array: np.ndarray):
+        """Allocate a buffer holding a copy of ``array``."""
+        raise NotImplementedError
+
+    def copy_to_device(self, buffer, array: np.ndarray):
+        raise NotImplementedError
+
+    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True):
+        raise NotImplementedError
+
+    def fill_zero(self, buffer, nbytes: int):
+        raise NotImplementedError
+
+    def compile(self, source: str, kernel_names, context: str = ""):
+        """Compile ``source`` and return ``{name: kernel}``; uses the on-disk cache."""
+        raise NotImplementedError
+
+    def set_args(self, kernel, args):
+        raise NotImplementedError
+
+    def launch(self, kernel, global_size: int, args=None):
+        """Enqueue ``kernel`` over ``global_size`` work-items (no host synchronisation)."""
+        raise NotImplementedError
+
+    def synchronise(self):
+        raise NotImplementedError

@@ -1,0 +1,185 @@
+"""OpenCL runtime through pyopencl: PoCL on the CPU, or any OpenCL GPU."""
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+
+from .. import cache
+from ..errors import DeviceError, KernelCompileError
+from .base import Runtime
+
+DEVICE_ENV = "PYNN_GPU_DEVICE"
+DUMP_ENV = "PYNN_GPU_DUMP_SOURCE"
+WORK_GROUP = 64
+
+
+def _cl():
+    try:
+        import pyopencl as cl
+    except ImportError as err:  # pragma: no cover - pyopencl is a hard dependency
+        raise DeviceError("pyopencl is not installed: pip install pyopencl pocl-binary-distribution") from err
+    return cl
+
+
+def list_devices():
+    """All OpenCL devices as ``(platform, device)`` pairs, GPUs first."""
+    cl = _cl()
+    try:
+        platforms = cl.get_platforms()
+    except cl.LogicError:
+        platforms = []
+    pairs = [(p, d) for p in platforms for d in p.get_devices()]
+    return sorted(pairs, key=lambda pd: 0 if pd[1].type & cl.device_type.GPU else 1)
+
+
+def choose_device(spec=None):
+    """Pick a device: ``spec`` is None/'auto' (a GPU if any, else the CPU), 'gpu', 'cpu', an index
+    into :func:`list_devices`, or a substring of the device or platform name.  ``$PYNN_GPU_DEVICE``
+    is used when ``spec`` is None."""
+    cl = _cl()
+    spec = spec if spec is not None else os.environ.get(DEVICE_ENV)
+    pairs = list_devices()
+    if not pairs:
+        raise DeviceError("no OpenCL device found: pip install pocl-binary-distribution gives a CPU device")
+    if spec in (None, "", "auto"):
+        return pairs[0]
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        k = int(spec)
+        if not 0 <= k < len(pairs):
+            raise DeviceError(f"device index {k} out of range: {len(pairs)} OpenCL devices: "
+                              + "; ".join(f"{i}: {d.name}" for i, (_, d) in enumerate(pairs)))
+        return pairs[k]
+    kinds = {"gpu": cl.device_type.GPU, "cpu": cl.device_type.CPU}
+    for p, d in pairs:
+        if (spec.lower() in kinds and d.type & kinds[spec.lower()]) or spec.lower() in d.name.lower() \
+                or spec.lower() in p.name.lower():
+            return p, d
+    raise DeviceError(f"no OpenCL device matches {spec!r}; available: "
+                      + "; ".join(f"{i}: {d.name} ({p.name})" for i, (p, d) in enumerate(pairs)))
+
+
+class OpenCLRuntime(Runtime):
+    """One OpenCL device with one in-order command queue."""
+
+    dialect = "opencl"
+
+    def __init__(self, device=None):
+        cl = _cl()
+        self.cl = cl
+        self.platform, self.device = choose_device(device)
+        self.context = cl.Context([self.device])
+        self.queue = cl.CommandQueue(self.context)
+        self.device_name = self.device.name.strip()
+        self.platform_name = self.platform.name.strip()
+        self.global_mem_size = int(self.device.global_mem_size)
+        self.max_alloc_size = int(self.device.max_mem_alloc_size)
+        self.is_cpu = bool(self.device.type & cl.device_type.CPU)
+        self._mf = cl.mem_flags
+
+    def __repr__(self):
+        return f"OpenCLRuntime({self.device_name!r} on {self.platform_name!r})"
+
+    def supports_double(self) -> bool:
+        return "cl_khr_fp64" in self.device.extensions
+
+    def identity(self) -> str:
+        d = self.device
+        return "|".join([self.platform_name, self.platform.version, d.vendor, d.name, d.version, d.driver_version])
+
+    # ---- memory -------------------------------------------------------------------------------
+
+    def allocate(self, nbytes: int):
+        return self.cl.Buffer(self.context, self._mf.READ_WRITE, size=max(int(nbytes), 4))
+
+    def to_device(self, array: np.ndarray):
+        array = np.ascontiguousarray(array)
+        if array.nbytes == 0:
+            return self.allocate(4)
+        return self.cl.Buffer(self.context, self._mf.READ_WRITE | self._mf.COPY_HOST_PTR, hostbuf=array)
+
+    def copy_to_device(self, buffer, array: np.ndarray):
+        array = np.ascontiguousarray(array)
+        if array.nbytes:
+            self.cl.enqueue_copy(self.queue, buffer, array)
+
+    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True):
+        if out.nbytes == 0:
+            return None
+        return self.cl.enqueue_copy(self.queue, out, buffer, is_blocking=blocking)
+
+    def fill_zero(self, buffer, nbytes: int):
+        if nbytes:
+            self.cl.enqueue_fill_buffer(self.queue, buffer, np.uint8(0), 0, int(nbytes))
+
+    # ---- code ---------------------------------------------------------------------------------
+
+    def compile(self, source: str, kernel_names, context: str = "", options=()):
+        cl = self.cl
+        options = list(options)
+        key = cache.cache_key(source, " ".join(options), self.dialect, self.identity(), cl.VERSION_TEXT,
+                              cache.package_version())
+        if os.environ.get(DUMP_ENV):
+            _dump(source)
+        binary = cache.load(key)
+        program = None
+        if binary is not None:
+            try:
+                program = cl.Program(self.context, [self.device], [binary]).build(options=options)
+            except cl.Error:
+                program = None
+        if program is None:
+            try:
+                program = cl.Program(self.context, source).build(options=options)
+            except cl.RuntimeError as err:
+                raise KernelCompileError(_explain(str(err), source, context)) from None
+            binaries = program.get_info(cl.program_info.BINARIES)
+            if binaries and binaries[0]:
+                cache.store(key, bytes(binaries[0]), source)
+        return {name: getattr(program, name) for name in kernel_names}
+
+    def set_args(self, kernel, args):
+        kernel.set_args(*args)
+
+    def launch(self, kernel, global_size: int, args=None):
+        if args is not None:
+            kernel.set_args(*args)
+        padded = -(-int(global_size) // WORK_GROUP) * WORK_GROUP
+        self.cl.enqueue_nd_range_kernel(self.queue, kernel, (padded,), (WORK_GROUP,))
+
+    def synchronise(self):
+        self.queue.finish()
+
+
+def _numbered(source: str) -> str:
+    return "\n".join(f"{k + 1:5d}  {line}" for k, line in enumerate(source.splitlines()))
+
+
+def _dump(source: str) -> str:
+    path = os.path.join(cache.cache_dir(), "last_generated_source.c")
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(source)
+    except OSError:
+        pass
+    return path
+
+
+def _explain(log: str, source: str, context: str) -> str:
+    """A compile error with the offending generated lines and the block (model) they belong to."""
+    lines = source.splitlines()
+    notes = []
+    for m in re.finditer(r":(\d+):(\d+): error: ([^\n]*)", log):
+        n = int(m.group(1))
+        block = next((ln for ln in reversed(lines[:n]) if "/* " in ln and ("neurons */" in ln or "rows */" in ln)),
+                     "")
+        model = re.search(r"/\* ([^:]+):", block)
+        where = f" in model '{model.group(1)}'" if model else ""
+        text = lines[n - 1].strip() if 0 < n <= len(lines) else ""
+        notes.append(f"line {n}{where}: {m.group(3)}\n    {text}")
+    path = _dump(source)
+    head = f"kernel compilation failed{' for ' + context if context else ''}"
+    body = "\n".join(notes) if notes else log[-3000:]
+    return f"{head}:\n{body}\n(generated source written to {path}; set {DUMP_ENV}=1 to always write it)"

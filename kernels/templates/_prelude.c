@@ -1,0 +1,65 @@
+/* ---- pyNN.gpu prelude: helpers shared by every kernel, written once for both dialects ---- */
+
+/* Atomic add of a scalar: native where the dialect has it, else a compare-and-swap loop. */
+#if PG_DOUBLE
+DEVICE_FN void pg_atomic_add(GLOBAL scalar *p, scalar v)
+{
+#if HAS_NATIVE_FLOAT_ATOMIC_ADD
+    ATOMIC_ADD_NATIVE(p, v);
+#else
+    unsigned long old = AS_ULONG(*p), assumed;
+    do {
+        assumed = old;
+        old = ATOMIC_CAS_U64(p, assumed, AS_ULONG(AS_DOUBLE(assumed) + v));
+    } while (old != assumed);
+#endif
+}
+#else
+DEVICE_FN void pg_atomic_add(GLOBAL scalar *p, scalar v)
+{
+#if HAS_NATIVE_FLOAT_ATOMIC_ADD
+    ATOMIC_ADD_NATIVE(p, v);
+#else
+    unsigned int old = AS_UINT(*p), assumed;
+    do {
+        assumed = old;
+        old = ATOMIC_CAS_U32(p, assumed, AS_UINT(AS_FLOAT(assumed) + v));
+    } while (old != assumed);
+#endif
+}
+#endif
+
+/* Philox4x32-10 counter-based RNG, keyed by (seed) and counted by (step, element, stream, draw):
+ * the same seed gives the same numbers on every device and thread layout. */
+typedef struct { unsigned int c0, c1, c2, c3, k0, k1; } pg_rng_t;
+
+DEVICE_FN unsigned int pg_philox(pg_rng_t *s)
+{
+    unsigned int c0 = s->c0, c1 = s->c1, c2 = s->c2, c3 = s->c3, k0 = s->k0, k1 = s->k1;
+    for (int r = 0; r < 10; r++) {
+        const unsigned int hi0 = MULHI_U32(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+        const unsigned int hi1 = MULHI_U32(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+        c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
+        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    }
+    s->c3 += 1u;   /* next draw */
+    return c0;
+}
+
+DEVICE_FN pg_rng_t pg_rng_init(unsigned int seed_lo, unsigned int seed_hi, unsigned int step,
+                               unsigned int element, unsigned int stream)
+{
+    pg_rng_t s;
+    s.c0 = step; s.c1 = element; s.c2 = stream; s.c3 = 0u; s.k0 = seed_lo; s.k1 = seed_hi;
+    return s;
+}
+
+/* Uniform in [0, 1): 24 random bits in single precision, 32 in double. */
+DEVICE_FN scalar pg_uniform(pg_rng_t *s)
+{
+#if PG_DOUBLE
+    return (scalar)pg_philox(s) * 2.3283064365386963e-10;
+#else
+    return (scalar)(pg_philox(s) >> 8) * 5.9604644775390625e-8f;
+#endif
+}

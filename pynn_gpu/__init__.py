@@ -1,0 +1,35 @@
+"""pyNN.gpu: a PyNN backend that generates OpenCL (and CUDA) kernels.
+
+Use it like any PyNN backend::
+
+    import pyNN.gpu as sim
+    sim.setup(timestep=0.1)
+
+With no GPU it runs on the CPU through PoCL.  ``setup`` also takes ``backend``, ``device``,
+``precision`` and ``rng_seed``.
+"""
+from pyNN import errors, random, space  # noqa: F401
+from pyNN.network import Network  # noqa: F401
+from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
+from pyNN.recording import *  # noqa: F401, F403
+from pyNN.space import Space  # noqa: F401
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator  # noqa: F401
+from .connectors import *  # noqa: F401, F403
+from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401
+                      initialize, num_processes, rank, reset, run, run_for, run_until, setup)
+from .populations import Assembly, Population, PopulationView  # noqa: F401
+from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
+from .projections import Projection  # noqa: F401
+from .standardmodels.cells import IF_cond_exp, IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson  # noqa: F401
+from .standardmodels.electrodes import DCSource  # noqa: F401
+from .standardmodels.synapses import StaticSynapse  # noqa: F401
+
+__version__ = "0.1.0"
+
+
+def list_standard_models():
+    """Return a list of all the StandardCellType classes available for this simulator."""
+    return [obj.__name__ for obj in globals().values()
+            if isinstance(obj, type) and issubclass(obj, StandardCellType)]

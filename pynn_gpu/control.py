@@ -1,0 +1,41 @@
+"""setup(), end() and the run/reset/state functions of pyNN.gpu."""
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN.recording import get_io
+
+from . import simulator
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """Initialise the simulator; returns the MPI rank (always 0).
+
+    Besides PyNN's standard arguments (``timestep``, ``min_delay`` incl. 'auto', ``max_delay``),
+    accepts ``backend`` ('auto', 'opencl', 'cuda'; default from $PYNN_GPU_BACKEND), ``device``
+    (index, 'gpu', 'cpu' or part of a device name; default from $PYNN_GPU_DEVICE), ``precision``
+    ('single' or 'double'; default from $PYNN_GPU_PRECISION, else 'single') and ``rng_seed``.
+    Keywords other backends take (``threads``, ``spike_precision``, ``verbosity``, ``t_flush``...)
+    are accepted and have no effect.
+    """
+    max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    common.setup(timestep, min_delay, **extra_params)
+    simulator.state.clear()
+    simulator.state.configure(timestep, min_delay, max_delay, backend=extra_params.get("backend"),
+                              device=extra_params.get("device"), precision=extra_params.get("precision"),
+                              rng_seed=extra_params.get("rng_seed"))
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write any data requested with a filename, then finish."""
+    for (population, variables, filename) in simulator.state.write_on_end:
+        io = get_io(filename)
+        population.write_data(io, variables)
+    simulator.state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+reset = common.build_reset(simulator)
+initialize = common.initialize
+get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \
+    common.build_state_queries(simulator)

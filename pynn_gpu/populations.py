@@ -1,0 +1,167 @@
+"""Population, PopulationView and Assembly for pyNN.gpu.
+
+A Population owns one neuron group of the internal network.  Parameters are kept on the host in
+native (= model) units and pushed to the device buffers when they change, so ``set`` and
+``initialize`` between runs never recompile.
+"""
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.parameters import ParameterSpace, simplify
+from pyNN.standardmodels import StandardCellType
+
+from . import simulator
+from .codegen.network import NeuronGroup
+from .recording import Recorder
+
+
+def _evaluate(value, size):
+    """A LazyArray/scalar/array evaluated to a float array of ``size``."""
+    if hasattr(value, "evaluate"):
+        value.shape = (size,)
+        value = value.evaluate(simplify=False)
+    return np.broadcast_to(np.asarray(value), (size,)).copy()
+
+
+class Assembly(common.Assembly):
+    __doc__ = common.Assembly.__doc__
+    _simulator = simulator
+
+
+class _ParameterAccess:
+    """get/set of native parameters and initial values, shared by Population and PopulationView."""
+
+    def _get_parameters(self, *names):
+        if isinstance(self.celltype, StandardCellType):
+            if any(name in self.celltype.computed_parameters() for name in names):
+                native_names = self.celltype.get_native_names()
+            else:
+                native_names = self.celltype.get_native_names(*names)
+            return self.celltype.reverse_translate(self._get_native_parameters(*native_names))
+        return self._get_native_parameters(*names)
+
+    def _get_native_parameters(self, *names):
+        pop, mask = self._owner()
+        values = {}
+        for name in names:
+            if name not in pop._parameters:
+                raise errors.NonExistentParameterError(name, pop.celltype.__class__.__name__,
+                                                       list(pop._parameters))
+            values[name] = simplify(pop._parameters[name][mask])
+        return ParameterSpace(values, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        pop, mask = self._owner()
+        parameter_space.evaluate(simplify=False)
+        new = {name: np.array(pop._parameters[name], copy=True) for name in parameter_space.keys()}
+        for name, value in parameter_space.items():
+            new[name][mask] = value
+        pop.celltype.check(new, where=f" in population '{pop.label}'")
+        pop._parameters.update(new)
+        pop._push_parameters(list(new))
+
+    def _set_initial_value_array(self, variable, value):
+        pop, mask = self._owner()
+        values = _evaluate(value, self.size).astype(float)
+        if np.isnan(values).any():
+            raise errors.InvalidParameterValueError(
+                f"initial value of '{variable}' in population '{pop.label}' is NaN; a number is required")
+        full = pop._init.get(variable, np.zeros(pop.size)).astype(float)
+        full[mask] = values
+        pop._init[variable] = full
+        pop._push_initial_value(variable)
+
+
+class PopulationView(_ParameterAccess, common.PopulationView):
+    __doc__ = common.PopulationView.__doc__
+    _simulator = simulator
+    _assembly_class = Assembly
+
+    def _owner(self):
+        """The Population holding the data and this view's indices into it."""
+        pop, idx = self.parent, np.arange(self.parent.size)[self.mask]
+        while isinstance(pop, PopulationView):
+            idx = np.arange(pop.parent.size)[pop.mask][idx]
+            pop = pop.parent
+        return pop, idx
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(_ParameterAccess, common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _owner(self):
+        return self, slice(None)
+
+    def _create_cells(self):
+        state = simulator.state
+        if not isinstance(self.celltype, StandardCellType) or getattr(self.celltype, "codegen_model", None) is None:
+            raise errors.NotImplementedError(f"pyNN.gpu cannot simulate cell type {type(self.celltype).__name__}")
+        id_range = np.arange(state.id_counter, state.id_counter + self.size)
+        self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
+        self._mask_local = np.ones(self.size, dtype=bool)
+        for cell in self.all_cells:
+            cell.parent = self
+        state.id_counter += self.size
+        ps = self.celltype.native_parameters
+        ps.shape = (self.size,)
+        ps.evaluate(simplify=False)
+        self._parameters = {name: np.asarray(value) for name, value in ps.items()}
+        self.celltype.check(self._parameters, where=f" in population '{self.label}'")
+        self._init = {}
+        self._group = NeuronGroup(name=self.label, model=self.celltype.codegen_model, size=self.size, params={},
+                                  init={}, rng_stream=len(state.populations) + 1)
+        state.populations.append(self)
+        state.mark_changed()
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    # ---- to the device ------------------------------------------------------------------------
+
+    def _neuron_group(self) -> NeuronGroup:
+        """Refresh this population's neuron group from the host copies (at build time)."""
+        g, dt = self._group, simulator.state.dt
+        g.params = {k: np.asarray(v, float) for k, v in self.celltype.model_params(self._parameters, dt).items()}
+        g.extra_globals = self.celltype.extra_globals(self._parameters, dt)
+        init = {v.name: np.zeros(self.size, int if v.type == "int" else float) for v in g.model.vars}
+        init.update({k: v for k, v in self._init.items() if k in init})
+        g.init = init
+        g.record_spikes, g.record_vars = False, {}
+        return g
+
+    def _built(self):
+        sim = simulator.state.simulation
+        return sim if sim is not None and self._group in sim.layout.group_slot else None
+
+    def _push_parameters(self, names):
+        sim = self._built()
+        if sim is None:
+            return
+        dt = simulator.state.dt
+        params = self.celltype.model_params(self._parameters, dt)
+        if params:
+            sim.set_group_params(self._group, {k: np.asarray(v, float) for k, v in params.items()})
+        for name, segments in self.celltype.extra_globals(self._parameters, dt).items():
+            sim.set_extra_global(self._group, name, segments)
+            # continue from the first spike not yet due
+            nxt = [np.searchsorted(seg, simulator.state.step) for seg in segments]
+            sim.write_state(self._group, "next_spike", np.asarray(nxt, np.int32))
+
+    def _push_initial_value(self, variable):
+        sim = self._built()
+        if sim is not None and variable in self._group.model.var_names:
+            self._group.init[variable] = self._init[variable]
+            sim.write_state(self._group, variable, self._init[variable])
+
+    def _push_initial_values(self):
+        """After a reset: the device already holds the initial values; refresh the group's copy."""
+        for variable in self._init:
+            if variable in self._group.model.var_names:
+                self._group.init[variable] = self._init[variable]

@@ -1,0 +1,247 @@
+"""Projection and Connection for pyNN.gpu.
+
+Connections are held as flat arrays (presynaptic index, postsynaptic index and one array per
+native synaptic parameter) in the order the connector made them.  At build time a projection
+becomes one synapse group per (presynaptic population, postsynaptic population) pair; delays stay
+per synapse, rounded to whole steps as NEST rounds them.
+"""
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common, errors
+from pyNN.space import Space
+
+from . import simulator
+from .codegen.library.timing import steps_round
+from .codegen.network import SynapseGroup
+from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
+from .kernels.errors import DeviceMemoryError
+from .standardmodels.synapses import StaticSynapse
+
+#: Bytes one synapse takes on the device (target, delay, weight).
+DEVICE_BYTES_PER_SYNAPSE = 12
+
+
+def _population_index(cells):
+    """For a Population, view or Assembly: the owning Population and local index of each cell."""
+    ids = np.asarray(cells.all_cells, dtype=np.int64)
+    pops = simulator.state.populations
+    firsts = np.array([int(p.first_id) for p in pops], dtype=np.int64)
+    order = np.argsort(firsts)
+    which = order[np.searchsorted(firsts[order], ids, side="right") - 1]
+    return which, ids - firsts[which]
+
+
+class Connection(common.Connection):
+    """One connection of a projection: a view onto the projection's arrays."""
+
+    def __init__(self, projection, index):
+        self.projection = projection
+        self.index = index
+
+    @property
+    def presynaptic_index(self):
+        return int(self.projection._pre[self.index])
+
+    @property
+    def postsynaptic_index(self):
+        return int(self.projection._post[self.index])
+
+    def _get(self, name):
+        return float(self.projection._attributes[name][self.index])
+
+    def _set(self, name, value):
+        self.projection._set_connection_values(name, np.array([self.index]), np.array([value], float))
+
+    weight = property(lambda self: self._get("weight"), lambda self, v: self._set("weight", v))
+    delay = property(lambda self: self._get("delay"), lambda self, v: self._set("delay", v))
+
+    def __getattr__(self, name):
+        attributes = self.__dict__.get("projection")._attributes
+        if name in attributes:
+            return float(attributes[name][self.index])
+        raise AttributeError(name)
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector, synapse_type=None,
+                 source=None, receptor_type=None, space=Space(), label=None):
+        super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
+                         receptor_type, space, label)
+        if getattr(self.synapse_type, "codegen_model", None) is None:
+            raise errors.NotImplementedError(
+                f"pyNN.gpu does not support synapse type {type(self.synapse_type).__name__} "
+                f"(projection '{self.label}')")
+        self._chunks = []
+        self._pre = np.zeros(0, np.int64)
+        self._post = np.zeros(0, np.int64)
+        self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
+        simulator.state.projections.append(self)
+        connector.connect(self)
+        self._finalise()
+        simulator.state.mark_changed()
+
+    # ---- connecting ---------------------------------------------------------------------------
+
+    def _reserve_connections(self, n):
+        """Refuse, before generating them, ``n`` connections that would not fit on the device."""
+        runtime = simulator.state.runtime
+        need = int(n) * DEVICE_BYTES_PER_SYNAPSE
+        budget = int(runtime.global_mem_size * MEMORY_FRACTION)
+        if need > budget:
+            raise DeviceMemoryError(
+                f"projection '{self.label}' would create about {int(n):,} connections, needing "
+                f"{_fmt_bytes(need)} of device memory, but {runtime.device_name} has {_fmt_bytes(budget)} usable")
+
+    def _add_connections(self, pre_indices, post_indices, **parameters):
+        """Append connections (indices into pre/post, native parameter arrays aligned with them)."""
+        pre = np.asarray(pre_indices, dtype=np.int64)
+        post = np.broadcast_to(np.asarray(post_indices, dtype=np.int64), pre.shape)
+        values = {}
+        for name, value in parameters.items():
+            arr = np.broadcast_to(np.asarray(value, dtype=float), pre.shape)
+            values[name] = arr
+        self._check_values(values)
+        self._chunks.append((pre, post, values))
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index, location_selector=None,
+                            **connection_parameters):
+        if location_selector is not None:
+            raise errors.NotImplementedError("pyNN.gpu does not support multicompartment location selectors")
+        self._add_connections(presynaptic_indices, postsynaptic_index, **connection_parameters)
+
+    def _check_values(self, values):
+        state = simulator.state
+        if "delay" in values and values["delay"].size:
+            d = values["delay"]
+            if np.isnan(d).any() or (steps_round(d, state.dt) < 1).any():
+                bad = d[np.isnan(d) | (steps_round(d, state.dt) < 1)].flat[0]
+                raise errors.ConnectionError(
+                    f"projection '{self.label}': delay {bad} ms is below the timestep {state.dt} ms; "
+                    "delays must be at least one timestep")
+        for name, arr in values.items():
+            if arr.size and np.isnan(arr).any():
+                raise errors.ConnectionError(f"projection '{self.label}': synaptic parameter '{name}' is NaN")
+
+    def _finalise(self):
+        if self._chunks:
+            self._pre = np.concatenate([self._pre] + [c[0] for c in self._chunks])
+            self._post = np.concatenate([self._post] + [c[1] for c in self._chunks])
+            for name in self._attributes:
+                parts = [c[2][name] if name in c[2] else np.full(len(c[0]), np.nan) for c in self._chunks]
+                self._attributes[name] = np.concatenate([self._attributes[name]] + parts)
+            self._chunks = []
+
+    def __len__(self):
+        self._finalise()
+        return len(self._pre)
+
+    def _min_delay_value(self):
+        return float(self._attributes["delay"].min())
+
+    # ---- access -------------------------------------------------------------------------------
+
+    @property
+    def connections(self):
+        return [Connection(self, i) for i in range(len(self))]
+
+    def __getitem__(self, i):
+        if isinstance(i, (int, np.integer)):
+            if not -len(self) <= i < len(self):
+                raise IndexError(f"projection '{self.label}' has {len(self)} connections")
+            return Connection(self, int(i) % len(self))
+        return [Connection(self, j) for j in range(len(self))[i]]
+
+    def _get_attributes_as_list(self, names):
+        self._finalise()
+        columns = []
+        for name in names:
+            if name == "presynaptic_index":
+                columns.append(self._pre)
+            elif name == "postsynaptic_index":
+                columns.append(self._post)
+            else:
+                columns.append(self._attribute(name))
+        return [tuple(row) for row in zip(*[c.tolist() for c in columns])]
+
+    def _attribute(self, name):
+        if name not in self._attributes:
+            raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__, list(self._attributes))
+        return self._attributes[name]
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        self._finalise()
+        out = []
+        for name in names:
+            if name.endswith("s") and name[:-1] in self._attributes:
+                name = name[:-1]
+            values = self._attribute(name)
+            array = np.full((self.pre.size, self.post.size), np.nan)
+            flat = self._pre * self.post.size + self._post
+            if multiple_synapses in ("last", "first"):
+                order = np.arange(len(flat)) if multiple_synapses == "last" else np.arange(len(flat))[::-1]
+                array.flat[flat[order]] = values[order]
+            else:
+                ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
+                uniq, inverse = np.unique(flat, return_inverse=True)
+                acc = np.full(len(uniq), {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses])
+                ufunc.at(acc, inverse, values)
+                array.flat[uniq] = acc
+            out.append(array)
+        return out
+
+    def _set_attributes(self, parameter_space):
+        self._finalise()
+        parameter_space.evaluate(mask=(slice(None), self.post._mask_local))
+        for name, value in parameter_space.items():
+            if name not in self._attributes:
+                raise errors.NonExistentParameterError(name, type(self.synapse_type).__name__,
+                                                       list(self._attributes))
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                new = value[self._pre, self._post]
+            else:
+                new = np.broadcast_to(np.asarray(value, dtype=float), self._pre.shape)
+            self._set_connection_values(name, np.arange(len(self._pre)), np.asarray(new, float))
+
+    def _set_connection_values(self, name, index, values):
+        check = getattr(self.synapse_type, "parameter_checks", {}).get(name)
+        if check is not None:
+            check(values, self)
+        self._check_values({name: values})
+        self._attributes[name][index] = values
+        simulator.state.mark_changed()
+
+    def _set_initial_value_array(self, variable, initial_value):
+        raise errors.NotImplementedError(f"projection '{self.label}': {type(self.synapse_type).__name__} has "
+                                         f"no state variable '{variable}' to initialise")
+
+    # ---- to the device ------------------------------------------------------------------------
+
+    def _synapse_groups(self):
+        """One synapse group per (presynaptic population, postsynaptic population) pair."""
+        self._finalise()
+        state = simulator.state
+        pops = state.populations
+        pre_pop, pre_local = _population_index(self.pre)
+        post_pop, post_local = _population_index(self.post)
+        cpre, cpost = pre_pop[self._pre], post_pop[self._post]
+        groups = []
+        model = self.synapse_type.codegen_model
+        delay_steps = steps_round(self._attributes["delay"], state.dt)
+        pairs = np.unique(np.stack([cpre, cpost]), axis=1).T if len(cpre) else []
+        for a, b in pairs:
+            sel = np.nonzero((cpre == a) & (cpost == b))[0]
+            receptor = self.receptor_type
+            groups.append(SynapseGroup(
+                name=f"{self.label}[{pops[a].label}->{pops[b].label}]", pre=pops[a]._group, post=pops[b]._group,
+                receptor=receptor, model=model, pre_ind=pre_local[self._pre[sel]],
+                post_ind=post_local[self._post[sel]], delay_steps=delay_steps[sel],
+                vars={v: self._attributes[v][sel] for v in model.var_names}))
+        return groups

@@ -1,0 +1,186 @@
+"""The low-level state of pyNN.gpu used by the common implementation of the API.
+
+``state`` is the only singleton: time, timestep, delays, device choice and the build lifecycle.
+PyNN calls only describe the network; the first ``run`` (or the first after a structural change)
+builds it into an internal :class:`~pynn_gpu.codegen.network.Network`, generates and compiles
+the kernels and binds them to the device.  Everything else in this module is private.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from pyNN import common, errors
+
+from .codegen.network import Network
+from .codegen.simulation import Simulation
+
+logger = logging.getLogger("PyNN")
+
+name = "pyNN.gpu"
+BACKEND_ENV = "PYNN_GPU_BACKEND"
+PRECISION_ENV = "PYNN_GPU_PRECISION"
+BACKENDS = ("auto", "opencl", "cuda")
+
+
+class ID(int, common.IDMixin):
+    """A cell id: an int that knows its parent population."""
+
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+def make_runtime(backend: str, device):
+    """Open the device runtime for ``backend`` ('auto', 'opencl' or 'cuda')."""
+    if backend == "cuda":
+        raise errors.NotImplementedError("backend='cuda': the CUDA runtime is not available in this version; "
+                                         "use backend='opencl' (the default)")
+    from .kernels.runtime.opencl import OpenCLRuntime
+    return OpenCLRuntime(device)
+
+
+class State(common.control.BaseState):
+    """Simulation time, timestep and the lifecycle of the device network."""
+
+    def __init__(self):
+        super().__init__()
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self._min_delay = "auto"
+        self.max_delay = "auto"
+        self.backend = "auto"
+        self.device = None
+        self.precision = "single"
+        self.rng_seed = 0
+        self._runtime = None
+        self._runtime_key = None
+        self.clear()
+
+    # ---- configuration ------------------------------------------------------------------------
+
+    def configure(self, timestep, min_delay, max_delay, backend=None, device=None, precision=None, rng_seed=None):
+        backend = backend or os.environ.get(BACKEND_ENV, "auto")
+        precision = precision or os.environ.get(PRECISION_ENV, "single")
+        if backend not in BACKENDS:
+            raise errors.InvalidParameterValueError(f"setup(backend={backend!r}): allowed values are {BACKENDS}")
+        if precision not in ("single", "double"):
+            raise errors.InvalidParameterValueError(
+                f"setup(precision={precision!r}): allowed values are 'single' and 'double'")
+        if not (np.isfinite(timestep) and timestep > 0):
+            raise errors.InvalidParameterValueError(f"setup(timestep={timestep}): the timestep must be a positive "
+                                                    "number of ms")
+        self.dt = float(timestep)
+        self._min_delay = min_delay
+        self.max_delay = max_delay
+        self.backend, self.device, self.precision = backend, device, precision
+        self.rng_seed = int(rng_seed) if rng_seed is not None else 0
+
+    @property
+    def runtime(self):
+        key = (self.backend, self.device)
+        if self._runtime is None or self._runtime_key != key:
+            self._runtime = make_runtime(self.backend, self.device)
+            self._runtime_key = key
+        return self._runtime
+
+    @property
+    def min_delay(self):
+        """The smallest synaptic delay: as set, or with 'auto' the smallest delay in the network (else dt)."""
+        if self._min_delay == "auto":
+            delays = [p._min_delay_value() for p in self.projections if len(p)]
+            return min(delays) if delays else self.dt
+        return self._min_delay
+
+    @min_delay.setter
+    def min_delay(self, value):
+        self._min_delay = value
+
+    @property
+    def t(self):
+        return self.step * self.dt
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    def clear(self):
+        self.populations = []
+        self.projections = []
+        self.current_sources = []
+        self.recorders = set()
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.simulation = None
+        self.network = None
+        self.structure_changed = True
+        self.reset()
+
+    def reset(self):
+        """Back to t = 0 with the initial values; a new recording segment begins."""
+        self.running = False
+        self.t_start = 0
+        self.step = 0
+        self.segment_counter += 1
+        if self.simulation is not None:
+            self.simulation.reset()
+            for p in self.populations:
+                p._push_initial_values()
+        for rec in self.recorders:
+            rec._first_samples = {}
+
+    def mark_changed(self):
+        """A structural change (new population, projection, source or recording): rebuild at the next run."""
+        self.structure_changed = True
+
+    def build(self):
+        """Describe the network to the code generator, then generate, compile and upload it."""
+        net = Network(dt=self.dt, seed=self.rng_seed)
+        for pop in self.populations:
+            net.neuron_groups.append(pop._neuron_group())
+        for prj in self.projections:
+            net.synapse_groups.extend(prj._synapse_groups())
+        for src in self.current_sources:
+            group = src._current_source_group()
+            if group is not None:
+                net.current_sources.append(group)
+        for rec in self.recorders:
+            rec._request(net)
+        carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
+        self.network = net
+        self.simulation = Simulation(net, self.runtime, self.precision)
+        self.simulation.step = self.step
+        if carried:
+            for pop, values in carried.items():
+                for var, v in values.items():
+                    self.simulation.write_state(pop._group, var, v)
+        self.structure_changed = False
+
+    def _carry_state(self):
+        """State of every already-built population, so a rebuild between runs continues from it."""
+        out = {}
+        for pop in self.populations:
+            group = getattr(pop, "_group", None)
+            if group is not None and group in self.simulation.layout.group_slot:
+                out[pop] = {v: self.simulation.read_state(group, v) for v in group.model.var_names}
+        return out
+
+    def ensure_built(self):
+        if self.simulation is None or self.structure_changed:
+            self.build()
+
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        self.ensure_built()
+        n_steps = int(round((tstop - self.t) / self.dt))
+        for rec in self.recorders:
+            rec._capture_first_samples()
+        if n_steps > 0:
+            self.simulation.run(n_steps)
+        self.step = self.simulation.step
+        self.running = True
+
+
+state = State()

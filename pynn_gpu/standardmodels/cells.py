@@ -1,0 +1,89 @@
+"""Standard cell types: PyNN's names and defaults, translated onto the built-in codegen models.
+
+Each class adds to PyNN's abstract cell only its translation table, the codegen model it runs,
+and the checks its parameters must pass; the numerics live in ``pynn_gpu.codegen.library``.
+"""
+import numpy as np
+from pyNN.errors import InvalidParameterValueError
+from pyNN.parameters import Sequence
+from pyNN.standardmodels import build_translations, cells
+
+from ..codegen.library import neurons
+from ..codegen.library.timing import steps_ceil
+from .validation import FINITE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold, check_values
+
+
+def _identity(*names):
+    return build_translations(*[(n, n) for n in names])
+
+
+class GPUCellMixin:
+    """What every pyNN.gpu cell type adds to PyNN's: the codegen model and parameter checks."""
+
+    codegen_model = None
+    parameter_checks: dict = {}
+
+    def check(self, native: dict, where: str = ""):
+        """Validate native (= model unit) parameter values; raises InvalidParameterValueError."""
+        check_values(type(self).__name__, native, self.parameter_checks, where)
+        check_reset_below_threshold(type(self).__name__, native, where)
+
+    def model_params(self, native: dict, dt: float) -> dict:
+        """Parameters of the codegen model from evaluated native parameters (arrays)."""
+        return {p: native[p] for p in self.codegen_model.params}
+
+    def extra_globals(self, native: dict, dt: float) -> dict:
+        return {}
+
+
+_IF_CHECKS = {"cm": POSITIVE, "tau_m": POSITIVE, "tau_refrac": NON_NEGATIVE, "tau_syn_E": POSITIVE,
+              "tau_syn_I": POSITIVE, "v_rest": FINITE, "v_reset": FINITE, "v_thresh": FINITE, "i_offset": FINITE,
+              "e_rev_E": FINITE, "e_rev_I": FINITE}
+
+
+class IF_curr_exp(GPUCellMixin, cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = _identity(*cells.IF_curr_exp.default_parameters)
+    codegen_model = neurons.IF_CURR_EXP
+    parameter_checks = _IF_CHECKS
+
+
+class IF_cond_exp(GPUCellMixin, cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity(*cells.IF_cond_exp.default_parameters)
+    codegen_model = neurons.IF_COND_EXP
+    parameter_checks = _IF_CHECKS
+
+
+class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    translations = _identity("rate", "start", "duration")
+    codegen_model = neurons.SPIKE_SOURCE_POISSON
+    parameter_checks = {"rate": NON_NEGATIVE, "start": NON_NEGATIVE, "duration": NON_NEGATIVE}
+
+
+class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    translations = _identity("spike_times")
+    codegen_model = neurons.SPIKE_SOURCE_ARRAY
+
+    def check(self, native: dict, where: str = ""):
+        for k, seq in enumerate(np.atleast_1d(native.get("spike_times", []))):
+            times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
+            if np.isnan(times).any() or (times < 0).any():
+                raise InvalidParameterValueError(f"SpikeSourceArray{where}: spike_times of cell {k} must be "
+                                                 "non-negative numbers")
+            if np.any(np.diff(times) < 0):
+                raise InvalidParameterValueError(f"SpikeSourceArray{where}: spike_times of cell {k} must be "
+                                                 f"sorted in increasing order, got {times[:10]}")
+
+    def model_params(self, native, dt):
+        return {}
+
+    def extra_globals(self, native, dt):
+        """Each spike at t is emitted in the step that ends at t rounded up to the grid (NEST's on-grid rule)."""
+        steps = []
+        for seq in np.atleast_1d(native["spike_times"]):
+            times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
+            steps.append(steps_ceil(times, dt) - 1)
+        return {"spike_steps": steps}
