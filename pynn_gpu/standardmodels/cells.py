@@ -43,6 +43,7 @@ _IF_CHECKS = {"cm": POSITIVE, "tau_m": POSITIVE, "tau_refrac": NON_NEGATIVE, "ta
 
 class IF_curr_exp(GPUCellMixin, cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__
+    recordable = ["spikes", "v", "isyn_exc", "isyn_inh"]
     translations = _identity(*cells.IF_curr_exp.default_parameters)
     codegen_model = neurons.IF_CURR_EXP
     parameter_checks = _IF_CHECKS

@@ -1,0 +1,100 @@
+"""run continuing, run_until, reset starting a new segment, reproducibility, changes between runs."""
+import numpy as np
+import pytest
+
+
+def net(sim, seed=0):
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=seed)
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=200.0))
+    cells = sim.Population(3, sim.IF_curr_exp())
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.3, delay=1.0))
+    cells.record(["v", "spikes"])
+    src.record("spikes")
+    return src, cells
+
+
+def test_run_continues_and_reset_gives_identical_segments(sim):
+    src, cells = net(sim)
+    sim.run(10.0)
+    sim.run(10.0)
+    assert sim.get_current_time() == pytest.approx(20.0)
+    sim.reset()
+    assert sim.get_current_time() == 0.0
+    sim.run_until(20.0)
+    block = cells.get_data()
+    assert len(block.segments) == 2
+    v0, v1 = (seg.filter(name="v")[0].magnitude for seg in block.segments)
+    assert v0.shape == v1.shape == (201, 3)
+    np.testing.assert_array_equal(v0, v1)
+    assert np.ptp(v0) > 1.0                       # the input did something
+    s0, s1 = (src.get_data().segments[k].spiketrains for k in range(2))
+    assert sum(len(st) for st in s0) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(s0, s1))
+
+
+def test_rng_seed_changes_poisson_input(sim):
+    src, _ = net(sim, seed=1)
+    sim.run(50.0)
+    a = [np.asarray(st) for st in src.get_data().segments[0].spiketrains]
+    src, _ = net(sim, seed=2)
+    sim.run(50.0)
+    b = [np.asarray(st) for st in src.get_data().segments[0].spiketrains]
+    assert any(len(x) != len(y) or not np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_poisson_rate(sim):
+    sim.setup(timestep=0.1, rng_seed=7)
+    src = sim.Population(500, sim.SpikeSourcePoisson(rate=50.0, start=100.0, duration=1000.0))
+    src.record("spikes")
+    sim.run(1200.0)
+    spikes = src.get_data().segments[0].spiketrains
+    n = sum(len(st) for st in spikes)
+    expected = 500 * 50.0 * 1.0
+    assert abs(n - expected) < 4 * np.sqrt(expected)
+    all_times = np.concatenate([np.asarray(st) for st in spikes])
+    assert all_times.min() > 100.0 and all_times.max() <= 1100.0 + 0.1
+
+
+def test_spike_source_array_changed_between_runs(sim):
+    sim.setup(timestep=0.1, min_delay=0.1)
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 3.05], [2.0]]))
+    src.record("spikes")
+    sim.run(10.0)
+    src[1].spike_times = [12.0, 15.0]
+    src.set(spike_times=[[11.0, 18.0], [12.0, 15.0]])
+    sim.run(10.0)
+    st = [np.asarray(s) for s in src.get_data().segments[0].spiketrains]
+    np.testing.assert_allclose(st[0], [1.0, 3.1, 11.0, 18.0])   # 3.05 rounds up to the grid, as NEST does
+    np.testing.assert_allclose(st[1], [2.0, 12.0, 15.0])
+
+
+def test_parameter_and_dc_changes_between_runs(sim):
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(2, sim.IF_curr_exp())
+    dc = sim.DCSource(amplitude=0.5, start=0.0)
+    dc.inject_into(cells[0:1])
+    cells.record("v")
+    sim.run(300.0)
+    dc.amplitude = 0.6
+    cells.set(i_offset=[0.0, 0.25])
+    sim.run(300.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    # steady states: v_rest + R * I with R = tau_m / cm = 20 MOhm
+    assert v[3000, 0] == pytest.approx(-65.0 + 20 * 0.5, abs=0.01)
+    assert v[6000, 0] == pytest.approx(-65.0 + 20 * 0.6, abs=0.01)
+    assert v[3000, 1] == pytest.approx(-65.0, abs=1e-9)
+    assert v[6000, 1] == pytest.approx(-65.0 + 20 * 0.25, abs=0.01)
+    assert cells.get("i_offset") == pytest.approx([0.0, 0.25])
+
+
+def test_initialize_and_get(sim):
+    sim.setup(timestep=0.1)
+    cells = sim.Population(3, sim.IF_curr_exp(tau_m=[10.0, 20.0, 30.0]))
+    cells.initialize(v=[-60.0, -61.0, -62.0])
+    cells.record("v")
+    sim.run(1.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(v[0], [-60.0, -61.0, -62.0])
+    np.testing.assert_allclose(cells.get("tau_m"), [10.0, 20.0, 30.0])
+    # relaxation towards v_rest with each cell's own tau_m
+    np.testing.assert_allclose(v[10], -65.0 + (v[0] + 65.0) * np.exp(-1.0 / np.array([10.0, 20.0, 30.0])), atol=1e-4)
