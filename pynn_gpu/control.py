@@ -21,7 +21,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     simulator.state.clear()
     simulator.state.configure(timestep, min_delay, max_delay, backend=extra_params.get("backend"),
                               device=extra_params.get("device"), precision=extra_params.get("precision"),
-                              rng_seed=extra_params.get("rng_seed"))
+                              rng_seed=extra_params.get("rng_seed"),
+                              spike_precision=extra_params.get("spike_precision", "off_grid"))
     return rank()
 
 

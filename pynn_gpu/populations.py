@@ -8,12 +8,25 @@ from __future__ import annotations
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import ParameterSpace, simplify
+from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
 from .codegen.network import NeuronGroup
 from .recording import Recorder
+
+
+def _per_cell(value, size):
+    """An evaluated parameter value as an array with one entry per cell (object arrays for Sequences)."""
+    arr = np.asarray(value) if not isinstance(value, Sequence) else None
+    if arr is not None and arr.shape == (size,):
+        return arr
+    if arr is not None and arr.ndim == 0 and arr.dtype != object:
+        return np.full(size, arr.item())
+    out = np.empty(size, dtype=object)
+    for k in range(size):
+        out[k] = value
+    return out
 
 
 def _evaluate(value, size):
@@ -56,8 +69,9 @@ class _ParameterAccess:
         parameter_space.evaluate(simplify=False)
         new = {name: np.array(pop._parameters[name], copy=True) for name in parameter_space.keys()}
         for name, value in parameter_space.items():
-            new[name][mask] = value
+            new[name][mask] = _per_cell(value, self.size)
         pop.celltype.check(new, where=f" in population '{pop.label}'")
+        pop.recorder._fix_spike_times()
         pop._parameters.update(new)
         pop._push_parameters(list(new))
 
@@ -112,7 +126,7 @@ class Population(_ParameterAccess, common.Population):
         ps = self.celltype.native_parameters
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
-        self._parameters = {name: np.asarray(value) for name, value in ps.items()}
+        self._parameters = {name: _per_cell(value, self.size) for name, value in ps.items()}
         self.celltype.check(self._parameters, where=f" in population '{self.label}'")
         self._init = {}
         self._group = NeuronGroup(name=self.label, model=self.celltype.codegen_model, size=self.size, params={},

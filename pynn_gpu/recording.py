@@ -63,23 +63,38 @@ class Recorder(recording.Recorder):
             if var != "spikes" and var not in self._first_samples:
                 self._first_samples[var] = sim.read_state(rec.group, var)[rec.indices]
 
+    def _times(self, steps, idx):
+        pop = self.population
+        return pop.celltype.spike_times(pop._parameters, idx, steps, simulator.state.dt,
+                                        precise=simulator.state.spike_precision == "off_grid")
+
     def _spike_data(self):
+        """Emission steps, cell indices and times (ms) of the spikes recorded so far."""
         sim, records = self._records()
         rec = records.get("spikes")
         if rec is None or not sim.recorded[rec.index]:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        steps = np.concatenate([s for s, _ in sim.recorded[rec.index]])
-        idx = np.concatenate([i for _, i in sim.recorded[rec.index]])
-        return steps, idx
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        entries = sim.recorded[rec.index]
+        steps = np.concatenate([e[0] for e in entries])
+        idx = np.concatenate([e[1] for e in entries])
+        times = np.concatenate([e[2] if len(e) > 2 else self._times(e[0], e[1]) for e in entries])
+        return steps, idx, times
+
+    def _fix_spike_times(self):
+        """Before a cell's parameters change, settle the times of the spikes it already emitted."""
+        sim, records = self._records()
+        rec = records.get("spikes")
+        if rec is not None:
+            sim.recorded[rec.index] = [e if len(e) > 2 else (e[0], e[1], self._times(e[0], e[1]))
+                                       for e in sim.recorded[rec.index]]
 
     def _get_spiketimes(self, ids, clear=False):
-        steps, idx = self._spike_data()
+        steps, idx, times = self._spike_data()
         first = int(self.population.first_id)
         wanted = np.asarray([int(i) - first for i in ids], dtype=np.int64)
         keep = np.isin(idx, wanted)
-        order = np.lexsort((steps[keep], idx[keep]))
-        times = (steps[keep][order] + 1) * simulator.state.dt
-        return (idx[keep][order] + first, times)
+        order = np.lexsort((times[keep], idx[keep]))
+        return (idx[keep][order] + first, times[keep][order])
 
     def _get_all_signals(self, variable, ids, clear=False):
         sim, records = self._records()
@@ -96,7 +111,7 @@ class Recorder(recording.Recorder):
         return data[:, cols].astype(float), None
 
     def _local_count(self, variable, filter_ids=None):
-        steps, idx = self._spike_data()
+        _, idx, _ = self._spike_data()
         first = int(self.population.first_id)
         counts = np.bincount(idx, minlength=self.population.size)
         return {int(i): int(counts[int(i) - first]) for i in self.filter_recorded(variable, filter_ids)}

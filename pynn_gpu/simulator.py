@@ -55,13 +55,15 @@ class State(common.control.BaseState):
         self.device = None
         self.precision = "single"
         self.rng_seed = 0
+        self.spike_precision = "off_grid"
         self._runtime = None
         self._runtime_key = None
         self.clear()
 
     # ---- configuration ------------------------------------------------------------------------
 
-    def configure(self, timestep, min_delay, max_delay, backend=None, device=None, precision=None, rng_seed=None):
+    def configure(self, timestep, min_delay, max_delay, backend=None, device=None, precision=None, rng_seed=None,
+                  spike_precision="off_grid"):
         backend = backend or os.environ.get(BACKEND_ENV, "auto")
         precision = precision or os.environ.get(PRECISION_ENV, "single")
         if backend not in BACKENDS:
@@ -77,6 +79,8 @@ class State(common.control.BaseState):
         self.max_delay = max_delay
         self.backend, self.device, self.precision = backend, device, precision
         self.rng_seed = int(rng_seed) if rng_seed is not None else 0
+        # Spikes of cells are on the grid; 'off_grid' (PyNN's default) reports the given times of spike sources.
+        self.spike_precision = spike_precision
 
     @property
     def runtime(self):
