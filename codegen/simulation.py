@@ -285,26 +285,19 @@ class Simulation:
 
     def run(self, n_steps: int):
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
+        rt, lay = self.rt, self.layout
         nk = self.kernels["neuron_update"]
         sk = self.kernels.get("spike_propagation")
-        n_total, n_rows = self.layout.n_total, self.layout.n_rows
-        launch, rt = self.rt.launch, self.rt
         pending = []
         end = self.step + int(n_steps)
         while self.step < end:
             chunk_start = self.step
             chunk_end = min(end, chunk_start + self.chunk_steps)
-            for rec in self.layout.records:
+            for rec in lay.records:
                 if rec.variable == "spikes":
                     rt.fill_zero(self._buffers[rec.buffer], int(np.prod(rec.shape)) * 4)
-            nk.set_arg(1, np.int32(chunk_start))
-            for step in range(chunk_start, chunk_end):
-                s = np.int32(step)
-                nk.set_arg(0, s)
-                launch(nk, n_total)
-                if sk is not None:
-                    sk.set_arg(0, s)
-                    launch(sk, n_rows)
+            rt.set_arg(nk, 1, np.int32(chunk_start))
+            rt.run_steps(chunk_start, chunk_end, [(nk, lay.n_total)] + ([(sk, lay.n_rows)] if sk is not None else []))
             self.step = chunk_end
             pending += self._fetch_records(chunk_start, chunk_end)
         rt.synchronise()

@@ -137,8 +137,8 @@ class State(common.control.BaseState):
         """A structural change (new population, projection, source or recording): rebuild at the next run."""
         self.structure_changed = True
 
-    def build(self):
-        """Describe the network to the code generator, then generate, compile and upload it."""
+    def describe(self) -> Network:
+        """The internal network (neuron, synapse and current-source groups) as currently described."""
         net = Network(dt=self.dt, seed=self.rng_seed)
         for pop in self.populations:
             net.neuron_groups.append(pop._neuron_group())
@@ -150,6 +150,11 @@ class State(common.control.BaseState):
                 net.current_sources.append(group)
         for rec in self.recorders:
             rec._request(net)
+        return net
+
+    def build(self):
+        """Describe the network to the code generator, then generate, compile and upload it."""
+        net = self.describe()
         carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
         self.network = net
         self.simulation = Simulation(net, self.runtime, self.precision)

@@ -44,7 +44,22 @@ class Runtime:
         raise NotImplementedError
 
     def set_args(self, kernel, args):
+        """Bind all arguments of ``kernel`` (scalars as numpy scalars, buffers as returned by allocate)."""
         raise NotImplementedError
+
+    def set_arg(self, kernel, index: int, value):
+        """Rebind one argument (e.g. the step number) of ``kernel``."""
+        raise NotImplementedError
+
+    def run_steps(self, first: int, stop: int, launches):
+        """Enqueue steps ``first`` .. ``stop - 1``: for each, set argument 0 of every kernel in
+        ``launches`` (pairs of kernel and work-item count) to the step number and launch it.
+        No host synchronisation."""
+        for step in range(first, stop):
+            s = np.int32(step)
+            for kernel, n in launches:
+                self.set_arg(kernel, 0, s)
+                self.launch(kernel, n)
 
     def launch(self, kernel, global_size: int, args=None):
         """Enqueue ``kernel`` over ``global_size`` work-items (no host synchronisation)."""

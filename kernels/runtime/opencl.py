@@ -142,6 +142,19 @@ class OpenCLRuntime(Runtime):
     def set_args(self, kernel, args):
         kernel.set_args(*args)
 
+    def set_arg(self, kernel, index, value):
+        kernel.set_arg(index, value)
+
+    def run_steps(self, first, stop, launches):
+        enqueue, queue = self.cl.enqueue_nd_range_kernel, self.queue
+        padded = [(k, (-(-int(n) // WORK_GROUP) * WORK_GROUP,)) for k, n in launches]
+        local = (WORK_GROUP,)
+        for step in range(first, stop):
+            s = np.int32(step)
+            for kernel, size in padded:
+                kernel.set_arg(0, s)
+                enqueue(queue, kernel, size, local)
+
     def launch(self, kernel, global_size: int, args=None):
         if args is not None:
             kernel.set_args(*args)
