@@ -255,11 +255,10 @@ class Generator:
         layout = self.layout()
         env = _env()
         prelude = self.dialect.prelude(self.precision)
-        common = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots,
-                      ring_stride=layout.n_receptor_planes * layout.n_total)
-
-        nargs = [KernelArg("step", "int", buffer=False), KernelArg("chunk_start", "int", buffer=False),
-                 KernelArg("spiked", "unsigned char*"), KernelArg("inbuf", "scalar*")]
+        # every kernel starts with the same four arguments, so the runtime can treat them alike
+        common_args = [KernelArg("step_base", "int", buffer=False), KernelArg("chunk_start", "int", buffer=False),
+                       KernelArg("spiked", "unsigned char*"), KernelArg("inbuf", "scalar*")]
+        nargs = []
         blocks = [self._neuron_block(b, layout, nargs) for b in layout.neuron_blocks]
         for spec in layout.sources:
             nargs.append(KernelArg(spec.param_buffer, "scalar*"))
@@ -272,29 +271,30 @@ class Generator:
                 nargs.append(KernelArg(rec.buffer, "unsigned int*"))
             else:
                 nargs += [KernelArg(rec.buffer, "scalar*"), KernelArg(rec.columns, "int*")]
-        rk = {"a": [[_literal(x, self.single) for x in row] for row in RKF45["a"]],
-              "c": [_literal(x, self.single) if x else 0 for x in RKF45["c"]],
-              "e": [_literal(x, self.single) if x else 0 for x in RKF45["e"]],
-              "dec": _literal(1.1, self.single), "inc": _literal(0.5, self.single),
-              "safety": _literal(0.9, self.single), "dec_exp": _literal(-1 / 5, self.single),
-              "inc_exp": _literal(-1 / 6, self.single), "min_factor": _literal(0.2, self.single),
-              "max_factor": _literal(5.0, self.single)}
-        seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
-        neuron_src = env.get_template("neuron_update.c.j2").render(
-            signature=", ".join(a.declaration() for a in nargs), blocks=blocks, rk=rk,
-            dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF, seed_hi=seed >> 32, **common)
-
-        sargs = [KernelArg("step", "int", buffer=False), KernelArg("spiked", "unsigned char*"),
-                 KernelArg("inbuf", "scalar*")]
+        sargs = []
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
-        kernel_args = {"neuron_update": nargs}
-        sources = [neuron_src]
-        if sblocks:
-            syn_src = env.get_template("spike_propagation.c.j2").render(
-                signature=", ".join(a.declaration() for a in sargs), blocks=sblocks, n_rows=layout.n_rows,
-                **common)
-            # The prelude is shared: keep it once.
-            sources.append(syn_src.split(prelude, 1)[1])
-            kernel_args["spike_propagation"] = sargs
-        return Program(source="\n".join(sources), kernel_args=kernel_args, layout=layout,
+        seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
+        values = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots, n_rows=layout.n_rows,
+                      ring_stride=layout.n_receptor_planes * layout.n_total, blocks=blocks, sblocks=sblocks,
+                      rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
+                      seed_hi=seed >> 32)
+        if sblocks and min(int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)) >= 2:
+            kernels = {"network_step": common_args + nargs + sargs}
+        else:
+            kernels = {"neuron_update": common_args + nargs}
+            if sblocks:
+                kernels["spike_propagation"] = common_args + sargs
+        sources = []
+        for name, args in kernels.items():
+            text = env.get_template(f"{name}.c.j2").render(signature=", ".join(a.declaration() for a in args),
+                                                           **values)
+            sources.append(text if not sources else text.split(prelude, 1)[1])   # the prelude once
+        return Program(source="\n".join(sources), kernel_args=kernels, layout=layout,
                        dialect=self.dialect.name, precision=self.precision)
+
+    def _rk_literals(self) -> dict:
+        lit = lambda x: _literal(x, self.single)  # noqa: E731
+        return {"a": [[lit(x) for x in row] for row in RKF45["a"]],
+                "c": [lit(x) if x else 0 for x in RKF45["c"]], "e": [lit(x) if x else 0 for x in RKF45["e"]],
+                "dec": lit(1.1), "inc": lit(0.5), "safety": lit(0.9), "dec_exp": lit(-1 / 5),
+                "inc_exp": lit(-1 / 6), "min_factor": lit(0.2), "max_factor": lit(5.0)}

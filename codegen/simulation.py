@@ -123,7 +123,7 @@ class Simulation:
 
     def _pack_all(self):
         lay = self.layout
-        self._host["spiked"] = np.zeros(lay.n_total, np.uint8)
+        self._host["spiked"] = np.zeros(2 * lay.n_total, np.uint8)    # double-buffered by step parity
         self._host["inbuf"] = np.zeros(lay.n_slots * lay.n_receptor_planes * lay.n_total, self.dtype)
         for b in lay.neuron_blocks:
             self._pack_block(b)
@@ -286,8 +286,9 @@ class Simulation:
     def run(self, n_steps: int):
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
         rt, lay = self.rt, self.layout
-        nk = self.kernels["neuron_update"]
-        sk = self.kernels.get("spike_propagation")
+        sizes = {"network_step": lay.n_total + lay.n_rows, "neuron_update": lay.n_total,
+                 "spike_propagation": lay.n_rows}
+        launches = [(kernel, sizes[name]) for name, kernel in self.kernels.items()]
         pending = []
         end = self.step + int(n_steps)
         while self.step < end:
@@ -296,8 +297,9 @@ class Simulation:
             for rec in lay.records:
                 if rec.variable == "spikes":
                     rt.fill_zero(self._buffers[rec.buffer], int(np.prod(rec.shape)) * 4)
-            rt.set_arg(nk, 1, np.int32(chunk_start))
-            rt.run_steps(chunk_start, chunk_end, [(nk, lay.n_total)] + ([(sk, lay.n_rows)] if sk is not None else []))
+            for kernel, _ in launches:
+                rt.set_arg(kernel, 1, np.int32(chunk_start))
+            rt.run_steps(chunk_start, chunk_end, launches)
             self.step = chunk_end
             pending += self._fetch_records(chunk_start, chunk_end)
         rt.synchronise()

@@ -70,17 +70,21 @@ class _ParameterAccess:
         new = {name: np.array(pop._parameters[name], copy=True) for name in parameter_space.keys()}
         for name, value in parameter_space.items():
             new[name][mask] = _per_cell(value, self.size)
-        pop.celltype.check(new, where=f" in population '{pop.label}'")
+        pop.celltype.check({**pop._parameters, **new}, where=f" in population '{pop.label}'")
         pop.recorder._fix_spike_times()
         pop._parameters.update(new)
         pop._push_parameters(list(new))
 
     def _set_initial_value_array(self, variable, value):
         pop, mask = self._owner()
+        allowed = list(pop.celltype.default_initial_values)
+        if variable not in allowed:
+            raise errors.NonExistentParameterError(variable, type(pop.celltype).__name__, allowed)
         values = _evaluate(value, self.size).astype(float)
-        if np.isnan(values).any():
+        if not np.isfinite(values).all():
             raise errors.InvalidParameterValueError(
-                f"initial value of '{variable}' in population '{pop.label}' is NaN; a number is required")
+                f"initial value of '{variable}' in population '{pop.label}' must be a finite number "
+                f"(got {values[~np.isfinite(values)][0]})")
         full = pop._init.get(variable, np.zeros(pop.size)).astype(float)
         full[mask] = values
         pop._init[variable] = full
@@ -116,7 +120,7 @@ class Population(_ParameterAccess, common.Population):
     def _create_cells(self):
         state = simulator.state
         if not isinstance(self.celltype, StandardCellType) or getattr(self.celltype, "codegen_model", None) is None:
-            raise errors.NotImplementedError(f"pyNN.gpu cannot simulate cell type {type(self.celltype).__name__}")
+            raise NotImplementedError(f"pyNN.gpu cannot simulate cell type {type(self.celltype).__name__}")
         id_range = np.arange(state.id_counter, state.id_counter + self.size)
         self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
         self._mask_local = np.ones(self.size, dtype=bool)

@@ -73,18 +73,22 @@ class Projection(common.Projection):
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector, synapse_type=None,
                  source=None, receptor_type=None, space=Space(), label=None):
+        if synapse_type is not None and getattr(synapse_type, "codegen_model", None) is None:
+            raise NotImplementedError(
+                f"pyNN.gpu does not support synapse type {type(synapse_type).__name__} "
+                f"(projection {label!r}); supported: StaticSynapse")
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
-        if getattr(self.synapse_type, "codegen_model", None) is None:
-            raise errors.NotImplementedError(
-                f"pyNN.gpu does not support synapse type {type(self.synapse_type).__name__} "
-                f"(projection '{self.label}')")
         self._chunks = []
         self._pre = np.zeros(0, np.int64)
         self._post = np.zeros(0, np.int64)
         self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
         simulator.state.projections.append(self)
-        connector.connect(self)
+        try:
+            connector.connect(self)
+        except Exception:
+            simulator.state.projections.remove(self)   # a refused projection leaves nothing behind
+            raise
         self._finalise()
         simulator.state.mark_changed()
 
@@ -114,21 +118,27 @@ class Projection(common.Projection):
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index, location_selector=None,
                             **connection_parameters):
         if location_selector is not None:
-            raise errors.NotImplementedError("pyNN.gpu does not support multicompartment location selectors")
+            raise NotImplementedError("pyNN.gpu does not support multicompartment location selectors")
         self._add_connections(presynaptic_indices, postsynaptic_index, **connection_parameters)
 
     def _check_values(self, values):
         state = simulator.state
+        for name, arr in values.items():
+            bad = ~np.isfinite(arr)
+            if arr.size and bad.any():
+                raise errors.ConnectionError(f"projection '{self.label}': synaptic parameter '{name}' must be a "
+                                             f"finite number (got {arr[bad].flat[0]})")
         if "delay" in values and values["delay"].size:
             d = values["delay"]
-            if np.isnan(d).any() or (steps_round(d, state.dt) < 1).any():
-                bad = d[np.isnan(d) | (steps_round(d, state.dt) < 1)].flat[0]
+            short = steps_round(d, state.dt) < 1
+            if short.any():
                 raise errors.ConnectionError(
-                    f"projection '{self.label}': delay {bad} ms is below the timestep {state.dt} ms; "
+                    f"projection '{self.label}': delay {d[short].flat[0]} ms is below the timestep {state.dt} ms; "
                     "delays must be at least one timestep")
-        for name, arr in values.items():
-            if arr.size and np.isnan(arr).any():
-                raise errors.ConnectionError(f"projection '{self.label}': synaptic parameter '{name}' is NaN")
+        check = getattr(self.synapse_type, "parameter_checks", {}).get("weight")
+        if (check is not None and "weight" in values and values["weight"].size
+                and getattr(self._connector, "safe", True)):
+            check(values["weight"], self)
 
     def _finalise(self):
         if self._chunks:
@@ -219,8 +229,8 @@ class Projection(common.Projection):
         simulator.state.mark_changed()
 
     def _set_initial_value_array(self, variable, initial_value):
-        raise errors.NotImplementedError(f"projection '{self.label}': {type(self.synapse_type).__name__} has "
-                                         f"no state variable '{variable}' to initialise")
+        raise NotImplementedError(f"projection '{self.label}': {type(self.synapse_type).__name__} has "
+                                  f"no state variable '{variable}' to initialise")
 
     # ---- to the device ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ CUDA = Dialect(
         ("GLOBAL", ""),
         ("RESTRICT", "__restrict__"),
         ("DEVICE_FN", "static __device__ inline"),
+        ("PG_LAUNCH_STEP", "0"),   # the launch's step offset
         ("GID", "((int)(blockIdx.x * blockDim.x + threadIdx.x))"),
         ("ATOMIC_OR_U32(p, v)", "atomicOr((unsigned int *)(p), (v))"),
         ("AS_UINT(x)", "__float_as_uint(x)"),

@@ -8,6 +8,7 @@ OPENCL = Dialect(
         ("GLOBAL", "__global"),
         ("RESTRICT", "restrict"),
         ("DEVICE_FN", "static inline"),
+        ("PG_LAUNCH_STEP", "((int)get_global_id(1))"),   # the launch's step offset
         ("GID", "((int)get_global_id(0))"),
         ("ATOMIC_OR_U32(p, v)", "atomic_or((volatile __global unsigned int *)(p), (v))"),
         ("AS_UINT(x)", "as_uint(x)"),

@@ -146,14 +146,16 @@ class OpenCLRuntime(Runtime):
         kernel.set_arg(index, value)
 
     def run_steps(self, first, stop, launches):
+        # The step travels as the launch's offset in dimension 1 (PG_LAUNCH_STEP): cheaper than set_arg.
         enqueue, queue = self.cl.enqueue_nd_range_kernel, self.queue
-        padded = [(k, (-(-int(n) // WORK_GROUP) * WORK_GROUP,)) for k, n in launches]
-        local = (WORK_GROUP,)
+        padded = [(k, (-(-int(n) // WORK_GROUP) * WORK_GROUP, 1)) for k, n in launches]
+        local = (WORK_GROUP, 1)
+        for kernel, _ in padded:
+            kernel.set_arg(0, np.int32(0))
         for step in range(first, stop):
-            s = np.int32(step)
+            offset = (0, step)
             for kernel, size in padded:
-                kernel.set_arg(0, s)
-                enqueue(queue, kernel, size, local)
+                enqueue(queue, kernel, size, local, offset)
 
     def launch(self, kernel, global_size: int, args=None):
         if args is not None:

@@ -4,13 +4,14 @@ Each class adds to PyNN's abstract cell only its translation table, the codegen 
 and the checks its parameters must pass; the numerics live in ``pynn_gpu.codegen.library``.
 """
 import numpy as np
-from pyNN.errors import InvalidParameterValueError
+from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
 from pyNN.parameters import Sequence
 from pyNN.standardmodels import build_translations, cells
 
 from ..codegen.library import neurons
 from ..codegen.library.timing import steps_ceil
-from .validation import FINITE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold, check_values
+from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold,
+                         check_values)
 
 
 def _identity(*names):
@@ -27,6 +28,13 @@ class GPUCellMixin:
         """Validate native (= model unit) parameter values; raises InvalidParameterValueError."""
         check_values(type(self).__name__, native, self.parameter_checks, where)
         check_reset_below_threshold(type(self).__name__, native, where)
+
+    def get_native_names(self, *names):
+        """As PyNN's, but an unknown name (``pop.get('foo')``) raises NonExistentParameterError, not KeyError."""
+        unknown = [name for name in names if name not in self.translations]
+        if unknown:
+            raise NonExistentParameterError(unknown[0], type(self).__name__, self.get_parameter_names())
+        return super().get_native_names(*names)
 
     def model_params(self, native: dict, dt: float) -> dict:
         """Parameters of the codegen model from evaluated native parameters (arrays)."""
@@ -64,7 +72,7 @@ class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity("rate", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON
-    parameter_checks = {"rate": NON_NEGATIVE, "start": NON_NEGATIVE, "duration": NON_NEGATIVE}
+    parameter_checks = {"rate": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
 
 class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
@@ -73,14 +81,24 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
     codegen_model = neurons.SPIKE_SOURCE_ARRAY
 
     def check(self, native: dict, where: str = ""):
+        """Each cell's spike_times must be finite, >= 0 and sorted (PyNN's issue 511: unsorted is an error)."""
         for k, seq in enumerate(np.atleast_1d(native.get("spike_times", []))):
-            times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
-            if np.isnan(times).any() or (times < 0).any():
-                raise InvalidParameterValueError(f"SpikeSourceArray{where}: spike_times of cell {k} must be "
-                                                 "non-negative numbers")
-            if np.any(np.diff(times) < 0):
-                raise InvalidParameterValueError(f"SpikeSourceArray{where}: spike_times of cell {k} must be "
-                                                 f"sorted in increasing order, got {times[:10]}")
+            try:
+                times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise InvalidParameterValueError(f"SpikeSourceArray{where}: parameter 'spike_times' of cell {k} "
+                                                 f"must be a sequence of numbers (ms), got {seq!r}") from None
+            bad = ~np.isfinite(times) | (times < 0)
+            if bad.any():
+                raise InvalidParameterValueError(
+                    f"SpikeSourceArray{where}: parameter 'spike_times' of cell {k} must hold finite times >= 0 ms "
+                    f"(got {times[bad][0]} at position {int(np.flatnonzero(bad)[0])})")
+            unsorted = np.diff(times) < 0
+            if unsorted.any():
+                i = int(np.flatnonzero(unsorted)[0])
+                raise InvalidParameterValueError(
+                    f"SpikeSourceArray{where}: parameter 'spike_times' of cell {k} must be sorted in increasing "
+                    f"order (got {times[i]} before {times[i + 1]} at position {i})")
 
     def model_params(self, native, dt):
         return {}

@@ -6,7 +6,7 @@ from pyNN.standardmodels import StandardCurrentSource, build_translations, elect
 from ..codegen.library import current_sources as library
 from ..codegen.network import CurrentSourceGroup
 from .. import simulator
-from .validation import FINITE, NON_NEGATIVE, check_values
+from .validation import FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_start_before_stop, check_values
 
 
 class GPUCurrentSource(StandardCurrentSource):
@@ -20,10 +20,10 @@ class GPUCurrentSource(StandardCurrentSource):
         object.__setattr__(self, "_targets", [])     # list of Population/ID collections
         object.__setattr__(self, "_recording", False)
         super().__init__(**parameters)
-        simulator.state.current_sources.append(self)
         ps = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
         ps.update(**parameters)
-        self.set_native_parameters(self.translate(ps))
+        self.set_native_parameters(self.translate(ps))   # validates: a rejected source is never registered
+        simulator.state.current_sources.append(self)
 
     def get_native_parameters(self):
         return ParameterSpace(dict(self._native), shape=(1,))
@@ -31,7 +31,7 @@ class GPUCurrentSource(StandardCurrentSource):
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
         values = {name: float(value) for name, value in parameters.items()}
-        check_values(type(self).__name__, values, self.parameter_checks)
+        self.check({**self._native, **values})
         self._native.update(values)
         sim = simulator.state.simulation
         if sim is not None and not simulator.state.structure_changed and self._targets:
@@ -39,6 +39,15 @@ class GPUCurrentSource(StandardCurrentSource):
             if spec is not None:
                 spec.source.params.update(self._model_params())
                 sim.set_source(spec.index)
+
+    def check(self, native: dict):
+        """Validate native parameter values (all of them, old and new); raises InvalidParameterValueError."""
+        check_values(type(self).__name__, native, self.parameter_checks, self._where())
+
+    def _where(self):
+        """' DCSource#0' once registered, for error messages."""
+        registered = any(s is self for s in simulator.state.current_sources)
+        return f" '{self._name}'" if registered else ""
 
     @property
     def _name(self):
@@ -87,7 +96,11 @@ class DCSource(GPUCurrentSource, electrodes.DCSource):
     __doc__ = electrodes.DCSource.__doc__
     translations = build_translations(("amplitude", "amplitude"), ("start", "start"), ("stop", "stop"))
     codegen_model = library.DC
-    parameter_checks = {"amplitude": FINITE, "start": NON_NEGATIVE, "stop": NON_NEGATIVE}
+    parameter_checks = {"amplitude": FINITE, "start": FINITE_NON_NEGATIVE, "stop": NON_NEGATIVE}
+
+    def check(self, native: dict):
+        super().check(native)
+        check_start_before_stop(type(self).__name__, native, self._where())
 
     def _current_at(self, t):
         p = self._model_params()

@@ -1,7 +1,8 @@
-"""Checks on parameter values, applied when a population is created and on every ``set``.
+"""Checks on parameter values, applied when a population or source is created and on every ``set``.
 
 A check is a predicate over a numpy array plus the phrase that says what is allowed; a failure
-raises PyNN's ``InvalidParameterValueError`` naming the model, the parameter and the rule.
+raises PyNN's ``InvalidParameterValueError`` naming the model, where it is (population or source),
+the parameter, the rule and the first offending value.
 """
 import numpy as np
 from pyNN.errors import InvalidParameterValueError
@@ -9,6 +10,15 @@ from pyNN.errors import InvalidParameterValueError
 POSITIVE = (lambda x: x > 0, "must be > 0")
 NON_NEGATIVE = (lambda x: x >= 0, "must be >= 0")
 FINITE = (lambda x: np.isfinite(x), "must be a finite number")
+FINITE_NON_NEGATIVE = (lambda x: np.isfinite(x) & (x >= 0), "must be a finite number >= 0")
+
+
+def _cell(arr: np.ndarray, bad: np.ndarray):
+    """(first offending value, ' for cell k' or '' for a scalar or a single cell)."""
+    if arr.ndim == 0:
+        return float(arr), ""
+    index = int(np.flatnonzero(bad)[0])
+    return arr.flat[index], (f" for cell {index}" if arr.size > 1 else "")
 
 
 def check_values(model_name: str, values: dict, checks: dict, where: str = ""):
@@ -18,21 +28,37 @@ def check_values(model_name: str, values: dict, checks: dict, where: str = ""):
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             continue   # sequences (spike times) are checked by their cell type
-        if np.isnan(arr).any():
-            raise InvalidParameterValueError(f"{model_name}{where}: parameter '{name}' is NaN; a number is required")
+        nan = np.isnan(arr)
+        if nan.any():
+            raise InvalidParameterValueError(
+                f"{model_name}{where}: parameter '{name}' is NaN{_cell(arr, nan)[1]}; a number is required")
         if name in checks:
             ok, phrase = checks[name]
-            bad = ~ok(arr)
+            bad = ~np.asarray(ok(arr), dtype=bool)
             if np.any(bad):
-                example = arr[bad].flat[0] if arr.ndim else float(arr)
+                value, cell = _cell(arr, bad)
                 raise InvalidParameterValueError(
-                    f"{model_name}{where}: parameter '{name}' {phrase} (got {example})")
+                    f"{model_name}{where}: parameter '{name}' {phrase} (got {value}{cell})")
 
 
 def check_reset_below_threshold(model_name: str, values: dict, where: str = "", reset="v_reset",
                                 threshold="v_thresh"):
+    """Raise if any cell's reset potential is not strictly below its threshold (NEST's rule)."""
     if reset in values and threshold in values:
-        r, th = np.asarray(values[reset], float), np.asarray(values[threshold], float)
-        if np.any(r >= th):
-            raise InvalidParameterValueError(f"{model_name}{where}: '{reset}' must be below '{threshold}' "
-                                             f"(got {reset}={np.max(r)}, {threshold}={np.min(th)})")
+        r, th = np.broadcast_arrays(np.asarray(values[reset], float), np.asarray(values[threshold], float))
+        bad = r >= th
+        if np.any(bad):
+            k = int(np.flatnonzero(bad)[0]) if bad.ndim else 0
+            cell = f" for cell {k}" if bad.size > 1 else ""
+            raise InvalidParameterValueError(
+                f"{model_name}{where}: parameter '{reset}' must be below '{threshold}' "
+                f"(got {reset}={r.flat[k]}, {threshold}={th.flat[k]}{cell})")
+
+
+def check_start_before_stop(model_name: str, values: dict, where: str = "", start="start", stop="stop"):
+    """Raise if ``stop`` < ``start`` (NEST: 'stop >= start required')."""
+    if start in values and stop in values:
+        a, b = float(np.min(values[start])), float(np.max(values[stop]))
+        if b < a:
+            raise InvalidParameterValueError(
+                f"{model_name}{where}: parameter '{stop}' must be >= '{start}' (got {start}={a}, {stop}={b})")

@@ -1,0 +1,404 @@
+"""Bad input is refused before anything is built, with PyNN's exception types and messages that name it.
+
+Every check here happens at Population/Projection/source creation or at ``set``/``initialize``
+(never at ``run``), raises the exception PyNN defines for the case (``InvalidParameterValueError``,
+``NonExistentParameterError``, ``ConnectionError``, ``RecordingError``), and the message names the
+offending parameter and, where there is one, the population or projection.  pyNN.nest (NEST 3)
+refuses most of the same parameter values too, but with NEST's own ``BadProperty``; where pyNN.nest
+raises a PyNN exception (unsorted spike times, weight signs, unknown names) the type here is the same.
+"""
+import math
+import re
+import time
+
+import numpy as np
+import pytest
+from pyNN.errors import (ConnectionError, InvalidParameterValueError, NonExistentParameterError,
+                         RecordingError)
+
+NAN = float("nan")
+
+
+@pytest.fixture
+def gpu(sim):
+    sim.setup(timestep=0.1)
+    return sim
+
+
+def check_raises(exc_type, fn, *must_contain):
+    """Call ``fn``; it must raise exactly ``exc_type`` (or a subclass) naming every string in ``must_contain``."""
+    with pytest.raises(exc_type) as info:
+        fn()
+    message = str(info.value)
+    for text in must_contain:
+        assert text in message, f"{text!r} not in {message!r}"
+    return message
+
+
+def nothing_built(sim):
+    return sim.simulator.state.simulation is None
+
+
+# ---- neuron parameters ------------------------------------------------------------------------
+
+BAD_NEURON_VALUES = [("tau_m", -10.0), ("tau_m", 0.0), ("tau_syn_E", -1.0), ("tau_syn_E", 0.0),
+                     ("tau_syn_I", -1.0), ("tau_syn_I", 0.0), ("cm", 0.0), ("cm", -0.5), ("tau_refrac", -1.0),
+                     ("tau_m", NAN), ("v_rest", NAN), ("v_thresh", NAN), ("i_offset", NAN), ("tau_refrac", NAN)]
+CELL_TYPES = ["IF_curr_exp", "IF_cond_exp"]
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+@pytest.mark.parametrize("name,value", BAD_NEURON_VALUES)
+def test_bad_neuron_parameter_at_creation(gpu, cell, name, value):
+    celltype = getattr(gpu, cell)(**{name: value})
+    msg = check_raises(InvalidParameterValueError, lambda: gpu.Population(3, celltype, label="exc"),
+                       f"'{name}'", "'exc'", cell)
+    assert ("NaN" in msg) if math.isnan(value) else (f"got {value}" in msg and "must be" in msg)
+    assert gpu.simulator.state.populations == []          # the population was not registered
+    assert nothing_built(gpu)
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+@pytest.mark.parametrize("name,value", BAD_NEURON_VALUES)
+def test_bad_neuron_parameter_via_set(gpu, cell, name, value):
+    pop = gpu.Population(4, getattr(gpu, cell)(), label="cells")
+    before = pop.get(name)
+    check_raises(InvalidParameterValueError, lambda: pop.set(**{name: value}), f"'{name}'", "'cells'")
+    assert pop.get(name) == before                       # nothing was changed
+    assert nothing_built(gpu)
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+@pytest.mark.parametrize("name,value", BAD_NEURON_VALUES)
+def test_bad_neuron_parameter_via_view_set(gpu, cell, name, value):
+    pop = gpu.Population(6, getattr(gpu, cell)(), label="parent")
+    before = pop.get(name)
+    view = pop[2:4]
+    msg = check_raises(InvalidParameterValueError, lambda: view.set(**{name: value}), f"'{name}'", "'parent'")
+    assert "for cell 2" in msg                           # the first offending cell, as an index into the parent
+    np.testing.assert_array_equal(pop.get(name, simplify=False), np.full(6, before))
+
+
+def test_bad_value_in_one_cell_of_an_array(gpu):
+    tau_m = np.array([10.0, 20.0, -3.0, 5.0])
+    msg = check_raises(InvalidParameterValueError, lambda: gpu.Population(4, gpu.IF_curr_exp(tau_m=tau_m)),
+                       "'tau_m'", "must be > 0")
+    assert "got -3.0 for cell 2" in msg
+
+
+def test_bad_value_via_single_cell(gpu):
+    pop = gpu.Population(3, gpu.IF_cond_exp(), label="ids")
+    with pytest.raises(InvalidParameterValueError, match="'cm'"):
+        pop[1].cm = -1.0
+    assert pop.get("cm") == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+def test_allowed_edge_values_are_accepted(gpu, cell):
+    pop = gpu.Population(2, getattr(gpu, cell)(tau_refrac=0.0, v_reset=-50.001, v_thresh=-50.0))
+    assert pop.get("tau_refrac") == 0.0
+    pop.set(tau_m=1e-3, i_offset=-2.0)
+    assert pop.get("tau_m") == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+@pytest.mark.parametrize("v_reset,v_thresh", [(-50.0, -55.0), (-50.0, -50.0)])
+def test_reset_not_below_threshold_at_creation(gpu, cell, v_reset, v_thresh):
+    celltype = getattr(gpu, cell)(v_reset=v_reset, v_thresh=v_thresh)
+    msg = check_raises(InvalidParameterValueError, lambda: gpu.Population(2, celltype, label="lif"),
+                       "'v_reset'", "'v_thresh'", "'lif'")
+    assert f"v_reset={v_reset}" in msg and f"v_thresh={v_thresh}" in msg
+
+
+def test_reset_not_below_threshold_in_one_cell(gpu):
+    celltype = gpu.IF_curr_exp(v_reset=-65.0, v_thresh=np.array([-50.0, -70.0, -50.0]))
+    msg = check_raises(InvalidParameterValueError, lambda: gpu.Population(3, celltype), "'v_reset'", "'v_thresh'")
+    assert "for cell 1" in msg
+
+
+@pytest.mark.parametrize("cell", CELL_TYPES)
+def test_reset_not_below_threshold_via_set(gpu, cell):
+    pop = gpu.Population(2, getattr(gpu, cell)(v_reset=-65.0, v_thresh=-50.0), label="lif")
+    check_raises(InvalidParameterValueError, lambda: pop.set(v_thresh=-70.0), "'v_reset'", "'v_thresh'")
+    assert pop.get("v_thresh") == -50.0
+
+
+# ---- initial values ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell,variable", [("IF_curr_exp", "v"), ("IF_cond_exp", "v"),
+                                           ("IF_curr_exp", "isyn_exc"), ("IF_cond_exp", "gsyn_inh")])
+def test_nan_initial_value(gpu, cell, variable):
+    pop = gpu.Population(3, getattr(gpu, cell)(), label="init")
+    before = pop.initial_values[variable].evaluate(simplify=True)
+    check_raises(InvalidParameterValueError, lambda: pop.initialize(**{variable: NAN}), f"'{variable}'", "'init'")
+    check_raises(InvalidParameterValueError, lambda: pop[1:].initialize(**{variable: NAN}), f"'{variable}'")
+    check_raises(InvalidParameterValueError, lambda: pop.initialize(**{variable: np.array([0.0, NAN, 1.0])}),
+                 f"'{variable}'")
+    assert pop.initial_values[variable].evaluate(simplify=True) == before
+
+
+def test_unknown_initial_value(gpu):
+    pop = gpu.Population(2, gpu.IF_curr_exp())
+    check_raises(NonExistentParameterError, lambda: pop.initialize(foo=1.0), "foo")
+
+
+# ---- spike sources ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,value", [("rate", -1.0), ("rate", NAN), ("rate", math.inf), ("start", -1.0),
+                                        ("duration", -5.0), ("start", NAN)])
+def test_bad_poisson_parameter(gpu, name, value):
+    check_raises(InvalidParameterValueError,
+                 lambda: gpu.Population(2, gpu.SpikeSourcePoisson(**{name: value}), label="noise"),
+                 f"'{name}'", "'noise'", "SpikeSourcePoisson")
+    pop = gpu.Population(4, gpu.SpikeSourcePoisson(rate=5.0), label="noise2")
+    check_raises(InvalidParameterValueError, lambda: pop.set(**{name: value}), f"'{name}'", "'noise2'")
+    check_raises(InvalidParameterValueError, lambda: pop[::2].set(**{name: value}), f"'{name}'")
+    assert pop.get("rate") == 5.0
+    assert len(gpu.simulator.state.populations) == 1
+
+
+def test_poisson_zero_rate_is_allowed(gpu):
+    pop = gpu.Population(2, gpu.SpikeSourcePoisson(rate=0.0, start=0.0, duration=0.0))
+    assert pop.get("rate") == 0.0
+
+
+def test_issue511_unsorted_spike_times(gpu):
+    # PyNN's scenario test: the second cell's times are not in increasing order
+    celltype = gpu.SpikeSourceArray(spike_times=[[2.4, 4.8, 6.6, 9.4], [3.5, 6.8, 9.6, 8.3]])
+    msg = check_raises(InvalidParameterValueError, lambda: gpu.Population(2, celltype), "'spike_times'", "sorted")
+    assert "cell 1" in msg and "9.6 before 8.3" in msg
+
+
+@pytest.mark.parametrize("times,what", [([3.0, 1.0], "sorted"), ([-1.0, 2.0], ">= 0"), ([1.0, NAN], "finite"),
+                                        ([1.0, math.inf], "finite")])
+def test_bad_spike_times(gpu, times, what):
+    check_raises(InvalidParameterValueError,
+                 lambda: gpu.Population(1, gpu.SpikeSourceArray(spike_times=times), label="stim"),
+                 "'spike_times'", "'stim'", what)
+    pop = gpu.Population(2, gpu.SpikeSourceArray(spike_times=[1.0, 2.0]), label="stim2")
+    check_raises(InvalidParameterValueError, lambda: pop.set(spike_times=times), "'spike_times'", "'stim2'", what)
+    check_raises(InvalidParameterValueError, lambda: pop[1:].set(spike_times=times), "'spike_times'", what)
+    assert list(pop.get("spike_times", simplify=True).value) == [1.0, 2.0]
+
+
+def test_equal_spike_times_are_allowed(gpu):
+    pop = gpu.Population(1, gpu.SpikeSourceArray(spike_times=[1.0, 1.0, 2.0]))
+    assert list(pop.get("spike_times", simplify=True).value) == [1.0, 1.0, 2.0]
+
+
+# ---- unknown names ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell", CELL_TYPES + ["SpikeSourcePoisson", "SpikeSourceArray"])
+def test_unknown_parameter(gpu, cell):
+    msg = check_raises(NonExistentParameterError, lambda: getattr(gpu, cell)(foo=1), "foo", cell)
+    assert "valid parameters" in msg
+    pop = gpu.Population(2, getattr(gpu, cell)())
+    check_raises(NonExistentParameterError, lambda: pop.set(foo=1), "foo")
+    check_raises(NonExistentParameterError, lambda: pop.get("foo"), "foo")
+
+
+@pytest.mark.parametrize("cell,variable", [("IF_curr_exp", "foo"), ("IF_cond_exp", "isyn_exc"),
+                                           ("IF_curr_exp", "gsyn_exc"), ("SpikeSourceArray", "v"),
+                                           ("SpikeSourcePoisson", "v")])
+def test_unknown_recordable(gpu, cell, variable):
+    pop = gpu.Population(2, getattr(gpu, cell)())
+    msg = check_raises(RecordingError, lambda: pop.record(variable), variable)
+    assert "spikes" in msg                               # lists what can be recorded
+    check_raises(RecordingError, lambda: pop[:1].record([variable]), variable)
+    assert nothing_built(gpu)
+
+
+# ---- projections ------------------------------------------------------------------------------
+
+def _pops(sim, post="IF_curr_exp"):
+    pre = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0]), label="src")
+    return pre, sim.Population(3, getattr(sim, post)(), label="tgt")
+
+
+CONNECTORS = {
+    "AllToAll": lambda sim, w, d: (sim.AllToAllConnector(), sim.StaticSynapse(weight=w, delay=d)),
+    "FixedProbability": lambda sim, w, d: (sim.FixedProbabilityConnector(1.0, rng=sim.NumpyRNG(1)),
+                                           sim.StaticSynapse(weight=w, delay=d)),
+    "FromList": lambda sim, w, d: (sim.FromListConnector([(0, 0, w, d), (1, 2, w, d)],
+                                                         column_names=["weight", "delay"]), sim.StaticSynapse()),
+}
+
+
+@pytest.mark.parametrize("connector", ["AllToAll", "FixedProbability", "FromList"])
+@pytest.mark.parametrize("delay", [0.01, 0.04, -1.0, NAN])
+def test_delay_below_timestep(gpu, connector, delay):
+    pre, post = _pops(gpu)
+    conn, syn = CONNECTORS[connector](gpu, 0.5, delay)
+    check_raises(ConnectionError, lambda: gpu.Projection(pre, post, conn, syn, label="thalamus"),
+                 "delay", "'thalamus'")
+    assert nothing_built(gpu)
+
+
+def test_unknown_synaptic_parameter(gpu):
+    pre, post = _pops(gpu)
+    prj = gpu.Projection(pre, post, gpu.OneToOneConnector(), gpu.StaticSynapse(weight=0.5, delay=1.0))
+    check_raises(NonExistentParameterError, lambda: gpu.StaticSynapse(foo=1.0), "foo")
+    check_raises(NonExistentParameterError, lambda: prj.get("foo", format="list"), "foo")
+    check_raises(NonExistentParameterError, lambda: prj.set(foo=1.0), "foo")
+    assert prj.get("weight", format="list", with_address=False) == [0.5, 0.5, 0.5]
+
+
+def test_delay_of_one_timestep_is_allowed_and_set_is_checked(gpu):
+    pre, post = _pops(gpu)
+    prj = gpu.Projection(pre, post, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.5, delay=0.1), label="p")
+    assert len(prj) == 9 and set(prj.get("delay", format="list", with_address=False)) == {0.1}
+    check_raises(ConnectionError, lambda: prj.set(delay=0.01), "delay", "'p'")
+    check_raises(ConnectionError, lambda: prj.set(delay=NAN), "delay", "'p'")
+    assert set(prj.get("delay", format="list", with_address=False)) == {0.1}
+
+
+@pytest.mark.parametrize("connector", ["AllToAll", "FixedProbability",
+                                       "FromList"])
+def test_negative_conductance_weight(gpu, connector):
+    pre, post = _pops(gpu, "IF_cond_exp")
+    conn, syn = CONNECTORS[connector](gpu, -0.01, 1.0)
+    msg = check_raises(ConnectionError, lambda: gpu.Projection(pre, post, conn, syn, label="ampa"),
+                       "'weight'", "'ampa'", "positive")
+    assert "-0.01" in msg
+
+
+@pytest.mark.parametrize("connector", ["AllToAll", "FixedProbability",
+                                       "FromList"])
+def test_positive_current_based_inhibitory_weight(gpu, connector):
+    pre, post = _pops(gpu, "IF_curr_exp")
+    conn, syn = CONNECTORS[connector](gpu, 0.5, 1.0)
+    msg = check_raises(ConnectionError,
+                       lambda: gpu.Projection(pre, post, conn, syn, receptor_type="inhibitory", label="gaba"),
+                       "'weight'", "'gaba'", "negative", "inhibitory")
+    assert "got 0.5" in msg
+
+
+@pytest.mark.parametrize("connector", ["AllToAll", "FixedProbability", "FromList"])
+def test_correct_weight_signs_are_accepted(gpu, connector):
+    pre, post = _pops(gpu, "IF_curr_exp")
+    prj = gpu.Projection(pre, post, *CONNECTORS[connector](gpu, -0.5, 1.0), receptor_type="inhibitory")
+    assert set(prj.get("weight", format="list", with_address=False)) == {-0.5}
+    pre, post = _pops(gpu, "IF_cond_exp")
+    prj = gpu.Projection(pre, post, *CONNECTORS[connector](gpu, 0.01, 1.0), receptor_type="inhibitory")
+    assert set(prj.get("weight", format="list", with_address=False)) == {0.01}
+
+
+def test_weight_checks_via_set_and_nan(gpu):
+    pre, post = _pops(gpu, "IF_cond_exp")
+    prj = gpu.Projection(pre, post, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.01, delay=1.0), label="x")
+    check_raises(ConnectionError, lambda: prj.set(weight=-0.02), "'weight'", "'x'")
+    check_raises(ConnectionError, lambda: prj.set(weight=NAN), "'weight'", "'x'")
+    assert set(prj.get("weight", format="list", with_address=False)) == {0.01}
+    pre, post = _pops(gpu)
+    check_raises(ConnectionError, lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(),
+                                                         gpu.StaticSynapse(weight=NAN, delay=1.0), label="y"),
+                 "'weight'", "'y'", "finite")
+
+
+def test_network_too_big_for_the_device(gpu):
+    from pynn_gpu.kernels.errors import DeviceMemoryError
+    pre = gpu.Population(200_000, gpu.IF_curr_exp(), label="pre")
+    post = gpu.Population(200_000, gpu.IF_curr_exp(), label="post")
+    t0 = time.perf_counter()
+    with pytest.raises(DeviceMemoryError) as info:
+        gpu.Projection(pre, post, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1, delay=1.0), label="huge")
+    elapsed = time.perf_counter() - t0
+    assert isinstance(info.value, MemoryError)
+    assert elapsed < 5.0, f"refusing took {elapsed:.1f} s: connections were generated before the check"
+    message = str(info.value)
+    assert "'huge'" in message
+    units = {"B": 1, "KiB": 2 ** 10, "MiB": 2 ** 20, "GiB": 2 ** 30, "TiB": 2 ** 40}
+    sizes = [float(x) * units[u] for x, u in re.findall(r"(\d+(?:\.\d+)?) (B|KiB|MiB|GiB|TiB)\b", message)]
+    assert len(sizes) >= 2, message
+    device_bytes = gpu.simulator.state.runtime.global_mem_size
+    needed, available = max(sizes), min(sizes)
+    assert needed >= 4e10 * 4                            # at least a 4-byte weight per synapse
+    assert 0 < available <= device_bytes * 1.001
+    assert nothing_built(gpu)
+
+
+
+
+def test_unsupported_cell_type(gpu):
+    from pyNN.standardmodels import cells
+    check_raises(NotImplementedError, lambda: gpu.Population(2, cells.IF_cond_alpha()), "IF_cond_alpha")
+    assert gpu.simulator.state.populations == []
+
+
+def test_unsupported_synapse_type(gpu):
+    from pyNN.standardmodels import build_translations, synapses
+
+    class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):   # as another backend would define it
+        translations = build_translations(*[(n, n) for n in synapses.TsodyksMarkramSynapse.default_parameters])
+
+        def _get_minimum_delay(self):
+            return 0.1
+
+    pre, post = _pops(gpu)
+    stp = TsodyksMarkramSynapse(weight=0.5, delay=1.0)
+    check_raises(NotImplementedError,
+                 lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(), stp, label="stp"),
+                 "TsodyksMarkramSynapse", "'stp'")
+    assert gpu.simulator.state.projections == []
+
+
+# ---- current sources --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,value,what", [("amplitude", NAN, "NaN"), ("amplitude", math.inf, "finite"),
+                                             ("start", -1.0, ">= 0"), ("stop", NAN, "NaN")])
+def test_bad_dc_source(gpu, name, value, what):
+    check_raises(InvalidParameterValueError, lambda: gpu.DCSource(**{name: value}), f"'{name}'", "DCSource", what)
+    assert gpu.simulator.state.current_sources == []     # a refused source is not registered
+    dc = gpu.DCSource(amplitude=0.5, start=1.0, stop=5.0)
+    check_raises(InvalidParameterValueError, lambda: dc.set_parameters(**{name: value}), f"'{name}'", what)
+    with pytest.raises(InvalidParameterValueError, match=f"'{name}'"):
+        setattr(dc, name, value)
+    assert (dc.amplitude, dc.start, dc.stop) == (0.5, 1.0, 5.0)
+
+
+def test_dc_source_stop_before_start(gpu):
+    msg = check_raises(InvalidParameterValueError, lambda: gpu.DCSource(amplitude=1.0, start=10.0, stop=5.0),
+                       "'stop'", "'start'")
+    assert "start=10.0" in msg and "stop=5.0" in msg
+    dc = gpu.DCSource(amplitude=1.0, start=1.0, stop=5.0)
+    check_raises(InvalidParameterValueError, lambda: dc.set_parameters(start=6.0), "'stop'", "'start'")
+    dc.set_parameters(start=5.0)                         # stop == start is allowed, as in NEST
+    assert dc.start == 5.0
+
+
+def test_unknown_dc_parameter(gpu):
+    check_raises(NonExistentParameterError, lambda: gpu.DCSource(foo=1.0), "foo")
+
+
+# ---- setup ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs,name", [({"precision": "half"}, "precision"), ({"backend": "foo"}, "backend"),
+                                         ({"timestep": 0}, "timestep"), ({"timestep": -0.1}, "timestep"),
+                                         ({"timestep": NAN}, "timestep")])
+def test_bad_setup(sim, kwargs, name):
+    msg = check_raises(InvalidParameterValueError, lambda: sim.setup(**kwargs), name)
+    if name != "timestep":
+        assert "allowed" in msg and "'single'" in msg or "'opencl'" in msg
+
+
+# ---- between runs -----------------------------------------------------------------------------
+
+def test_changes_between_runs_are_validated(gpu):
+    src = gpu.Population(2, gpu.SpikeSourcePoisson(rate=50.0), label="noise")
+    cells = gpu.Population(2, gpu.IF_curr_exp(), label="cells")
+    gpu.Projection(src, cells, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1, delay=1.0), label="in")
+    dc = gpu.DCSource(amplitude=0.1)
+    dc.inject_into(cells)
+    cells.record("v")
+    gpu.run(2.0)
+    assert not nothing_built(gpu)
+    check_raises(InvalidParameterValueError, lambda: cells.set(tau_m=-1.0), "'tau_m'", "'cells'")
+    check_raises(InvalidParameterValueError, lambda: cells[:1].set(cm=0.0), "'cm'")
+    check_raises(InvalidParameterValueError, lambda: cells.initialize(v=NAN), "'v'")
+    check_raises(InvalidParameterValueError, lambda: src.set(rate=-5.0), "'rate'", "'noise'")
+    check_raises(InvalidParameterValueError, lambda: dc.set_parameters(amplitude=NAN), "'amplitude'")
+    assert cells.get("tau_m") == 20.0 and src.get("rate") == 50.0 and dc.amplitude == 0.1
+    gpu.run(2.0)                                         # the network is untouched and runs on
+    assert gpu.get_current_time() == pytest.approx(4.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v.shape == (41, 2) and np.all(np.isfinite(v))
