@@ -32,4 +32,4 @@ __version__ = "0.1.0"
 def list_standard_models():
     """Return a list of all the StandardCellType classes available for this simulator."""
     return [obj.__name__ for obj in globals().values()
-            if isinstance(obj, type) and issubclass(obj, StandardCellType)]
+            if isinstance(obj, type) and issubclass(obj, StandardCellType) and obj is not StandardCellType]
