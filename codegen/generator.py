@@ -83,7 +83,7 @@ class Generator:
                                              scalar_vars=[v.name for v in g.model.vars if v.type == "scalar"],
                                              int_vars=[v.name for v in g.model.vars if v.type == "int"],
                                              params=list(g.model.all_param_names))
-                if g.model.ode:
+                if g.model.ode and g.model.integrator == "rkf45":
                     by_digest[key].scalar_vars.append("pg_h")
                     by_digest[key].internal_vars["pg_h"] = self.net.dt
                 blocks.append(by_digest[key])
@@ -222,7 +222,8 @@ class Generator:
             records.append(entry)
         return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads,
                 "stores": stores, "inputs": inputs, "sources": sources, "pre_ode": pre_ode, "ode": ode,
-                "ode_tol": _literal(m.ode_tolerance, self.single), "sim": sim, "threshold": threshold,
+                "ode_tol": _literal(m.ode_tolerance, self.single), "integrator": m.integrator, "sim": sim,
+                "threshold": threshold,
                 "reset": reset, "records": records, "uses_rng": uses_rng,
                 "rng_stream_expr": self._rng_stream_expr(b)}
 

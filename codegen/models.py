@@ -17,6 +17,9 @@ from typing import Callable, Mapping
 
 from .errors import ModelError
 
+#: ODE integrators: GSL's adaptive Runge-Kutta-Fehlberg 4(5) as NEST uses it, or classical RK4 with step dt.
+INTEGRATORS = ("rkf45", "rk4")
+
 #: Types a state variable or extra global array may have.
 VAR_TYPES = ("scalar", "int")
 
@@ -124,7 +127,8 @@ class NeuronModel(_ModelBase):
 
     ``ode`` optionally lists ``(variable, right-hand side)`` pairs integrated over the step by
     ``integrator`` before ``sim_code`` runs (``'rkf45'``: NEST/GSL's adaptive Runge-Kutta-Fehlberg
-    with ``ode_tolerance`` as absolute error bound); ``pre_ode_code`` runs before integration.
+    with ``ode_tolerance`` as absolute error bound; ``'rk4'``: one classical Runge-Kutta step of dt);
+    ``pre_ode_code`` runs before integration.
     """
 
     sim_code: str = ""
@@ -148,8 +152,9 @@ class NeuronModel(_ModelBase):
             _check_identifier(self.name, "receptor", r)
         for e in self.extra_globals:
             _check_identifier(self.name, "extra global", e.name)
-        if self.ode and self.integrator not in ("rkf45",):
-            raise ModelError(f"model '{self.name}': ode given with integrator={self.integrator!r}; allowed: 'rkf45'")
+        if self.ode and self.integrator not in INTEGRATORS:
+            raise ModelError(f"model '{self.name}': ode given with integrator={self.integrator!r}; "
+                             f"allowed: {INTEGRATORS}")
         for var, _ in self.ode:
             if var not in self.var_names:
                 raise ModelError(f"model '{self.name}': ode for '{var}', which is not a state variable")
