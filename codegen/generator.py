@@ -8,6 +8,7 @@ live in ``kernels/templates``, one template per kernel.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -236,7 +237,7 @@ class Generator:
 
     def _synapse_block(self, sb: SynapseBlock, args: list) -> dict:
         m = sb.model
-        names, loads = {}, []
+        names, loads, stores = {"t_spike": "pg_t_spike", "dt": "pg_dt"}, [], []
         for what in ("pre", "row_start", "post", "delay"):
             args.append(KernelArg(sb.buffer(what), "int*"))
         for v in sb.scalar_vars:
@@ -248,9 +249,12 @@ class Generator:
                                "yet; declare them as variables")
         code, _ = render(m.pre_spike_code, names, context=f"weight-update model '{m.name}' pre_spike_code",
                          functions={"add_to_post": "PG_ADD_TO_POST"}, single=self.single)
+        for v in sb.scalar_vars:   # write back the per-synapse state the snippet changes
+            if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
+                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
                 "pre": sb.buffer("pre"), "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
-                "delay": sb.buffer("delay"), "loads": loads, "code": code}
+                "delay": sb.buffer("delay"), "loads": loads, "stores": stores, "code": code}
 
     def generate(self) -> Program:
         layout = self.layout()

@@ -279,6 +279,9 @@ class Simulation:
             self.upload(b.int_state_buffer)
         for name in ("spiked", "inbuf"):
             self.rt.fill_zero(self._buffers[name], self._host[name].nbytes)
+        for sb in self.layout.synapse_blocks:   # per-synapse state back to its initial values
+            for v in sb.scalar_vars:
+                self.upload(sb.buffer(f"var_{v}"))
         self.recorded = {rec.index: [] for rec in self.layout.records}
 
     # ---- stepping -----------------------------------------------------------------------------

@@ -80,6 +80,7 @@ class Projection(common.Projection):
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
         self._chunks = []
+        self._initial_values = dict(getattr(self.synapse_type, "default_initial_values", {}))
         self._pre = np.zeros(0, np.int64)
         self._post = np.zeros(0, np.int64)
         self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
@@ -229,8 +230,11 @@ class Projection(common.Projection):
         simulator.state.mark_changed()
 
     def _set_initial_value_array(self, variable, initial_value):
-        raise NotImplementedError(f"projection '{self.label}': {type(self.synapse_type).__name__} has "
-                                  f"no state variable '{variable}' to initialise")
+        allowed = list(getattr(self.synapse_type, "default_initial_values", {}))
+        if variable not in allowed:
+            raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__, allowed)
+        self._initial_values[variable] = initial_value
+        simulator.state.mark_changed()
 
     # ---- to the device ------------------------------------------------------------------------
 
@@ -253,5 +257,9 @@ class Projection(common.Projection):
                 name=f"{self.label}[{pops[a].label}->{pops[b].label}]", pre=pops[a]._group, post=pops[b]._group,
                 receptor=receptor, model=model, pre_ind=pre_local[self._pre[sel]],
                 post_ind=post_local[self._post[sel]], delay_steps=delay_steps[sel],
-                vars={v: self._attributes[v][sel] for v in model.var_names}))
+                vars=self.synapse_type.model_vars(
+                    {k: v[sel] for k, v in self._attributes.items()},
+                    {k: np.asarray(v, dtype=object)[post_local[self._post[sel]]]
+                     for k, v in pops[b]._parameters.items()},
+                    receptor, self._initial_values)))
         return groups
