@@ -248,13 +248,17 @@ class Generator:
             raise CodegenError(f"weight-update model '{m.name}': parameters {m.all_param_names} are not supported "
                                "yet; declare them as variables")
         code, _ = render(m.pre_spike_code, names, context=f"weight-update model '{m.name}' pre_spike_code",
-                         functions={"add_to_post": "PG_ADD_TO_POST"}, single=self.single)
+                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform"}, single=self.single)
+        uses_rng = "pg_uniform(" in code
+        code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
         for v in sb.scalar_vars:   # write back the per-synapse state the snippet changes
             if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
                 stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
                 "pre": sb.buffer("pre"), "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
-                "delay": sb.buffer("delay"), "loads": loads, "stores": stores, "code": code}
+                "delay": sb.buffer("delay"), "loads": loads, "stores": stores, "code": code, "uses_rng": uses_rng,
+                # synapse streams start above any neuron group's, so draws never coincide
+                "rng_stream": (1 << 24) + sb.index}
 
     def generate(self) -> Program:
         layout = self.layout()

@@ -24,7 +24,7 @@ from .procedural_api import connect, create, record, record_gsyn, record_v, set 
 from .projections import Projection  # noqa: F401
 from .standardmodels.cells import IF_cond_exp, IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson  # noqa: F401
 from .standardmodels.electrodes import DCSource  # noqa: F401
-from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse  # noqa: F401
+from .standardmodels.synapses import SimpleStochasticSynapse, StaticSynapse, TsodyksMarkramSynapse  # noqa: F401
 
 __version__ = "0.1.0"
 

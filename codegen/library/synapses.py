@@ -28,3 +28,9 @@ TSODYKS_MARKRAM = WeightUpdateModel(
         add_to_post(weight * released);
     """,
 )
+
+#: NEST's bernoulli_synapse: each spike is transmitted with probability p, drawn on the device.
+SIMPLE_STOCHASTIC = WeightUpdateModel(
+    name="SimpleStochasticSynapse", vars=("weight", "p"),
+    pre_spike_code="if (uniform() < p) add_to_post(weight);",
+)

@@ -92,3 +92,9 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
         out.update(tau_psc=np.asarray(post_params[tau], float), u=np.broadcast_to(np.asarray(u0, float), (n,)),
                    x=np.ones(n), y=np.zeros(n), t_last=np.zeros(n))
         return out
+
+
+class SimpleStochasticSynapse(GPUSynapseMixin, synapses.SimpleStochasticSynapse):
+    __doc__ = synapses.SimpleStochasticSynapse.__doc__
+    translations = build_translations(("weight", "weight"), ("delay", "delay"), ("p", "p"))
+    codegen_model = library.SIMPLE_STOCHASTIC

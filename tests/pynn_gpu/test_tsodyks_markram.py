@@ -48,3 +48,21 @@ def test_state_restarts_after_reset(sim):
     segments = cell.get_data().segments
     np.testing.assert_allclose(segments[0].filter(name="v")[0].magnitude[:, 0], v1, atol=1e-4)
     np.testing.assert_allclose(segments[1].filter(name="v")[0].magnitude[:, 0], v1, atol=1e-4)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 1.0])
+def test_simple_stochastic_synapse_transmission_rate(sim, p):
+    """Each of n spikes is transmitted with probability p: the count is within 4 binomial sigmas."""
+    sim.setup(timestep=0.1, min_delay=0.5, rng_seed=3)
+    n = 400
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=np.arange(2.5, 5.0 * n, 5.0)))
+    cells = sim.Population(50, sim.IF_curr_exp(tau_syn_E=0.5, tau_m=1.0))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.SimpleStochasticSynapse(weight=1.0, p=p))
+    cells.record("isyn_exc")
+    sim.run(5.0 * n)
+    isyn = cells.get_data().segments[0].filter(name="isyn_exc")[0].magnitude
+    transmitted = (np.diff(isyn, axis=0) > 0.5).sum(axis=0)      # each transmitted spike is a jump of 1 nA
+    mean, sd = n * p, np.sqrt(n * p * (1 - p))
+    assert np.all(np.abs(transmitted - mean) <= 4 * sd + 1e-9)
+    if 0 < p < 1:
+        assert len({tuple(np.nonzero(np.diff(isyn[:, k]) > 0.5)[0]) for k in range(5)}) == 5   # independent draws
