@@ -22,6 +22,9 @@ from .layout import (GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, Sour
 from .network import Network
 from .snippets import render
 
+#: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node).
+HISTORY_SIZE = 64
+
 #: Names every neuron snippet may use besides the model's own.
 NEURON_BUILTINS = {"t": "t", "dt": "dt", "step": "step", "i_inj": "i_inj"}
 
@@ -85,8 +88,10 @@ class Generator:
                                              int_vars=[v.name for v in g.model.vars if v.type == "int"],
                                              params=list(g.model.all_param_names))
                 if g.model.ode and g.model.integrator == "rkf45":
+                    # the proposed RKF45 step, kept per neuron across steps (NEST's IntegrationStep_)
+                    h0 = g.model.ode_initial_step
                     by_digest[key].scalar_vars.append("pg_h")
-                    by_digest[key].internal_vars["pg_h"] = self.net.dt
+                    by_digest[key].internal_vars["pg_h"] = self.net.dt if h0 is None else min(h0, self.net.dt)
                 blocks.append(by_digest[key])
             b = by_digest[key]
             b.slots.append(GroupSlot(group=g, start=b.size, global_start=0))
@@ -190,10 +195,13 @@ class Generator:
 
         pre_ode = code(m.pre_ode_code, "pre_ode_code")
         ode = [{"name": var, "local": f"l_{var}", "rhs": code(rhs, f"ode {var}")} for var, rhs in m.ode]
+        for o in ode:
+            o["scale"] = self._error_scale(m, o)
+        ode_step = code(m.ode_step_code, "ode_step_code")
         sim = code(m.sim_code, "sim_code")
         threshold = code(m.threshold_code, "threshold_code").strip() or "0"
         reset = code(m.reset_code, "reset_code")
-        uses_rng = "pg_uniform(" in "".join([pre_ode, sim, threshold, reset] + [o["rhs"] for o in ode])
+        uses_rng = "pg_uniform(" in "".join([pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode])
 
         sources = []
         for spec in layout.sources:
@@ -223,10 +231,23 @@ class Generator:
             records.append(entry)
         return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads,
                 "stores": stores, "inputs": inputs, "sources": sources, "pre_ode": pre_ode, "ode": ode,
-                "ode_tol": _literal(m.ode_tolerance, self.single), "integrator": m.integrator, "sim": sim,
+                "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": m.integrator,
+                "sim": sim,
                 "threshold": threshold,
                 "reset": reset, "records": records, "uses_rng": uses_rng,
                 "rng_stream_expr": self._rng_stream_expr(b)}
+
+    def _error_scale(self, m, o) -> str:
+        """GSL's error scale D for ODE variable ``o``: eps_abs + eps_rel (a_y |y| + a_dydt h |y'|),
+        with y' (``pg_yp_<var>``) the derivative at the new point and h the step just taken."""
+        lit = lambda x: _literal(x, self.single)  # noqa: E731
+        terms = []
+        if m.ode_eps_rel and m.ode_a_y:
+            terms.append(f"{lit(m.ode_a_y)} * fabs({o['local']})")
+        if m.ode_eps_rel and m.ode_a_dydt:
+            terms.append(f"{lit(m.ode_a_dydt)} * fabs(pg_step * pg_yp_{o['name']})")
+        rel = f"{lit(m.ode_eps_rel)} * ({' + '.join(terms)}) + " if terms else ""
+        return f"({rel}{lit(m.abs_tolerance(o['name']))})"
 
     def _rng_stream_expr(self, b: NeuronBlock) -> str:
         """The RNG stream of neuron ``i``: its group's stream number, so draws do not depend on the layout."""
@@ -237,7 +258,8 @@ class Generator:
 
     def _synapse_block(self, sb: SynapseBlock, args: list) -> dict:
         m = sb.model
-        names, loads, stores = {"t_spike": "pg_t_spike", "dt": "pg_dt"}, [], []
+        names, loads, stores = {"t_spike": "pg_t_spike", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)",
+                                 "post_spike_count": "pg_hist_n[pg_post]", "history_size": str(HISTORY_SIZE)}, [], []
         for what in ("pre", "row_start", "post", "delay"):
             args.append(KernelArg(sb.buffer(what), "int*"))
         for v in sb.scalar_vars:
@@ -248,12 +270,15 @@ class Generator:
             raise CodegenError(f"weight-update model '{m.name}': parameters {m.all_param_names} are not supported "
                                "yet; declare them as variables")
         code, _ = render(m.pre_spike_code, names, context=f"weight-update model '{m.name}' pre_spike_code",
-                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform"}, single=self.single)
+                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform",
+                                    "post_spike_time": "PG_POST_SPIKE_TIME", "post_spike_trace": "PG_POST_SPIKE_TRACE",
+                                    "history_overflow": "PG_HISTORY_OVERFLOW"}, single=self.single)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
         for v in sb.scalar_vars:   # write back the per-synapse state the snippet changes
             if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
                 stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
+                sb.written_vars.append(v)
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
                 "pre": sb.buffer("pre"), "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
                 "delay": sb.buffer("delay"), "loads": loads, "stores": stores, "code": code, "uses_rng": uses_rng,
@@ -280,14 +305,24 @@ class Generator:
                 nargs.append(KernelArg(rec.buffer, "unsigned int*"))
             else:
                 nargs += [KernelArg(rec.buffer, "scalar*"), KernelArg(rec.columns, "int*")]
-        sargs = []
+        history = any(sb.model.post_trace for sb in layout.synapse_blocks)
+        if history:   # buffers shared by the neuron kernel (writes) and the propagation kernel (reads)
+            hargs = [KernelArg("pg_hist_t", "scalar*"), KernelArg("pg_hist_k", "scalar*"),
+                     KernelArg("pg_hist_n", "int*"), KernelArg("pg_tau_minus", "scalar*"),
+                     KernelArg("pg_errors", "int*")]
+            nargs += hargs
+        sargs = list(hargs) if history else []
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
         seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
         values = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots, n_rows=layout.n_rows,
                       ring_stride=layout.n_receptor_planes * layout.n_total, blocks=blocks, sblocks=sblocks,
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
-                      seed_hi=seed >> 32)
-        if sblocks and min(int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)) >= 2:
+                      seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE)
+        # one fused launch per step needs delays of two steps or more, and no spike history (whose writes
+        # in a step the propagation of the same launch could read)
+        min_delay = min((int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)),
+                        default=1)
+        if sblocks and not history and min_delay >= 2:
             kernels = {"network_step": common_args + nargs + sargs}
         else:
             kernels = {"neuron_update": common_args + nargs}

@@ -78,6 +78,7 @@ class SynapseBlock:
     group_syn: list            # first synapse of each group within the block
     n_syn: int
     scalar_vars: list
+    written_vars: list = field(default_factory=list)   # per-synapse state the model changes on the device
 
     def buffer(self, what):
         return f"sb{self.index}_{what}"

@@ -126,9 +126,17 @@ class NeuronModel(_ModelBase):
     random number in [0, 1)), and the usual math functions.
 
     ``ode`` optionally lists ``(variable, right-hand side)`` pairs integrated over the step by
-    ``integrator`` before ``sim_code`` runs (``'rkf45'``: NEST/GSL's adaptive Runge-Kutta-Fehlberg
-    with ``ode_tolerance`` as absolute error bound; ``'rk4'``: one classical Runge-Kutta step of dt);
-    ``pre_ode_code`` runs before integration.
+    ``integrator`` before ``sim_code`` runs (``'rkf45'``: NEST/GSL's adaptive Runge-Kutta-Fehlberg;
+    ``'rk4'``: one classical Runge-Kutta step of dt); ``pre_ode_code`` runs before integration.
+
+    RKF45 follows GSL's ``gsl_odeiv_control_standard``: a step is accepted when, for every variable,
+    ``|err| <= ode_tolerance + ode_eps_rel * (ode_a_y * |y| + ode_a_dydt * h * |y'|)`` (within GSL's
+    1.1 slack), with ``y'`` the derivative at the new point.  ``ode_tolerance`` is a number or a
+    mapping ``{variable: absolute tolerance}`` naming every ODE variable (so a model written in PyNN's
+    units, e.g. uS, keeps NEST's error control, which is stated in nS).  ``ode_initial_step`` (ms) is
+    the first trial step (``None``: dt; it is capped at dt).  ``ode_step_code`` runs after every
+    accepted internal step, inside the integration loop (NEST's aeif models detect and reset spikes
+    there); it may change the state variables.
     """
 
     sim_code: str = ""
@@ -138,7 +146,12 @@ class NeuronModel(_ModelBase):
     extra_globals: tuple = ()
     ode: tuple = ()
     integrator: str | None = None
-    ode_tolerance: float = 1e-3
+    ode_tolerance: float | Mapping = 1e-3
+    ode_eps_rel: float = 0.0
+    ode_a_y: float = 1.0
+    ode_a_dydt: float = 0.0
+    ode_initial_step: float | None = None
+    ode_step_code: str = ""
     pre_ode_code: str = ""
     spike_source: bool = False
 
@@ -158,13 +171,43 @@ class NeuronModel(_ModelBase):
         for var, _ in self.ode:
             if var not in self.var_names:
                 raise ModelError(f"model '{self.name}': ode for '{var}', which is not a state variable")
+        if isinstance(self.ode_tolerance, Mapping):
+            object.__setattr__(self, "ode_tolerance", tuple(sorted(dict(self.ode_tolerance).items())))
+        if isinstance(self.ode_tolerance, tuple):
+            tol = dict(self.ode_tolerance)
+            ode_vars = [var for var, _ in self.ode]
+            if sorted(tol) != sorted(ode_vars):
+                raise ModelError(f"model '{self.name}': ode_tolerance must name every ODE variable {ode_vars} "
+                                 f"exactly once (got {sorted(tol)})")
+            tolerances = list(tol.values())
+        else:
+            tolerances = [self.ode_tolerance]
+        if any(not float(x) > 0 for x in tolerances) or self.ode_eps_rel < 0:
+            raise ModelError(f"model '{self.name}': ode_tolerance must be > 0 and ode_eps_rel >= 0")
+        if self.ode_initial_step is not None and not self.ode_initial_step > 0:
+            raise ModelError(f"model '{self.name}': ode_initial_step must be > 0 ms or None (dt)")
+        if self.ode_step_code.strip() and self.integrator != "rkf45":
+            raise ModelError(f"model '{self.name}': ode_step_code needs integrator='rkf45' "
+                             f"(got {self.integrator!r})")
+
+    def abs_tolerance(self, var: str) -> float:
+        """RKF45's absolute error bound for ODE variable ``var``."""
+        if isinstance(self.ode_tolerance, tuple):
+            return float(dict(self.ode_tolerance)[var])
+        return float(self.ode_tolerance)
 
     def snippets(self) -> dict:
         out = {"sim_code": self.sim_code, "threshold_code": self.threshold_code, "reset_code": self.reset_code,
-               "pre_ode_code": self.pre_ode_code}
+               "pre_ode_code": self.pre_ode_code, "ode_step_code": self.ode_step_code}
         for var, rhs in self.ode:
             out[f"ode {var}"] = rhs
         return out
+
+    def digest(self) -> str:
+        """As the base digest, plus the integrator's settings (they change the generated code)."""
+        settings = repr((self.integrator, self.ode_tolerance, self.ode_eps_rel, self.ode_a_y, self.ode_a_dydt,
+                         self.ode_initial_step))
+        return hashlib.sha256((super().digest() + settings).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -188,12 +231,27 @@ class PostsynapticModel(_ModelBase):
 @dataclass(frozen=True)
 class WeightUpdateModel(_ModelBase):
     """A synapse model.  ``pre_spike_code`` runs for every synapse of a presynaptic neuron that
-    spiked; ``add_to_post(x)`` adds ``x`` to the target's input, after the synapse's delay."""
+    spiked; ``add_to_post(x)`` adds ``x`` to the target's input, after the synapse's delay.
+
+    Built-in names: ``t_spike`` (the spike's time stamp, ms), ``dt``, ``delay`` (this synapse's delay,
+    ms), ``uniform()``.  With ``post_trace`` naming a per-synapse variable (a time constant, ms), every
+    target neuron keeps a history of its last spikes with a trace that jumps by 1 at each spike and decays
+    with that time constant (NEST's archiving node): the snippet reads ``post_spike_count``,
+    ``post_spike_time(j)``, ``post_spike_trace(j)`` (the trace just after spike ``j``) for
+    ``post_spike_count - history_size <= j < post_spike_count``, and calls ``history_overflow()`` if it
+    needed an older entry.
+    """
 
     pre_spike_code: str = "add_to_post(weight);"
+    post_trace: str | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.post_trace is not None and self.post_trace not in self.var_names:
+            raise ModelError(f"model '{self.name}': post_trace '{self.post_trace}' is not a variable")
 
     def snippets(self) -> dict:
-        return {"pre_spike_code": self.pre_spike_code}
+        return {"pre_spike_code": self.pre_spike_code, "post_trace": self.post_trace}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+import warnings
+
 from ..kernels.errors import DeviceMemoryError
-from .generator import Generator, Program
+from .generator import HISTORY_SIZE, Generator, Program
 from .models import evaluate_derived
 from .network import Network
 
@@ -106,6 +108,21 @@ class Simulation:
         for v in sb.scalar_vars:
             self._host[sb.buffer(f"var_{v}")] = np.concatenate(values[v]).astype(self.dtype)
 
+    def _pack_history(self):
+        """Spike-history buffers of every neuron, with the trace time constant its plastic synapses give it."""
+        lay = self.layout
+        self._host["pg_hist_t"] = np.zeros(HISTORY_SIZE * lay.n_total, self.dtype)
+        self._host["pg_hist_k"] = np.zeros(HISTORY_SIZE * lay.n_total, self.dtype)
+        self._host["pg_hist_n"] = np.zeros(lay.n_total, np.int32)
+        self._host["pg_errors"] = np.zeros(1, np.int32)
+        tau = np.zeros(lay.n_total, self.dtype)
+        for sb in lay.synapse_blocks:
+            if sb.model.post_trace:
+                for sg in sb.groups:
+                    _, slot = lay.group_slot[sg.post]
+                    tau[slot.global_start + np.asarray(sg.post_ind)] = sg.vars[sb.model.post_trace]
+        self._host["pg_tau_minus"] = tau
+
     def _pack_source(self, spec):
         cs = spec.source
         values = evaluate_derived(cs.model, {p: float(cs.params[p]) for p in cs.model.params}, self.net.dt)
@@ -131,6 +148,8 @@ class Simulation:
             self._pack_synapses(sb)
         for spec in lay.sources:
             self._pack_source(spec)
+        if "pg_hist_t" in {a.name for args in self.program.kernel_args.values() for a in args}:
+            self._pack_history()
         for rec in lay.records:
             if rec.variable != "spikes":
                 cols = np.full(rec.group.size, -1, np.int32)
@@ -277,8 +296,9 @@ class Simulation:
                     iv[k, sl] = g.init.get(v, 0)
             self.upload(b.state_buffer)
             self.upload(b.int_state_buffer)
-        for name in ("spiked", "inbuf"):
-            self.rt.fill_zero(self._buffers[name], self._host[name].nbytes)
+        for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_errors"):
+            if name in self._host:
+                self.rt.fill_zero(self._buffers[name], self._host[name].nbytes)
         for sb in self.layout.synapse_blocks:   # per-synapse state back to its initial values
             for v in sb.scalar_vars:
                 self.upload(sb.buffer(f"var_{v}"))
@@ -308,6 +328,14 @@ class Simulation:
         rt.synchronise()
         for rec_index, kind, start, host, count in pending:
             self._store(rec_index, kind, start, host, count)
+        if "pg_errors" in self._host:
+            flag = np.zeros(1, np.int32)
+            rt.copy_from_device(self._buffers["pg_errors"], flag)
+            if flag[0]:
+                rt.fill_zero(self._buffers["pg_errors"], 4)
+                warnings.warn(f"a plastic synapse needed a postsynaptic spike older than the last {HISTORY_SIZE} "
+                              "kept per neuron: some spike pairings were missed (a presynaptic cell was silent "
+                              "while its target fired many times)", RuntimeWarning, stacklevel=3)
 
     def _fetch_records(self, start: int, end: int) -> list:
         out = []
@@ -329,6 +357,37 @@ class Simulation:
             self.recorded[rec_index].append((steps + start, idx))
         else:
             self.recorded[rec_index].append(host[:count].copy())
+
+    def _synapse_slice(self, sg):
+        for sb in self.layout.synapse_blocks:
+            for k, g in enumerate(sb.groups):
+                if g is sg:
+                    return sb, slice(sb.group_syn[k], sb.group_syn[k] + len(sg.pre_ind))
+        raise KeyError(sg.name)
+
+    def changes_on_device(self, sg, var: str) -> bool:
+        """Whether the synapse model of ``sg`` updates per-synapse ``var`` as it runs (e.g. learned weights)."""
+        return var in self._synapse_slice(sg)[0].written_vars
+
+    def read_synapse_var(self, sg, var: str) -> np.ndarray:
+        """Current values of per-synapse ``var`` of synapse group ``sg``, in the group's own order."""
+        sb, sl = self._synapse_slice(sg)
+        name = sb.buffer(f"var_{var}")
+        host = np.empty_like(self._host[name])
+        self.rt.copy_from_device(self._buffers[name], host)
+        out = np.empty(sl.stop - sl.start, float)
+        out[self.synapse_order[sg]] = host[sl]
+        return out
+
+    def write_synapse_var(self, sg, var: str, values):
+        """Set per-synapse ``var`` of ``sg`` (in the group's order) on the device and as its reset value."""
+        sb, sl = self._synapse_slice(sg)
+        name = sb.buffer(f"var_{var}")
+        current = np.empty_like(self._host[name])
+        self.rt.copy_from_device(self._buffers[name], current)
+        current[sl] = np.asarray(values, float)[self.synapse_order[sg]]
+        self._host[name][sl] = current[sl]
+        self.rt.copy_to_device(self._buffers[name], current)
 
     def records_of(self, group):
         """The RecordSpecs of ``group`` by variable name."""

@@ -172,6 +172,7 @@ class Projection(common.Projection):
 
     def _get_attributes_as_list(self, names):
         self._finalise()
+        self._sync_from_device()
         columns = []
         for name in names:
             if name == "presynaptic_index":
@@ -189,6 +190,7 @@ class Projection(common.Projection):
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         self._finalise()
+        self._sync_from_device()
         out = []
         for name in names:
             if name.endswith("s") and name[:-1] in self._attributes:
@@ -226,8 +228,14 @@ class Projection(common.Projection):
         if check is not None:
             check(values, self)
         self._check_values({name: values})
+        self._sync_from_device()
         self._attributes[name][index] = values
-        simulator.state.mark_changed()
+        sim = self._device()
+        if sim is not None and name != "delay" and name in self.synapse_type.codegen_model.var_names:
+            for sg, sel in self._built_groups:       # in place on the device: no rebuild
+                sim.write_synapse_var(sg, name, self._attributes[name][sel])
+        else:
+            simulator.state.mark_changed()
 
     def _set_initial_value_array(self, variable, initial_value):
         allowed = list(getattr(self.synapse_type, "default_initial_values", {}))
@@ -247,6 +255,7 @@ class Projection(common.Projection):
         post_pop, post_local = _population_index(self.post)
         cpre, cpost = pre_pop[self._pre], post_pop[self._post]
         groups = []
+        self._built_groups = []
         model = self.synapse_type.codegen_model
         delay_steps = steps_round(self._attributes["delay"], state.dt)
         pairs = np.unique(np.stack([cpre, cpost]), axis=1).T if len(cpre) else []
@@ -262,4 +271,22 @@ class Projection(common.Projection):
                     {k: np.asarray(v, dtype=object)[post_local[self._post[sel]]]
                      for k, v in pops[b]._parameters.items()},
                     receptor, self._initial_values)))
+            self._built_groups.append((groups[-1], sel))
         return groups
+
+    def _device(self):
+        """The simulation holding this projection's synapse groups, if built and current."""
+        sim = simulator.state.simulation
+        groups = getattr(self, "_built_groups", [])
+        if sim is None or not groups or simulator.state.structure_changed:
+            return None
+        return sim
+
+    def _sync_from_device(self):
+        """Copy learned weights back from the device (plastic synapse models only)."""
+        sim = self._device()
+        if sim is None:
+            return
+        for sg, sel in self._built_groups:
+            if sim.changes_on_device(sg, "weight"):
+                self._attributes["weight"][sel] = sim.read_synapse_var(sg, "weight")

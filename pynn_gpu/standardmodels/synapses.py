@@ -98,3 +98,76 @@ class SimpleStochasticSynapse(GPUSynapseMixin, synapses.SimpleStochasticSynapse)
     __doc__ = synapses.SimpleStochasticSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("p", "p"))
     codegen_model = library.SIMPLE_STOCHASTIC
+
+
+class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
+    """Pair-based STDP as NEST's stdp_synapse: a timing dependence (SpikePairRule) with any of PyNN's weight
+    dependences; all of the delay is dendritic (``dendritic_delay_fraction=1``)."""
+
+    base_translations = build_translations(("weight", "weight"), ("delay", "delay"),
+                                           ("dendritic_delay_fraction", "dendritic_delay_fraction"))
+    codegen_model = library.STDP
+
+    def __init__(self, timing_dependence=None, weight_dependence=None, voltage_dependence=None,
+                 dendritic_delay_fraction=1.0, weight=0.0, delay=None):
+        if dendritic_delay_fraction != 1:
+            raise NotImplementedError(
+                f"STDPMechanism(dendritic_delay_fraction={dendritic_delay_fraction}): pyNN.gpu, like NEST, treats "
+                "the whole delay as dendritic for learning; only dendritic_delay_fraction=1 is supported")
+        if voltage_dependence is not None:
+            raise NotImplementedError("STDPMechanism: voltage-dependent plasticity is not supported")
+        if not isinstance(timing_dependence, SpikePairRule):
+            raise NotImplementedError(f"STDPMechanism: timing dependence {type(timing_dependence).__name__} is "
+                                      "not supported; available: SpikePairRule")
+        if not isinstance(weight_dependence, _WEIGHT_DEPENDENCES):
+            raise NotImplementedError(f"STDPMechanism: weight dependence {type(weight_dependence).__name__} is "
+                                      "not supported; available: " + ", ".join(c.__name__ for c in _WEIGHT_DEPENDENCES))
+        super().__init__(timing_dependence, weight_dependence, voltage_dependence, dendritic_delay_fraction,
+                         weight, delay)
+
+    def _build_translations(self):
+        # PyNN's version updates the class attribute in place; keep each mechanism's table its own
+        self.translations = dict(self.base_translations)
+        for component in (self.timing_dependence, self.weight_dependence):
+            self.translations.update(component.translations)
+
+    def model_vars(self, attributes, post_params, receptor, initial):
+        n = len(attributes["weight"])
+        extra = self.weight_dependence.extra_parameters
+        out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "A_plus", "A_minus", "tau_plus", "tau_minus")}
+        for mu in ("mu_plus", "mu_minus"):
+            out[mu] = attributes[mu] if mu in attributes else np.full(n, float(extra[mu]))
+        out.update(kplus=np.zeros(n), t_last=np.zeros(n))
+        return out
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = build_translations(("tau_plus", "tau_plus"), ("tau_minus", "tau_minus"), ("A_plus", "A_plus"),
+                                      ("A_minus", "A_minus"))
+
+
+def _weight_dependence(base, mu_plus, mu_minus):
+    """PyNN weight dependence ``base`` with NEST's exponents of the normalised weight."""
+    return type(base.__name__, (base,), {
+        "__doc__": base.__doc__,
+        "translations": build_translations(("w_max", "w_max"), ("w_min", "w_min")),
+        "extra_parameters": {"mu_plus": mu_plus, "mu_minus": mu_minus},
+        "__module__": __name__,
+    })
+
+
+AdditiveWeightDependence = _weight_dependence(synapses.AdditiveWeightDependence, 0.0, 0.0)
+MultiplicativeWeightDependence = _weight_dependence(synapses.MultiplicativeWeightDependence, 1.0, 1.0)
+AdditivePotentiationMultiplicativeDepression = _weight_dependence(
+    synapses.AdditivePotentiationMultiplicativeDepression, 0.0, 1.0)
+
+
+class GutigWeightDependence(synapses.GutigWeightDependence):
+    __doc__ = synapses.GutigWeightDependence.__doc__
+    translations = build_translations(("w_max", "w_max"), ("w_min", "w_min"), ("mu_plus", "mu_plus"),
+                                      ("mu_minus", "mu_minus"))
+
+
+_WEIGHT_DEPENDENCES = (AdditiveWeightDependence, MultiplicativeWeightDependence,
+                       AdditivePotentiationMultiplicativeDepression, GutigWeightDependence)
