@@ -19,6 +19,7 @@ from ..kernels.dialects import DIALECTS
 from ..kernels import TEMPLATE_DIR
 from .errors import CodegenError
 from .layout import (GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, SourceSpec, SynapseBlock)
+from .models import evaluate_derived
 from .network import Network
 from .snippets import render
 
@@ -96,6 +97,10 @@ class Generator:
             b = by_digest[key]
             b.slots.append(GroupSlot(group=g, start=b.size, global_start=0))
             b.size += g.size
+        for b in blocks:
+            b.param_values = {p: np.concatenate([self._group_params(s.group)[p] for s in b.slots])
+                              for p in b.params}
+            b.split_params()
         offset = 0
         for b in blocks:
             b.offset = offset
@@ -154,6 +159,12 @@ class Generator:
                       synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
                       receptor_plane=planes, n_rows=rows)
 
+    def _group_params(self, g) -> dict:
+        """Every parameter of group ``g``, derived ones included, as arrays of the group's size."""
+        values = evaluate_derived(g.model, {p: np.broadcast_to(np.asarray(g.params[p], float), (g.size,))
+                                            for p in g.model.params}, self.net.dt)
+        return {p: np.broadcast_to(np.asarray(v, float), (g.size,)) for p, v in values.items()}
+
     # ---- code ---------------------------------------------------------------------------------
 
     def _neuron_block(self, b: NeuronBlock, layout: Layout, args: list) -> dict:
@@ -161,7 +172,7 @@ class Generator:
         names = dict(NEURON_BUILTINS)
         loads, stores = [], []
         args += [KernelArg(b.state_buffer, "scalar*"), KernelArg(b.int_state_buffer, "int*"),
-                 KernelArg(b.param_buffer, "scalar*")]
+                 KernelArg(b.param_buffer, "scalar*"), KernelArg(b.shared_param_buffer, "scalar*")]
         for k, v in enumerate(b.scalar_vars):
             names[v] = f"l_{v}"
             loads.append(f"scalar l_{v} = {b.state_buffer}[{k * n} + i];")
@@ -173,6 +184,9 @@ class Generator:
         for k, p in enumerate(b.params):
             names[p] = f"p_{p}"
             loads.append(f"const scalar p_{p} = {b.param_buffer}[{k * n} + i];")
+        for k, p in enumerate(b.shared_params):
+            names[p] = f"p_{p}"
+            loads.append(f"const scalar p_{p} = {b.shared_param_buffer}[{k}];")
         for e in m.extra_globals:
             data, start = b.egp_buffers(e.name)
             args += [KernelArg(data, f"{e.type}*"), KernelArg(start, "int*")]

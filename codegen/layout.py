@@ -46,8 +46,10 @@ class NeuronBlock:
     slots: list
     scalar_vars: list          # names, in field order of the scalar state buffer
     int_vars: list
-    params: list               # names (incl. derived), in field order of the parameter buffer
+    params: list               # names (incl. derived) that vary between neurons: the parameter buffer's fields
     internal_vars: dict = field(default_factory=dict)   # name -> initial value, added by the generator
+    shared_params: list = field(default_factory=list)   # names with one value for the whole block
+    param_values: dict = field(default_factory=dict)    # name -> per-neuron values (all parameters)
 
     @property
     def state_buffer(self):
@@ -60,6 +62,17 @@ class NeuronBlock:
     @property
     def param_buffer(self):
         return f"np{self.index}"
+
+    @property
+    def shared_param_buffer(self):
+        return f"nph{self.index}"
+
+    def split_params(self):
+        """Parameters the same for every neuron of the block are loaded once (a broadcast read), the others
+        per neuron: most populations are homogeneous, and per-neuron loads are the neuron update's main cost."""
+        names = self.params + self.shared_params
+        self.shared_params = [p for p in names if np.all(self.param_values[p] == self.param_values[p][0])]
+        self.params = [p for p in names if p not in self.shared_params]
 
     def egp_buffers(self, name):
         return f"ne{self.index}_{name}", f"ne{self.index}_{name}_start"

@@ -56,23 +56,18 @@ class Simulation:
     # ---- packing ------------------------------------------------------------------------------
 
     def _pack_block(self, b):
-        n, dt = b.size, self.net.dt
+        n = b.size
         sv = np.zeros((len(b.scalar_vars), n), self.dtype)
         iv = np.zeros((max(len(b.int_vars), 1), n), np.int32)
-        pv = np.zeros((max(len(b.params), 1), n), self.dtype)
         for slot in b.slots:
             g, sl = slot.group, slice(slot.start, slot.start + slot.group.size)
             for k, v in enumerate(b.scalar_vars):
                 sv[k, sl] = g.init[v] if v in g.init else b.internal_vars.get(v, 0.0)
             for k, v in enumerate(b.int_vars):
                 iv[k, sl] = g.init.get(v, 0)
-            values = evaluate_derived(g.model, {p: np.broadcast_to(np.asarray(g.params[p], float), (g.size,))
-                                                for p in g.model.params}, dt)
-            for k, p in enumerate(b.params):
-                pv[k, sl] = values[p]
         self._host[b.state_buffer] = sv.ravel()
         self._host[b.int_state_buffer] = iv.ravel()
-        self._host[b.param_buffer] = pv.ravel()
+        self._pack_params(b)
         for e in b.model.extra_globals:
             data_name, start_name = b.egp_buffers(e.name)
             dtype = np.int32 if e.type == "int" else self.dtype
@@ -80,6 +75,14 @@ class Simulation:
             lengths = np.array([len(s) for s in segments], np.int64)
             self._host[start_name] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
             self._host[data_name] = np.concatenate(segments + [np.zeros(1, dtype)]).astype(dtype)
+
+    def _pack_params(self, b):
+        pv = np.zeros((max(len(b.params), 1), b.size), self.dtype)
+        for k, p in enumerate(b.params):
+            pv[k] = b.param_values[p]
+        self._host[b.param_buffer] = pv.ravel()
+        self._host[b.shared_param_buffer] = np.array([b.param_values[p][0] for p in b.shared_params] or [0.0],
+                                                     self.dtype)
 
     def _pack_synapses(self, sb):
         lay = self.layout
@@ -210,17 +213,27 @@ class Simulation:
         """Copy host array ``name`` to its device buffer (after the host copy was changed)."""
         self.rt.copy_to_device(self._buffers[name], self._host[name])
 
-    def set_group_params(self, group, values: dict):
-        """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones."""
-        group.params.update(values)
+    def set_group_params(self, group, values: dict) -> bool:
+        """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones.
+
+        Returns False, changing nothing on the device, if a parameter shared by the whole block would no
+        longer be: the kernels must then be generated again.
+        """
         b, slot = self.layout.group_slot[group]
-        derived = evaluate_derived(group.model, {p: np.broadcast_to(np.asarray(group.params[p], float),
-                                                                     (group.size,)) for p in group.model.params},
-                                   self.net.dt)
-        pv = self._host[b.param_buffer].reshape(len(b.params) or 1, b.size)
-        for k, p in enumerate(b.params):
-            pv[k, slot.start:slot.start + group.size] = derived[p]
+        params = dict(group.params, **values)
+        derived = evaluate_derived(group.model, {p: np.broadcast_to(np.asarray(params[p], float), (group.size,))
+                                                 for p in group.model.params}, self.net.dt)
+        new = {p: v.copy() for p, v in b.param_values.items()}
+        for p in new:
+            new[p][slot.start:slot.start + group.size] = derived[p]
+        if any(np.any(new[p] != new[p][0]) for p in b.shared_params):
+            return False
+        group.params.update(values)
+        b.param_values = new
+        self._pack_params(b)
         self.upload(b.param_buffer)
+        self.upload(b.shared_param_buffer)
+        return True
 
     def read_state(self, group, var: str) -> np.ndarray:
         """Current value of ``var`` for every neuron of ``group`` (synchronises)."""
@@ -238,6 +251,23 @@ class Simulation:
         self.rt.copy_from_device(self._buffers[name], host)
         host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size] = values
         self.rt.copy_to_device(self._buffers[name], host)
+
+    #: Device buffers holding spikes in flight and spike histories: carried over when a rebuild keeps the layout.
+    DYNAMIC_BUFFERS = ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n")
+
+    def export_dynamic(self) -> dict:
+        out = {}
+        for name in self.DYNAMIC_BUFFERS:
+            if name in self._host:
+                out[name] = np.empty_like(self._host[name])
+                self.rt.copy_from_device(self._buffers[name], out[name])
+        return out
+
+    def import_dynamic(self, buffers: dict):
+        """Restore buffers from :meth:`export_dynamic` of a simulation with the same neurons and delays."""
+        for name, host in buffers.items():
+            if name in self._host and self._host[name].shape == host.shape and self._host[name].dtype == host.dtype:
+                self.rt.copy_to_device(self._buffers[name], host)
 
     def set_extra_global(self, group, name: str, segments):
         """Replace a ragged extra-global array of ``group`` (e.g. spike times) on the device."""
@@ -388,6 +418,14 @@ class Simulation:
         current[sl] = np.asarray(values, float)[self.synapse_order[sg]]
         self._host[name][sl] = current[sl]
         self.rt.copy_to_device(self._buffers[name], current)
+
+    def adopt_recordings(self, old: "Simulation"):
+        """Take over what ``old`` recorded (same group, variable, cells and interval) after a rebuild."""
+        for rec in self.layout.records:
+            for prev in old.layout.records:
+                if (prev.group is rec.group and prev.variable == rec.variable and prev.interval == rec.interval
+                        and np.array_equal(prev.indices, rec.indices)):
+                    self.recorded[rec.index] = old.recorded[prev.index]
 
     def records_of(self, group):
         """The RecordSpecs of ``group`` by variable name."""

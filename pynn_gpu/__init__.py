@@ -16,13 +16,18 @@ from pyNN.space import Space  # noqa: F401
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator  # noqa: F401
+from .compilation import compile  # noqa: F401
 from .connectors import *  # noqa: F401, F403
 from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401
                       initialize, num_processes, rank, reset, run, run_for, run_until, setup)
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
 from .projections import Projection  # noqa: F401
-from .standardmodels.cells import IF_cond_exp, IF_curr_exp, SpikeSourceArray, SpikeSourcePoisson  # noqa: F401
+from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista, GIF_cond_exp,  # noqa: F401
+                                  HH_cond_exp, IF_cond_alpha, IF_cond_exp, IF_cond_exp_gsfa_grr, IF_curr_alpha,
+                                  IF_curr_delta, IF_curr_exp, IF_facets_hardware1, Izhikevich, SpikeSourceArray,
+                                  SpikeSourceGamma, SpikeSourceInhGamma, SpikeSourcePoisson,
+                                  SpikeSourcePoissonRefractory)
 from .standardmodels.electrodes import DCSource  # noqa: F401
 from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
                                       AdditiveWeightDependence, GutigWeightDependence,

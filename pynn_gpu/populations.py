@@ -164,8 +164,8 @@ class Population(_ParameterAccess, common.Population):
             return
         dt = simulator.state.dt
         params = self.celltype.model_params(self._parameters, dt)
-        if params:
-            sim.set_group_params(self._group, {k: np.asarray(v, float) for k, v in params.items()})
+        if params and not sim.set_group_params(self._group, {k: np.asarray(v, float) for k, v in params.items()}):
+            simulator.state.mark_changed()        # a shared parameter now differs between cells: regenerate
         for name, segments in self.celltype.extra_globals(self._parameters, dt).items():
             sim.set_extra_global(self._group, name, segments)
             # continue from the first spike not yet due

@@ -32,11 +32,32 @@ class ID(int, common.IDMixin):
         common.IDMixin.__init__(self)
 
 
+def _auto_prefers_cuda(device) -> bool:
+    """With backend='auto': does ``device`` (or ``$PYNN_GPU_DEVICE``) leave the choice of a CUDA GPU open?
+    An index or a name keeps its OpenCL meaning; 'cpu' means PoCL."""
+    spec = device if device is not None else os.environ.get("PYNN_GPU_DEVICE")
+    return spec in (None, "", "auto", "gpu")
+
+
 def make_runtime(backend: str, device):
-    """Open the device runtime for ``backend`` ('auto', 'opencl' or 'cuda')."""
+    """Open the device runtime for ``backend``: 'cuda', 'opencl', or 'auto' (a CUDA GPU when one is present
+    and ``device`` allows it, else OpenCL: a GPU if any, else PoCL on the CPU)."""
     if backend == "cuda":
-        raise errors.NotImplementedError("backend='cuda': the CUDA runtime is not available in this version; "
-                                         "use backend='opencl' (the default)")
+        from .kernels.runtime.cuda import CUDARuntime
+        return CUDARuntime(device)
+    if backend == "auto" and _auto_prefers_cuda(device):
+        from .kernels.errors import DeviceError
+        from .kernels.runtime import nvrtc
+        from .kernels.runtime.cuda import CUDARuntime, cuda_gpu_present
+        if cuda_gpu_present():
+            if nvrtc.available():
+                try:
+                    return CUDARuntime(device)
+                except DeviceError as err:
+                    logger.warning("backend='auto': the CUDA GPU is not usable (%s); using OpenCL", err)
+            else:
+                logger.warning("backend='auto': a CUDA GPU is present but NVRTC is not installed (%s); using "
+                               "OpenCL", nvrtc.INSTALL_HINT)
     from .kernels.runtime.opencl import OpenCLRuntime
     return OpenCLRuntime(device)
 
@@ -156,13 +177,20 @@ class State(common.control.BaseState):
         """Describe the network to the code generator, then generate, compile and upload it."""
         net = self.describe()
         carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
+        in_flight = self.simulation.export_dynamic() if carried else None
+        same_neurons = carried is not None and self.network is not None and \
+            [g.size for g in self.network.neuron_groups] == [g.size for g in net.neuron_groups]
         self.network = net
-        self.simulation = Simulation(net, self.runtime, self.precision)
+        old, self.simulation = self.simulation, Simulation(net, self.runtime, self.precision)
         self.simulation.step = self.step
+        if old is not None and self.step > 0:
+            self.simulation.adopt_recordings(old)
         if carried:
             for pop, values in carried.items():
                 for var, v in values.items():
                     self.simulation.write_state(pop._group, var, v)
+            if same_neurons:      # spikes already on their way are delivered as if nothing had happened
+                self.simulation.import_dynamic(in_flight)
         self.structure_changed = False
 
     def _carry_state(self):

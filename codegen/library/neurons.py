@@ -1,11 +1,40 @@
 """Built-in neuron models, step for step as NEST integrates them (reference/numerics.md).
 
-Names and units are PyNN's (mV, ms, nA, nF, uS); receptors are 'excitatory' and 'inhibitory'.
+Names and units are PyNN's (mV, ms, nA, nF, uS; nS where PyNN states it: a, g_r, g_s); receptors are
+'excitatory' and 'inhibitory'.  Where a model is integrated by RKF45, its absolute tolerances are NEST's,
+converted to these units (NEST states them in nS and pA), so the step-size control takes the same steps.
+
+Integration scheme per model:
+
+=========================  ===================  ===============================================
+model                      NEST model           scheme
+=========================  ===================  ===============================================
+IF_curr_exp                iaf_psc_exp          exact propagators
+IF_curr_alpha              iaf_psc_alpha        exact propagators
+IF_curr_delta              iaf_psc_delta        exact propagator; inputs while refractory dropped
+IF_cond_exp                iaf_cond_exp         RKF45, eps_abs 1e-3 (mV, nS)
+IF_cond_alpha              iaf_cond_alpha       RKF45, eps_abs 1e-3 (mV, nS)
+IF_cond_exp_gsfa_grr       iaf_cond_exp_sfa_rr  RKF45, eps_abs 1e-3 (mV, nS)
+IF_facets_hardware1        iaf_cond_exp         RKF45, eps_abs 1e-3 (mV, nS)
+EIF_cond_exp/alpha_isfa..  aeif_cond_exp/alpha  RKF45, eps_abs = eps_rel = 1e-6 on (y, h y'),
+                                                spike test and reset after every internal step
+HH_cond_exp                hh_cond_exp_traub    RKF45, eps_abs 1e-3 (mV, nS)
+Izhikevich                 izhikevich           forward Euler (consistent_integration=true)
+=========================  ===================  ===============================================
 """
 import numpy as np
 
 from ..models import ExtraGlobal, NeuronModel, Var
 from .timing import steps_ceil
+
+#: NEST's RKF45 tolerance for the iaf_cond_* and hh models: 1e-3 in mV and nS, i.e. 1e-6 for conductances in uS.
+_COND_TOL_V, _COND_TOL_G = 1e-3, 1e-6
+#: aeif: gsl_error_tol 1e-6 in mV, nS and pA, i.e. 1e-9 for conductances in uS and currents in nA.
+_AEIF_TOL_V, _AEIF_TOL_G = 1e-6, 1e-9
+
+
+def _f(x):
+    return np.asarray(x, float)
 
 
 def _n_ref(p, dt):
@@ -21,6 +50,17 @@ def _p21(tau_syn, p, dt):
         p21 = beta / cm * np.exp(-dt / tau_syn) * np.expm1(dt / beta)
     regular = np.isfinite(p21) & (p21 > np.finfo(float).tiny)
     return np.where(regular, p21, dt / cm * np.exp(-dt / tau_m))
+
+
+def _p31(tau_syn, p, dt):
+    """iaf_psc_alpha's dI-to-voltage propagator (IAFPropagatorAlpha), with NEST's small-step fallback."""
+    tau_m, cm, tau_syn = _f(p["tau_m"]), _f(p["cm"]), _f(tau_syn)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        beta = tau_syn * tau_m / (tau_m - tau_syn)
+        inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
+        p31 = beta / cm * np.exp(-dt / tau_syn) * (beta * np.expm1(dt * inv_beta) - dt)
+        h_min_regular = 1e-7 * tau_m * tau_m / np.abs(tau_m - tau_syn)
+    return np.where(dt > h_min_regular, p31, 0.5 * dt * dt / cm * np.exp(-dt / tau_m))
 
 
 #: iaf_psc_exp: exact propagators for V and the two exponential currents.
@@ -69,7 +109,7 @@ IF_COND_EXP = NeuronModel(
         ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
     ),
     integrator="rkf45",
-    ode_tolerance=1e-3,
+    ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
     sim_code="""
         gsyn_exc += in_excitatory;
         gsyn_inh += in_inhibitory;
@@ -81,6 +121,303 @@ IF_COND_EXP = NeuronModel(
     """,
     threshold_code="!refractory && v >= v_thresh",
     reset_code="r = n_ref; v = v_reset;",
+)
+
+
+#: iaf_psc_alpha: exact propagators for V and the two alpha-shaped currents (I and dI per receptor).
+IF_CURR_ALPHA = NeuronModel(
+    name="IF_curr_alpha",
+    params=("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "i_offset", "v_reset", "v_thresh"),
+    vars=(Var("v", unit="mV"), Var("isyn_exc", unit="nA"), Var("isyn_inh", unit="nA"),
+          Var("disyn_exc", unit="nA/ms"), Var("disyn_inh", unit="nA/ms"), Var("r", "int")),
+    derived_params=(
+        ("expm1_tau_m", lambda p, dt: np.expm1(-dt / _f(p["tau_m"]))),
+        ("p30", lambda p, dt: -_f(p["tau_m"]) / _f(p["cm"]) * np.expm1(-dt / _f(p["tau_m"]))),
+        ("p11_exc", lambda p, dt: np.exp(-dt / _f(p["tau_syn_E"]))),
+        ("p11_inh", lambda p, dt: np.exp(-dt / _f(p["tau_syn_I"]))),
+        ("p21_exc", lambda p, dt: dt * np.exp(-dt / _f(p["tau_syn_E"]))),
+        ("p21_inh", lambda p, dt: dt * np.exp(-dt / _f(p["tau_syn_I"]))),
+        ("p31_exc", lambda p, dt: _p31(p["tau_syn_E"], p, dt)),
+        ("p31_inh", lambda p, dt: _p31(p["tau_syn_I"], p, dt)),
+        ("p32_exc", lambda p, dt: _p21(p["tau_syn_E"], p, dt)),
+        ("p32_inh", lambda p, dt: _p21(p["tau_syn_I"], p, dt)),
+        ("psc0_exc", lambda p, dt: np.e / _f(p["tau_syn_E"])),
+        ("psc0_inh", lambda p, dt: np.e / _f(p["tau_syn_I"])),
+        ("n_ref", _n_ref),
+    ),
+    receptors=("excitatory", "inhibitory"),
+    sim_code="""
+        if (r == 0) {
+            const scalar y3 = v - v_rest;
+            v = v_rest + (p30 * (i_inj + i_offset) + p31_exc * disyn_exc + p32_exc * isyn_exc
+                          + p31_inh * disyn_inh + p32_inh * isyn_inh + expm1_tau_m * y3 + y3);
+        } else {
+            r -= 1;
+        }
+        isyn_exc = p21_exc * disyn_exc + p11_exc * isyn_exc;
+        disyn_exc = p11_exc * disyn_exc + psc0_exc * in_excitatory;
+        isyn_inh = p21_inh * disyn_inh + p11_inh * isyn_inh;
+        disyn_inh = p11_inh * disyn_inh + psc0_inh * in_inhibitory;
+    """,
+    threshold_code="v >= v_thresh",
+    reset_code="r = n_ref; v = v_reset;",
+)
+
+#: iaf_psc_delta: exact propagator for V; each input is a jump of V (weight in mV), dropped while refractory.
+IF_CURR_DELTA = NeuronModel(
+    name="IF_curr_delta",
+    params=("v_rest", "cm", "tau_m", "tau_refrac", "i_offset", "v_reset", "v_thresh"),
+    vars=(Var("v", unit="mV"), Var("r", "int")),
+    derived_params=(
+        ("p33", lambda p, dt: np.exp(-dt / _f(p["tau_m"]))),
+        ("p30", lambda p, dt: -_f(p["tau_m"]) / _f(p["cm"]) * np.expm1(-dt / _f(p["tau_m"]))),
+        ("n_ref", _n_ref),
+    ),
+    receptors=("excitatory", "inhibitory"),
+    sim_code="""
+        if (r == 0)
+            v = v_rest + (p30 * (i_inj + i_offset) + p33 * (v - v_rest) + (in_excitatory + in_inhibitory));
+        else
+            r -= 1;
+    """,
+    threshold_code="v >= v_thresh",
+    reset_code="r = n_ref; v = v_reset;",
+)
+
+_V_EFF_COND = "(r > 0 ? v_reset : fmin(v, v_thresh))"
+
+#: iaf_cond_alpha: V and both alpha conductances (g, dg per receptor) integrated together by RKF45.
+IF_COND_ALPHA = NeuronModel(
+    name="IF_cond_alpha",
+    params=("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I", "v_thresh",
+            "v_reset", "i_offset"),
+    vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"),
+          Var("dgsyn_exc", unit="uS/ms"), Var("dgsyn_inh", unit="uS/ms"), Var("r", "int")),
+    derived_params=(
+        ("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
+        ("g0_exc", lambda p, dt: np.e / _f(p["tau_syn_E"])),
+        ("g0_inh", lambda p, dt: np.e / _f(p["tau_syn_I"])),
+        ("n_ref", _n_ref),
+    ),
+    receptors=("excitatory", "inhibitory"),
+    ode=(
+        ("v", f"r > 0 ? 0 : (-g_leak * ({_V_EFF_COND} - v_rest) - gsyn_exc * ({_V_EFF_COND} - e_rev_E)"
+              f" - gsyn_inh * ({_V_EFF_COND} - e_rev_I) + i_inj + i_offset) / cm"),
+        ("dgsyn_exc", "-dgsyn_exc / tau_syn_E"),
+        ("gsyn_exc", "dgsyn_exc - gsyn_exc / tau_syn_E"),
+        ("dgsyn_inh", "-dgsyn_inh / tau_syn_I"),
+        ("gsyn_inh", "dgsyn_inh - gsyn_inh / tau_syn_I"),
+    ),
+    integrator="rkf45",
+    ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "dgsyn_exc": _COND_TOL_G,
+                   "dgsyn_inh": _COND_TOL_G},
+    sim_code="""
+        const int refractory = r > 0;
+        if (refractory) {
+            r -= 1;
+            v = v_reset;
+        }
+        dgsyn_exc += in_excitatory * g0_exc;
+        dgsyn_inh += in_inhibitory * g0_inh;
+    """,
+    threshold_code="!refractory && v >= v_thresh",
+    reset_code="r = n_ref; v = v_reset;",
+)
+
+#: iaf_cond_exp_sfa_rr: iaf_cond_exp plus spike-frequency adaptation (g_s) and relative refractoriness (g_r)
+#: conductances (nS, as PyNN states them), both incremented at each spike.  NEST does not clamp V in the
+#: right-hand side while refractory; it resets V at the end of each refractory step.
+IF_COND_EXP_GSFA_GRR = NeuronModel(
+    name="IF_cond_exp_gsfa_grr",
+    params=("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I", "v_thresh",
+            "v_reset", "i_offset", "tau_sfa", "e_rev_sfa", "q_sfa", "tau_rr", "e_rev_rr", "q_rr"),
+    vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("g_s", unit="nS"),
+          Var("g_r", unit="nS"), Var("r", "int")),
+    derived_params=(
+        ("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
+        ("n_ref", _n_ref),
+    ),
+    receptors=("excitatory", "inhibitory"),
+    ode=(
+        ("v", "(-g_leak * (v - v_rest) + i_inj + i_offset - gsyn_exc * (v - e_rev_E) - gsyn_inh * (v - e_rev_I)"
+              " - 0.001 * g_s * (v - e_rev_sfa) - 0.001 * g_r * (v - e_rev_rr)) / cm"),
+        ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
+        ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
+        ("g_s", "-g_s / tau_sfa"),
+        ("g_r", "-g_r / tau_rr"),
+    ),
+    integrator="rkf45",
+    ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "g_s": _COND_TOL_V,
+                   "g_r": _COND_TOL_V},
+    sim_code="""
+        gsyn_exc += in_excitatory;
+        gsyn_inh += in_inhibitory;
+        const int refractory = r > 0;
+        if (refractory) {
+            r -= 1;
+            v = v_reset;
+        }
+    """,
+    threshold_code="!refractory && v >= v_thresh",
+    reset_code="r = n_ref; v = v_reset; g_s += q_sfa; g_r += q_rr;",
+)
+
+#: IF_facets_hardware1 as pyNN.nest runs it: iaf_cond_exp with C_m = 0.2 nF, t_ref = 1 ms, E_ex = 0 mV,
+#: I_e = 0 and g_leak in nS.
+IF_FACETS_HARDWARE1 = NeuronModel(
+    name="IF_facets_hardware1",
+    params=("g_leak", "tau_syn_E", "tau_syn_I", "v_reset", "e_rev_I", "v_rest", "v_thresh"),
+    vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("r", "int")),
+    derived_params=(
+        ("cm", lambda p, dt: 0.2),
+        ("g_l", lambda p, dt: _f(p["g_leak"]) / 1000.0),
+        ("e_rev_E", lambda p, dt: 0.0),
+        ("n_ref", lambda p, dt: float(steps_ceil(1.0, dt))),
+    ),
+    receptors=("excitatory", "inhibitory"),
+    ode=(
+        ("v", "r > 0 ? 0 : (-g_l * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
+              " - gsyn_inh * (fmin(v, v_thresh) - e_rev_I) + i_inj) / cm"),
+        ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
+        ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
+    ),
+    integrator="rkf45",
+    ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
+    sim_code="""
+        gsyn_exc += in_excitatory;
+        gsyn_inh += in_inhibitory;
+        const int refractory = r > 0;
+        if (refractory) {
+            r -= 1;
+            v = v_reset;
+        }
+    """,
+    threshold_code="!refractory && v >= v_thresh",
+    reset_code="r = n_ref; v = v_reset;",
+)
+
+
+def _aeif(name, alpha):
+    """aeif_cond_exp / aeif_cond_alpha: RKF45 with NEST's tolerances; spikes are detected and reset after
+    every internal step (w += b, r = N_ref + 1, then r counts down once at the end of the step)."""
+    v_eff = "(r > 0 ? v_reset : fmin(v, v_spike))"
+    syn = [("dgsyn_exc", "-dgsyn_exc / tau_syn_E"), ("gsyn_exc", "dgsyn_exc - gsyn_exc / tau_syn_E"),
+           ("dgsyn_inh", "-dgsyn_inh / tau_syn_I"), ("gsyn_inh", "dgsyn_inh - gsyn_inh / tau_syn_I")] if alpha \
+        else [("gsyn_exc", "-gsyn_exc / tau_syn_E"), ("gsyn_inh", "-gsyn_inh / tau_syn_I")]
+    syn_vars = [Var("dgsyn_exc", unit="uS/ms"), Var("dgsyn_inh", unit="uS/ms")] if alpha else []
+    apply_input = ("dgsyn_exc += in_excitatory * g0_exc;\n        dgsyn_inh += in_inhibitory * g0_inh;" if alpha
+                   else "gsyn_exc += in_excitatory;\n        gsyn_inh += in_inhibitory;")
+    return NeuronModel(
+        name=name,
+        params=("cm", "tau_refrac", "v_spike", "v_reset", "v_rest", "tau_m", "i_offset", "a", "b", "delta_T",
+                "tau_w", "v_thresh", "e_rev_E", "tau_syn_E", "e_rev_I", "tau_syn_I"),
+        vars=[Var("v", unit="mV"), Var("w", unit="nA"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS")]
+        + syn_vars + [Var("r", "int")],
+        derived_params=(
+            ("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
+            ("a_us", lambda p, dt: _f(p["a"]) / 1000.0),
+            ("v_peak", lambda p, dt: np.where(_f(p["delta_T"]) > 0, _f(p["v_spike"]), _f(p["v_thresh"]))),
+            ("r_spike", lambda p, dt: np.where(_n_ref(p, dt) > 0, _n_ref(p, dt) + 1, 0.0)),
+            ("g0_exc", lambda p, dt: np.e / _f(p["tau_syn_E"])),
+            ("g0_inh", lambda p, dt: np.e / _f(p["tau_syn_I"])),
+        ),
+        receptors=("excitatory", "inhibitory"),
+        ode=[
+            ("v", f"r > 0 ? 0 : (-g_leak * ({v_eff} - v_rest)"
+                  f" + (delta_T == 0 ? 0 : g_leak * delta_T * exp(({v_eff} - v_thresh) / delta_T))"
+                  f" - gsyn_exc * ({v_eff} - e_rev_E) - gsyn_inh * ({v_eff} - e_rev_I) - w + i_offset + i_inj) / cm"),
+            ("w", f"(a_us * ({v_eff} - v_rest) - w) / tau_w"),
+        ] + syn,
+        integrator="rkf45",
+        ode_tolerance={"v": _AEIF_TOL_V, "w": _AEIF_TOL_G, **{var: _AEIF_TOL_G for var, _ in syn}},
+        ode_eps_rel=1e-6, ode_a_y=0.0, ode_a_dydt=1.0,
+        ode_initial_step=0.01,
+        pre_ode_code="int fired = 0;",
+        ode_step_code="""
+            if (r > 0) {
+                v = v_reset;
+            } else if (v >= v_peak) {
+                v = v_reset;
+                w += b;
+                r = r_spike;
+                fired = 1;
+            }
+        """,
+        sim_code=f"""
+        if (r > 0)
+            r -= 1;
+        {apply_input}
+        """,
+        threshold_code="fired",
+    )
+
+
+EIF_COND_EXP_ISFA_ISTA = _aeif("EIF_cond_exp_isfa_ista", alpha=False)
+EIF_COND_ALPHA_ISFA_ISTA = _aeif("EIF_cond_alpha_isfa_ista", alpha=True)
+
+_HH_U = "(v - v_offset)"
+_HH_RATES = {
+    "alpha_n": f"(0.032 * (15.0 - {_HH_U}) / (exp((15.0 - {_HH_U}) / 5.0) - 1.0))",
+    "beta_n": f"(0.5 * exp((10.0 - {_HH_U}) / 40.0))",
+    "alpha_m": f"(0.32 * (13.0 - {_HH_U}) / (exp((13.0 - {_HH_U}) / 4.0) - 1.0))",
+    "beta_m": f"(0.28 * ({_HH_U} - 40.0) / (exp(({_HH_U} - 40.0) / 5.0) - 1.0))",
+    "alpha_h": f"(0.128 * exp((17.0 - {_HH_U}) / 18.0))",
+    "beta_h": f"(4.0 / (1.0 + exp((40.0 - {_HH_U}) / 5.0)))",
+}
+
+#: hh_cond_exp_traub: Traub-Miles HH with exponential conductances, RKF45 (eps_abs 1e-3).  A spike is detected
+#: one step after the peak (V >= V_T + 30 mV and V falling); no reset; NEST's t_ref = 2 ms only blocks detection.
+HH_COND_EXP = NeuronModel(
+    name="HH_cond_exp",
+    params=("gbar_Na", "gbar_K", "g_leak", "cm", "v_offset", "e_rev_Na", "e_rev_K", "e_rev_leak", "e_rev_E",
+            "e_rev_I", "tau_syn_E", "tau_syn_I", "i_offset"),
+    vars=(Var("v", unit="mV"), Var("m"), Var("h"), Var("n"), Var("gsyn_exc", unit="uS"),
+          Var("gsyn_inh", unit="uS"), Var("r", "int")),
+    derived_params=(("n_ref", lambda p, dt: float(steps_ceil(2.0, dt))),),
+    receptors=("excitatory", "inhibitory"),
+    pre_ode_code="const scalar v_old = v;",
+    ode=(
+        ("v", "(-gbar_Na * m * m * m * h * (v - e_rev_Na) - gbar_K * n * n * n * n * (v - e_rev_K)"
+              " - g_leak * (v - e_rev_leak) - gsyn_exc * (v - e_rev_E) - gsyn_inh * (v - e_rev_I)"
+              " + i_inj + i_offset) / cm"),
+        ("m", "{alpha_m} - ({alpha_m} + {beta_m}) * m".format(**_HH_RATES)),
+        ("h", "{alpha_h} - ({alpha_h} + {beta_h}) * h".format(**_HH_RATES)),
+        ("n", "{alpha_n} - ({alpha_n} + {beta_n}) * n".format(**_HH_RATES)),
+        ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
+        ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
+    ),
+    integrator="rkf45",
+    ode_tolerance={"v": _COND_TOL_V, "m": _COND_TOL_V, "h": _COND_TOL_V, "n": _COND_TOL_V,
+                   "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
+    sim_code="""
+        gsyn_exc += in_excitatory;
+        gsyn_inh += in_inhibitory;
+        int fire = 0;
+        if (r > 0)
+            r -= 1;
+        else
+            fire = v >= v_offset + 30.0 && v_old > v;
+    """,
+    threshold_code="fire",
+    reset_code="r = n_ref;",
+)
+
+#: izhikevich with consistent_integration = true: one forward-Euler step from the old (v, u); inputs are
+#: jumps of v (weights in mV); currents enter as 1000 * (i_offset + injected) in mV/ms, as NEST's pA do.
+IZHIKEVICH = NeuronModel(
+    name="Izhikevich",
+    params=("a", "b", "c", "d", "i_offset"),
+    vars=(Var("v", unit="mV"), Var("u", unit="mV/ms")),
+    receptors=("excitatory", "inhibitory"),
+    sim_code="""
+        const scalar v_old = v;
+        const scalar u_old = u;
+        v = v_old + (dt * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old + 1000.0 * i_inj
+                           + 1000.0 * i_offset) + (in_excitatory + in_inhibitory));
+        u = u_old + dt * a * (b * v_old - u_old);
+    """,
+    threshold_code="v >= 30.0",
+    reset_code="v = c; u = u + d;",
 )
 
 #: Poisson spike source: one Bernoulli draw per step with p = rate * dt on the device RNG.
@@ -108,6 +445,88 @@ SPIKE_SOURCE_ARRAY = NeuronModel(
             if (spike_steps[next_spike] == step)
                 fire = 1;
             next_spike += 1;
+        }
+    """,
+    threshold_code="fire",
+    spike_source=True,
+)
+
+#: A renewal spike source whose intervals are ``tau_refrac`` plus an exponential of mean 1000/rate - tau_refrac
+#: (NEST's ppd_sup_generator with one process).  Spike times run on in continuous time (``t_next``); the
+#: first one is drawn from the stationary forward-recurrence distribution, so the train is stationary.
+SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
+    name="SpikeSourcePoissonRefractory",
+    params=("rate", "tau_refrac", "start", "duration"),
+    vars=(Var("t_next", unit="ms"), Var("started", "int")),
+    derived_params=(
+        ("mean_free", lambda p, dt: np.where(_f(p["rate"]) > 0, 1000.0 / np.maximum(_f(p["rate"]), 1e-300)
+                                             - _f(p["tau_refrac"]), 0.0)),
+    ),
+    sim_code="""
+        int fire = 0;
+        if (rate > 0) {
+            const scalar t_end = t + dt;
+            if (started == 0) {
+                /* forward recurrence time: uniform in the dead time with probability tau_refrac / mean ISI */
+                const scalar u0 = uniform();
+                const scalar mean_isi = tau_refrac + mean_free;
+                if (u0 * mean_isi < tau_refrac)
+                    t_next = fmax(start, t) + u0 * mean_isi;
+                else
+                    t_next = fmax(start, t) + tau_refrac - mean_free * log(1.0 - uniform());
+                started = 1;
+            }
+            while (t_next <= t_end) {
+                if (t_next <= start + duration)
+                    fire = 1;
+                t_next += tau_refrac - mean_free * log(1.0 - uniform());
+            }
+        }
+    """,
+    threshold_code="fire",
+    spike_source=True,
+)
+
+#: A gamma renewal process: intervals Gamma(shape alpha, rate beta), so the mean rate is beta / alpha (NEST's
+#: gamma_sup_generator with one process).  Intervals are drawn by Marsaglia-Tsang; the first spike comes after
+#: U * Gamma(alpha + 1) (the stationary forward-recurrence time).
+SPIKE_SOURCE_GAMMA = NeuronModel(
+    name="SpikeSourceGamma",
+    params=("alpha", "beta", "start", "duration"),
+    vars=(Var("t_next", unit="ms"), Var("started", "int")),
+    derived_params=(
+        ("scale", lambda p, dt: np.where(_f(p["beta"]) > 0, 1000.0 / np.maximum(_f(p["beta"]), 1e-300), 0.0)),
+    ),
+    sim_code="""
+        int fire = 0;
+        if (beta > 0) {
+            const scalar t_end = t + dt;
+            int first = started == 0;
+            if (first) {
+                t_next = fmax(start, t);
+                started = 1;
+            }
+            while (first || t_next <= t_end) {
+                if (!first && t_next <= start + duration)
+                    fire = 1;
+                const scalar k = first ? alpha + 1.0 : alpha;
+                const scalar dd = (k < 1.0 ? k + 1.0 : k) - 1.0 / 3.0;
+                const scalar cc = 1.0 / sqrt(9.0 * dd);
+                scalar g = 0.0;
+                while (g <= 0.0) {
+                    const scalar x = sqrt(-2.0 * log(1.0 - uniform())) * cos(6.283185307179586 * uniform());
+                    const scalar s = 1.0 + cc * x;
+                    if (s > 0.0) {
+                        const scalar s3 = s * s * s;
+                        if (log(1.0 - uniform()) < 0.5 * x * x + dd - dd * s3 + dd * log(s3))
+                            g = dd * s3;
+                    }
+                }
+                if (k < 1.0)
+                    g = g * pow(1.0 - uniform(), 1.0 / k);
+                t_next += (first ? uniform() : 1.0) * g * scale;
+                first = 0;
+            }
         }
     """,
     threshold_code="fire",

@@ -8,7 +8,10 @@ CUDA = Dialect(
         ("GLOBAL", ""),
         ("RESTRICT", "__restrict__"),
         ("DEVICE_FN", "static __device__ inline"),
-        ("PG_LAUNCH_STEP", "0"),   # the launch's step offset
+        # The launch's step offset lives in a device variable: the runtime captures blocks of steps into a CUDA
+        # graph with step_base = 0, 1, ... and sets pg_launch_step to the block's first step before each replay.
+        ("PG_LAUNCH_STEP_DECLARATION", "__device__ int pg_launch_step;"),
+        ("PG_LAUNCH_STEP", "pg_launch_step"),
         ("GID", "((int)(blockIdx.x * blockDim.x + threadIdx.x))"),
         ("ATOMIC_OR_U32(p, v)", "atomicOr((unsigned int *)(p), (v))"),
         ("AS_UINT(x)", "__float_as_uint(x)"),

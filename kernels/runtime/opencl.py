@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import os
-import re
 
 import numpy as np
 
 from .. import cache
 from ..errors import DeviceError, KernelCompileError
 from .base import Runtime
+from .diagnostics import DUMP_ENV, explain, maybe_dump  # noqa: F401 (DUMP_ENV re-exported)
 
 DEVICE_ENV = "PYNN_GPU_DEVICE"
-DUMP_ENV = "PYNN_GPU_DUMP_SOURCE"
 WORK_GROUP = 64
 
 
@@ -120,8 +119,7 @@ class OpenCLRuntime(Runtime):
         options = list(options)
         key = cache.cache_key(source, " ".join(options), self.dialect, self.identity(), cl.VERSION_TEXT,
                               cache.package_version())
-        if os.environ.get(DUMP_ENV):
-            _dump(source)
+        maybe_dump(source)
         binary = cache.load(key)
         program = None
         if binary is not None:
@@ -133,7 +131,7 @@ class OpenCLRuntime(Runtime):
             try:
                 program = cl.Program(self.context, source).build(options=options)
             except cl.RuntimeError as err:
-                raise KernelCompileError(_explain(str(err), source, context)) from None
+                raise KernelCompileError(explain(str(err), source, context, "OpenCL")) from None
             binaries = program.get_info(cl.program_info.BINARIES)
             if binaries and binaries[0]:
                 cache.store(key, bytes(binaries[0]), source)
@@ -165,36 +163,3 @@ class OpenCLRuntime(Runtime):
 
     def synchronise(self):
         self.queue.finish()
-
-
-def _numbered(source: str) -> str:
-    return "\n".join(f"{k + 1:5d}  {line}" for k, line in enumerate(source.splitlines()))
-
-
-def _dump(source: str) -> str:
-    path = os.path.join(cache.cache_dir(), "last_generated_source.c")
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(source)
-    except OSError:
-        pass
-    return path
-
-
-def _explain(log: str, source: str, context: str) -> str:
-    """A compile error with the offending generated lines and the block (model) they belong to."""
-    lines = source.splitlines()
-    notes = []
-    for m in re.finditer(r":(\d+):(\d+): error: ([^\n]*)", log):
-        n = int(m.group(1))
-        block = next((ln for ln in reversed(lines[:n]) if "/* " in ln and ("neurons */" in ln or "rows */" in ln)),
-                     "")
-        model = re.search(r"/\* ([^:]+):", block)
-        where = f" in model '{model.group(1)}'" if model else ""
-        text = lines[n - 1].strip() if 0 < n <= len(lines) else ""
-        notes.append(f"line {n}{where}: {m.group(3)}\n    {text}")
-    path = _dump(source)
-    head = f"kernel compilation failed{' for ' + context if context else ''}"
-    body = "\n".join(notes) if notes else log[-3000:]
-    return f"{head}:\n{body}\n(generated source written to {path}; set {DUMP_ENV}=1 to always write it)"

@@ -1,5 +1,10 @@
 /* ---- pyNN.gpu prelude: helpers shared by every kernel, written once for both dialects ---- */
 
+/* A dialect that keeps the launch's step offset (PG_LAUNCH_STEP) in a device variable declares it here. */
+#ifdef PG_LAUNCH_STEP_DECLARATION
+PG_LAUNCH_STEP_DECLARATION
+#endif
+
 /* Atomic add of a scalar: native where the dialect has it, else a compare-and-swap loop. */
 #if PG_DOUBLE
 DEVICE_FN void pg_atomic_add(GLOBAL scalar *p, scalar v)

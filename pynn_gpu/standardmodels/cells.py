@@ -6,12 +6,14 @@ and the checks its parameters must pass; the numerics live in ``pynn_gpu.codegen
 import numpy as np
 from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
 from pyNN.parameters import Sequence
-from pyNN.standardmodels import build_translations, cells
+from pyNN.standardmodels import ModelNotAvailable, build_translations, cells
 
 from ..codegen.library import neurons
 from ..codegen.library.timing import steps_ceil
 from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold,
                          check_values)
+
+FINITE_POSITIVE = (lambda x: np.isfinite(x) & (x > 0), "must be a finite number > 0")
 
 
 def _identity(*names):
@@ -68,11 +70,135 @@ class IF_cond_exp(GPUCellMixin, cells.IF_cond_exp):
     parameter_checks = _IF_CHECKS
 
 
+class IF_curr_alpha(GPUCellMixin, cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    recordable = ["spikes", "v", "isyn_exc", "isyn_inh"]
+    translations = _identity(*cells.IF_curr_alpha.default_parameters)
+    codegen_model = neurons.IF_CURR_ALPHA
+    parameter_checks = _IF_CHECKS
+
+
+class IF_curr_delta(GPUCellMixin, cells.IF_curr_delta):
+    __doc__ = cells.IF_curr_delta.__doc__
+    translations = _identity(*cells.IF_curr_delta.default_parameters)
+    codegen_model = neurons.IF_CURR_DELTA
+    parameter_checks = _IF_CHECKS
+
+
+class IF_cond_alpha(GPUCellMixin, cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    translations = _identity(*cells.IF_cond_alpha.default_parameters)
+    codegen_model = neurons.IF_COND_ALPHA
+    parameter_checks = _IF_CHECKS
+
+
+class IF_cond_exp_gsfa_grr(GPUCellMixin, cells.IF_cond_exp_gsfa_grr):
+    __doc__ = cells.IF_cond_exp_gsfa_grr.__doc__
+    translations = _identity(*cells.IF_cond_exp_gsfa_grr.default_parameters)
+    codegen_model = neurons.IF_COND_EXP_GSFA_GRR
+    parameter_checks = {**_IF_CHECKS, "tau_sfa": POSITIVE, "tau_rr": POSITIVE, "e_rev_sfa": FINITE,
+                        "e_rev_rr": FINITE, "q_sfa": FINITE, "q_rr": FINITE}
+
+
+class IF_facets_hardware1(GPUCellMixin, cells.IF_facets_hardware1):
+    __doc__ = cells.IF_facets_hardware1.__doc__
+    translations = _identity(*cells.IF_facets_hardware1.default_parameters)
+    codegen_model = neurons.IF_FACETS_HARDWARE1
+    parameter_checks = {"g_leak": POSITIVE, "tau_syn_E": POSITIVE, "tau_syn_I": POSITIVE, "v_reset": FINITE,
+                        "e_rev_I": FINITE, "v_rest": FINITE, "v_thresh": FINITE}
+
+
+class _EIF(GPUCellMixin):
+    parameter_checks = {"cm": POSITIVE, "tau_refrac": NON_NEGATIVE, "v_spike": FINITE, "v_reset": FINITE,
+                        "v_rest": FINITE, "tau_m": POSITIVE, "i_offset": FINITE, "a": FINITE, "b": FINITE,
+                        "delta_T": FINITE_NON_NEGATIVE, "tau_w": POSITIVE, "v_thresh": FINITE, "e_rev_E": FINITE,
+                        "tau_syn_E": POSITIVE, "e_rev_I": FINITE, "tau_syn_I": POSITIVE}
+
+    def check(self, native: dict, where: str = ""):
+        """NEST's rules for aeif: v_reset < v_spike, v_spike >= v_thresh, and no overflow of the exponential
+        term at the spike peak."""
+        name = type(self).__name__
+        check_values(name, native, self.parameter_checks, where)
+        check_reset_below_threshold(name, native, where, reset="v_reset", threshold="v_spike")
+        if all(k in native for k in ("v_spike", "v_thresh", "delta_T")):
+            v_spike, v_thresh, delta_t = np.broadcast_arrays(*(np.asarray(native[k], float)
+                                                               for k in ("v_spike", "v_thresh", "delta_T")))
+            low = v_spike < v_thresh
+            if np.any(low):
+                raise InvalidParameterValueError(
+                    f"{name}{where}: parameter 'v_spike' must be >= 'v_thresh' "
+                    f"(got v_spike={v_spike[low].flat[0]}, v_thresh={v_thresh[low].flat[0]})")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bad = (delta_t > 0) & ((v_spike - v_thresh) / delta_t >= np.log(np.finfo(float).max / 1e20))
+            if np.any(bad):
+                raise InvalidParameterValueError(
+                    f"{name}{where}: (v_spike - v_thresh) / delta_T is too large: exp() would overflow at the "
+                    "spike peak; increase 'delta_T' or lower 'v_spike'")
+
+
+class EIF_cond_exp_isfa_ista(_EIF, cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = _identity(*cells.EIF_cond_exp_isfa_ista.default_parameters)
+    codegen_model = neurons.EIF_COND_EXP_ISFA_ISTA
+
+
+class EIF_cond_alpha_isfa_ista(_EIF, cells.EIF_cond_alpha_isfa_ista):
+    __doc__ = cells.EIF_cond_alpha_isfa_ista.__doc__
+    translations = _identity(*cells.EIF_cond_alpha_isfa_ista.default_parameters)
+    codegen_model = neurons.EIF_COND_ALPHA_ISFA_ISTA
+
+
+class HH_cond_exp(GPUCellMixin, cells.HH_cond_exp):
+    __doc__ = cells.HH_cond_exp.__doc__
+    recordable = ["spikes", "v", "gsyn_exc", "gsyn_inh", "m", "h", "n"]
+    receptor_types = ("excitatory", "inhibitory")   # no gap junctions ('source_section.gap')
+    translations = _identity(*cells.HH_cond_exp.default_parameters)
+    codegen_model = neurons.HH_COND_EXP
+    parameter_checks = {"gbar_Na": FINITE_NON_NEGATIVE, "gbar_K": FINITE_NON_NEGATIVE,
+                        "g_leak": FINITE_NON_NEGATIVE, "cm": POSITIVE, "v_offset": FINITE, "e_rev_Na": FINITE,
+                        "e_rev_K": FINITE, "e_rev_leak": FINITE, "e_rev_E": FINITE, "e_rev_I": FINITE,
+                        "tau_syn_E": POSITIVE, "tau_syn_I": POSITIVE, "i_offset": FINITE}
+
+
+class Izhikevich(GPUCellMixin, cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    translations = _identity(*cells.Izhikevich.default_parameters)
+    codegen_model = neurons.IZHIKEVICH
+    parameter_checks = {"a": FINITE, "b": FINITE, "c": FINITE, "d": FINITE, "i_offset": FINITE}
+
+
 class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity("rate", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
+
+
+class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefractory):
+    __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
+    translations = _identity("rate", "tau_refrac", "start", "duration")
+    codegen_model = neurons.SPIKE_SOURCE_POISSON_REFRACTORY
+    parameter_checks = {"rate": FINITE_NON_NEGATIVE, "tau_refrac": FINITE_NON_NEGATIVE,
+                        "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
+
+    def check(self, native: dict, where: str = ""):
+        """As the base check, and the dead time must be shorter than the mean interval: rate * tau_refrac < 1000."""
+        super().check(native, where)
+        if "rate" in native and "tau_refrac" in native:
+            rate, tau = np.broadcast_arrays(np.asarray(native["rate"], float), np.asarray(native["tau_refrac"], float))
+            bad = rate * tau >= 1000.0
+            if np.any(bad):
+                raise InvalidParameterValueError(
+                    f"SpikeSourcePoissonRefractory{where}: 'tau_refrac' must be shorter than the mean interval "
+                    f"1000/rate ms (got rate={rate[bad].flat[0]} Hz, tau_refrac={tau[bad].flat[0]} ms)")
+
+
+class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
+    __doc__ = cells.SpikeSourceGamma.__doc__
+    translations = _identity("alpha", "beta", "start", "duration")
+    codegen_model = neurons.SPIKE_SOURCE_GAMMA
+    parameter_checks = {"alpha": FINITE_POSITIVE, "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE,
+                        "duration": NON_NEGATIVE}
 
 
 class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
@@ -126,3 +252,23 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
             times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
             steps.append(steps_ceil(times, dt) - 1)
         return {"spike_steps": steps}
+
+
+class _NotAvailable(ModelNotAvailable):
+    """A PyNN standard model pyNN.gpu cannot run: creating one raises NotImplementedError with the reason."""
+
+    reason = ""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(f"pyNN.gpu does not support the {type(self).__name__} model: {self.reason}")
+
+
+class GIF_cond_exp(_NotAvailable):
+    __doc__ = cells.GIF_cond_exp.__doc__
+    reason = ("its array-valued parameters (tau_eta, tau_gamma, a_eta, a_gamma) and stochastic escape-noise "
+              "spiking are not implemented yet")
+
+
+class SpikeSourceInhGamma(_NotAvailable):
+    __doc__ = cells.SpikeSourceInhGamma.__doc__
+    reason = "the inhomogeneous gamma process (time-binned a, b sequences) is not implemented yet"

@@ -9,7 +9,7 @@ from pynn_gpu.codegen.models import NeuronModel
 from pynn_gpu.codegen.network import Network, NeuronGroup, SynapseGroup
 
 LIF = dict(v_rest=-65., cm=1., tau_m=20., tau_refrac=2., tau_syn_E=5., tau_syn_I=5., i_offset=0., v_reset=-70.,
-           v_thresh=-50.)
+           v_thresh=-50., e_rev_E=0.0, e_rev_I=-70.0)
 
 
 def group(name, n, model=neurons.IF_CURR_EXP, **params):

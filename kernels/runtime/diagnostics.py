@@ -1,0 +1,79 @@
+"""Compile-error reports shared by the device runtimes (OpenCL and NVRTC).
+
+A device compiler reports lines of the generated source; :func:`explain` maps each error to the
+generated line and the model block (``/* <model>: N neurons */`` or ``/* <model>: N rows */``) it
+sits in, writes the generated source to the cache folder for reading, and points there.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from .. import cache
+
+#: Set to write the generated source (line-numbered on errors) next to the kernel cache on every compile.
+DUMP_ENV = "PYNN_GPU_DUMP_SOURCE"
+
+# "<file>:12:5: error: msg" (clang), "error: <file>:12:5: msg" (PoCL), "<file>(12): error: msg" or
+# "<file>(12): error #20-D: msg" (NVRTC)
+_ERROR = re.compile(r"(?:fatal )?error: [^\s:]*:(?P<l1>\d+):\d+: (?P<m1>[^\n]*)"
+                    r"|:(?P<l2>\d+):\d+: (?:fatal )?error: (?P<m2>[^\n]*)"
+                    r"|\((?P<l3>\d+)\): (?:fatal )?error(?: #[\w-]+)?: (?P<m3>[^\n]*)")
+_BLOCK = re.compile(r"/\* ([^:*]+): \d+ (?:neurons|rows) \*/")
+
+
+def numbered(source: str) -> str:
+    """``source`` with 1-based line numbers."""
+    return "\n".join(f"{k + 1:5d}  {line}" for k, line in enumerate(source.splitlines()))
+
+
+def dump(source: str, name: str = "last_generated_source.c") -> str:
+    """Write ``source`` to the cache folder and return the path (best effort)."""
+    path = os.path.join(cache.cache_dir(), name)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(source)
+    except OSError:
+        pass
+    return path
+
+
+def maybe_dump(source: str, name: str = "last_generated_source.c"):
+    """Write ``source`` if ``$PYNN_GPU_DUMP_SOURCE`` is set."""
+    if os.environ.get(DUMP_ENV):
+        dump(source, name)
+
+
+def model_at(lines: list, n: int) -> str:
+    """The model whose block contains (1-based) line ``n`` of the generated source, or ''."""
+    for line in reversed(lines[:n]):
+        m = _BLOCK.search(line)
+        if m:
+            return m.group(1).strip()
+    return ""
+
+
+def errors(log: str, source: str) -> list:
+    """``[(line, model, message, generated line text)]`` for every error in a compiler ``log``."""
+    lines = source.splitlines()
+    out = []
+    for m in _ERROR.finditer(log):
+        n = int(m.group("l1") or m.group("l2") or m.group("l3"))
+        msg = m.group("m1") or m.group("m2") or m.group("m3")
+        text = lines[n - 1].strip() if 0 < n <= len(lines) else ""
+        out.append((n, model_at(lines, n), msg.strip(), text))
+    return out
+
+
+def explain(log: str, source: str, context: str, compiler: str = "") -> str:
+    """A compile error with the offending generated lines and the model block they belong to."""
+    notes = []
+    for n, model, msg, text in errors(log, source):
+        where = f" in model '{model}'" if model else ""
+        notes.append(f"line {n}{where}: {msg}\n    {text}")
+    path = dump(source)
+    by = f" by {compiler}" if compiler else ""
+    head = f"kernel compilation{by} failed{' for ' + context if context else ''}"
+    body = "\n".join(notes) if notes else log[-3000:]
+    return f"{head}:\n{body}\n(generated source written to {path}; set {DUMP_ENV}=1 to always write it)"
