@@ -133,9 +133,14 @@ class Generator:
             sb.group_syn.append(sb.n_syn)
             sb.rows += sg.pre.size
             sb.n_syn += len(sg.pre_ind)
+        columns = 0
         for sb in sblocks:
             sb.offset = rows
             rows += sb.rows
+            if sb.model.post_spike_code.strip():
+                sb.columns = sum(sg.post.size for sg in sb.groups)
+                sb.column_offset = columns
+                columns += sb.columns
 
         records = []
         for g in self.net.neuron_groups:
@@ -157,7 +162,7 @@ class Generator:
         n_slots = self.net.max_delay_steps() + 1
         return Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
                       synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
-                      receptor_plane=planes, n_rows=rows)
+                      receptor_plane=planes, n_rows=rows, n_columns=columns)
 
     def _group_params(self, g) -> dict:
         """Every parameter of group ``g``, derived ones included, as arrays of the group's size."""
@@ -218,6 +223,12 @@ class Generator:
         uses_rng = "pg_uniform(" in "".join([pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode])
 
         sources = []
+        # Current sources: ``mulhi(a, b)`` is the high word of an unsigned 32-bit product;
+        # ``normal(stream, key, mu, sigma)`` is mu + sigma * z, z a standard normal deviate keyed by
+        # (seed, stream, key, target's index in its group, group's RNG stream): the same for a target
+        # whatever the layout, and reproducible on the host (library.current_sources.normal_values).
+        from .library.current_sources import NORMAL_TABLE
+        seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
         for spec in layout.sources:
             for slot, mask_name, _ in spec.masks:
                 if slot not in b.slots:
@@ -229,8 +240,15 @@ class Generator:
                     snames[e.name] = f"{spec.param_buffer}_{e.name}"
                     snames[f"{e.name}_len"] = f"((int){spec.param_buffer}[{spec.params.index(e.name + '_len')}])"
                 current, _ = render(spec.source.model.injection_code, snames, single=self.single,
+                                    functions={"mulhi": "MULHI_U32", "normal": "pg_cs_normal"},
                                     context=f"current source '{spec.source.name}' ({spec.source.model.name}) "
                                             "injection_code")
+                if "pg_cs_normal(" in current:
+                    if not any(a.name == NORMAL_TABLE for a in args):
+                        args.append(KernelArg(NORMAL_TABLE, "scalar*"))
+                    current = current.replace(
+                        "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, {seed & 0xFFFFFFFF}u, {seed >> 32}u, "
+                                         f"(unsigned int)(i - {slot.start}), {int(slot.group.rng_stream) % 2**32}u, ")
                 sources.append({"start": slot.start, "stop": slot.start + slot.group.size, "mask": mask_name,
                                 "current": f"({current})"})
         records = []
@@ -299,6 +317,34 @@ class Generator:
                 # synapse streams start above any neuron group's, so draws never coincide
                 "rng_stream": (1 << 24) + sb.index}
 
+    def _post_block(self, sb: SynapseBlock, args: list):
+        """The column-wise pass of a block with post_spike_code, or None."""
+        m = sb.model
+        if not sb.columns:
+            return None
+        names = {"t_post": "pg_t_post", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)"}
+        loads, stores = [], []
+        for what in ("col_post", "col_start", "col_syn"):
+            args.append(KernelArg(sb.buffer(what), "int*"))
+        args.append(KernelArg(sb.buffer("delay"), "int*"))
+        for v in sb.scalar_vars:
+            args.append(KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
+            names[v] = f"l_{v}"
+            loads.append(f"scalar l_{v} = {sb.buffer(f'var_{v}')}[s];")
+        code, _ = render(m.post_spike_code, names, context=f"weight-update model '{m.name}' post_spike_code",
+                         functions={"uniform": "pg_uniform"}, single=self.single)
+        uses_rng = "pg_uniform(" in code
+        code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        for v in sb.scalar_vars:
+            if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
+                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
+                if v not in sb.written_vars:
+                    sb.written_vars.append(v)
+        return {"model": m.name, "offset": sb.column_offset, "end": sb.column_offset + sb.columns,
+                "columns": sb.columns, "col_post": sb.buffer("col_post"), "col_start": sb.buffer("col_start"),
+                "col_syn": sb.buffer("col_syn"), "delay": sb.buffer("delay"), "loads": loads, "stores": stores,
+                "code": code, "uses_rng": uses_rng, "rng_stream": (1 << 25) + sb.index}
+
     def generate(self) -> Program:
         layout = self.layout()
         env = _env()
@@ -327,21 +373,26 @@ class Generator:
             nargs += hargs
         sargs = list(hargs) if history else []
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
+        pargs = []
+        pblocks = [p for p in (self._post_block(sb, pargs) for sb in layout.synapse_blocks) if p]
         seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
         values = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots, n_rows=layout.n_rows,
                       ring_stride=layout.n_receptor_planes * layout.n_total, blocks=blocks, sblocks=sblocks,
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
-                      seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE)
-        # one fused launch per step needs delays of two steps or more, and no spike history (whose writes
-        # in a step the propagation of the same launch could read)
+                      seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE, pblocks=pblocks,
+                      n_columns=layout.n_columns)
+        # one fused launch per step needs delays of two steps or more, no spike history (whose writes in a
+        # step the propagation of the same launch could read) and no postsynaptic learning pass
         min_delay = min((int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)),
                         default=1)
-        if sblocks and not history and min_delay >= 2:
+        if sblocks and not history and not pblocks and min_delay >= 2:
             kernels = {"network_step": common_args + nargs + sargs}
         else:
             kernels = {"neuron_update": common_args + nargs}
             if sblocks:
                 kernels["spike_propagation"] = common_args + sargs
+            if pblocks:
+                kernels["post_learning"] = common_args + pargs
         sources = []
         for name, args in kernels.items():
             text = env.get_template(f"{name}.c.j2").render(signature=", ".join(a.declaration() for a in args),

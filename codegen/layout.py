@@ -92,6 +92,8 @@ class SynapseBlock:
     n_syn: int
     scalar_vars: list
     written_vars: list = field(default_factory=list)   # per-synapse state the model changes on the device
+    columns: int = 0           # postsynaptic neurons of all groups (post_spike_code only)
+    column_offset: int = 0     # first column in the global column space
 
     def buffer(self, what):
         return f"sb{self.index}_{what}"
@@ -145,3 +147,4 @@ class Layout:
     group_slot: dict           # NeuronGroup -> (NeuronBlock, GroupSlot)
     receptor_plane: dict       # (model name, receptor) -> plane index
     n_rows: int = 0
+    n_columns: int = 0         # columns of the blocks with post_spike_code

@@ -240,10 +240,16 @@ class WeightUpdateModel(_ModelBase):
     ``post_spike_time(j)``, ``post_spike_trace(j)`` (the trace just after spike ``j``) for
     ``post_spike_count - history_size <= j < post_spike_count``, and calls ``history_overflow()`` if it
     needed an older entry.
+
+    ``post_spike_code`` runs, after the step's neuron update and spike delivery, for every synapse onto
+    a neuron that spiked in that step (through a transposed, column-wise index); it may change the
+    synapse's variables and read ``t_post`` (the postsynaptic spike's time stamp, ms), ``dt``, ``delay``
+    and ``uniform()``.
     """
 
     pre_spike_code: str = "add_to_post(weight);"
     post_trace: str | None = None
+    post_spike_code: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -251,7 +257,8 @@ class WeightUpdateModel(_ModelBase):
             raise ModelError(f"model '{self.name}': post_trace '{self.post_trace}' is not a variable")
 
     def snippets(self) -> dict:
-        return {"pre_spike_code": self.pre_spike_code, "post_trace": self.post_trace}
+        return {"pre_spike_code": self.pre_spike_code, "post_trace": self.post_trace,
+                "post_spike_code": self.post_spike_code}
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,25 @@ class Simulation:
         self._host[sb.buffer("delay")] = np.concatenate(delay).astype(np.int32)
         for v in sb.scalar_vars:
             self._host[sb.buffer(f"var_{v}")] = np.concatenate(values[v]).astype(self.dtype)
+        if sb.columns:
+            self._pack_columns(sb)
+
+    def _pack_columns(self, sb):
+        """The transposed index: for each postsynaptic neuron, the (row-ordered) indices of its synapses."""
+        lay = self.layout
+        col_post, col_start, col_syn = [], [np.zeros(1, np.int64)], []
+        col_base = 0
+        for k, sg in enumerate(sb.groups):
+            _, qslot = lay.group_slot[sg.post]
+            post_sorted = np.asarray(sg.post_ind)[self.synapse_order[sg]]      # posts in row order
+            by_post = np.argsort(post_sorted, kind="stable")
+            col_post.append(qslot.global_start + np.arange(sg.post.size))
+            col_start.append(col_base + np.cumsum(np.bincount(post_sorted, minlength=sg.post.size)))
+            col_syn.append(sb.group_syn[k] + by_post)
+            col_base += len(post_sorted)
+        self._host[sb.buffer("col_post")] = np.concatenate(col_post).astype(np.int32)
+        self._host[sb.buffer("col_start")] = np.concatenate(col_start).astype(np.int32)
+        self._host[sb.buffer("col_syn")] = np.concatenate(col_syn).astype(np.int32)
 
     def _pack_history(self):
         """Spike-history buffers of every neuron, with the trace time constant its plastic synapses give it."""
@@ -140,6 +159,10 @@ class Simulation:
             mask = np.zeros(slot.group.size, np.uint8)
             mask[idx] = 1
             self._host[mask_name] = mask
+        from .library.current_sources import NORMAL_TABLE, normal_table     # the deviates of noisy sources
+        if NORMAL_TABLE not in self._host and any(a.name == NORMAL_TABLE for args in self.program.kernel_args.values()
+                                                  for a in args):
+            self._host[NORMAL_TABLE] = normal_table(self.precision)
 
     def _pack_all(self):
         lay = self.layout
@@ -340,7 +363,7 @@ class Simulation:
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
         rt, lay = self.rt, self.layout
         sizes = {"network_step": lay.n_total + lay.n_rows, "neuron_update": lay.n_total,
-                 "spike_propagation": lay.n_rows}
+                 "spike_propagation": lay.n_rows, "post_learning": lay.n_columns}
         launches = [(kernel, sizes[name]) for name, kernel in self.kernels.items()]
         pending = []
         end = self.step + int(n_steps)

@@ -488,8 +488,8 @@ SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
 )
 
 #: A gamma renewal process: intervals Gamma(shape alpha, rate beta), so the mean rate is beta / alpha (NEST's
-#: gamma_sup_generator with one process).  Intervals are drawn by Marsaglia-Tsang; the first spike comes after
-#: U * Gamma(alpha + 1) (the stationary forward-recurrence time).
+#: gamma_sup_generator with one process; alpha is a positive integer there and in PyNN, Marsaglia-Tsang below
+#: needs alpha >= 1/3).  The first spike comes after U * Gamma(alpha + 1): the stationary forward-recurrence time.
 SPIKE_SOURCE_GAMMA = NeuronModel(
     name="SpikeSourceGamma",
     params=("alpha", "beta", "start", "duration"),
@@ -509,8 +509,7 @@ SPIKE_SOURCE_GAMMA = NeuronModel(
             while (first || t_next <= t_end) {
                 if (!first && t_next <= start + duration)
                     fire = 1;
-                const scalar k = first ? alpha + 1.0 : alpha;
-                const scalar dd = (k < 1.0 ? k + 1.0 : k) - 1.0 / 3.0;
+                const scalar dd = (first ? alpha + 1.0 : alpha) - 1.0 / 3.0;
                 const scalar cc = 1.0 / sqrt(9.0 * dd);
                 scalar g = 0.0;
                 while (g <= 0.0) {
@@ -522,8 +521,6 @@ SPIKE_SOURCE_GAMMA = NeuronModel(
                             g = dd * s3;
                     }
                 }
-                if (k < 1.0)
-                    g = g * pow(1.0 - uniform(), 1.0 / k);
                 t_next += (first ? uniform() : 1.0) * g * scale;
                 first = 0;
             }

@@ -299,6 +299,7 @@ class CUDARuntime(Runtime):
         return buffer
 
     def copy_to_device(self, buffer, array: np.ndarray):
+        self._current()
         # From pageable memory the driver stages the data before returning: ``array`` may change afterwards.
         array = np.ascontiguousarray(array)
         if array.nbytes:
@@ -308,6 +309,7 @@ class CUDARuntime(Runtime):
     def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True):
         if out.nbytes == 0:
             return None
+        self._current()
         if not out.flags.c_contiguous:
             raise DeviceError("copy_from_device needs a C-contiguous host array")
         if blocking:
@@ -326,6 +328,7 @@ class CUDARuntime(Runtime):
         return None
 
     def fill_zero(self, buffer, nbytes: int):
+        self._current()
         if nbytes:
             _ok(self.drv.cuMemsetD8Async(buffer.ptr, 0, int(nbytes), self.stream), "cuMemsetD8Async")
 
@@ -380,6 +383,7 @@ class CUDARuntime(Runtime):
     def launch(self, kernel, global_size: int, args=None):
         if args is not None:
             kernel.set_args(args)
+        self._current()
         n = int(global_size)
         if n <= 0:
             return

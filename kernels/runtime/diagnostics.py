@@ -11,7 +11,7 @@ import re
 
 from .. import cache
 
-#: Set to write the generated source (line-numbered on errors) next to the kernel cache on every compile.
+#: Set to write the generated source to the cache folder on every compile (it is always written on an error).
 DUMP_ENV = "PYNN_GPU_DUMP_SOURCE"
 
 # "<file>:12:5: error: msg" (clang), "error: <file>:12:5: msg" (PoCL), "<file>(12): error: msg" or
@@ -57,10 +57,13 @@ def model_at(lines: list, n: int) -> str:
 def errors(log: str, source: str) -> list:
     """``[(line, model, message, generated line text)]`` for every error in a compiler ``log``."""
     lines = source.splitlines()
-    out = []
+    out, seen = [], set()
     for m in _ERROR.finditer(log):
         n = int(m.group("l1") or m.group("l2") or m.group("l3"))
         msg = m.group("m1") or m.group("m2") or m.group("m3")
+        if (n, msg) in seen:                # NVRTC repeats an error once per operand
+            continue
+        seen.add((n, msg))
         text = lines[n - 1].strip() if 0 < n <= len(lines) else ""
         out.append((n, model_at(lines, n), msg.strip(), text))
     return out

@@ -68,3 +68,23 @@ DEVICE_FN scalar pg_uniform(pg_rng_t *s)
     return (scalar)(pg_philox(s) >> 8) * 5.9604644775390625e-8f;
 #endif
 }
+
+/* mu + sigma * z, with z a standard normal deviate for the Philox counter (step, element, stream, group)
+ * under the key (seed_lo, seed_hi): a pure function of its arguments.  z inverts one 32-bit draw through
+ * `table` (built by codegen/library/current_sources.py): entries 0..65535 are the normal's means over the
+ * 2^-16 bins of the uniform, entries 65536..131071 its means over the 2^-32 sub-bins of the lowest bin; the
+ * highest bin mirrors the lowest.  Integer work, a look-up and a product rounded on its own (volatile: never
+ * fused into a multiply-add), so the host reproduces every value bit for bit. */
+DEVICE_FN scalar pg_normal(GLOBAL const scalar *table, unsigned int seed_lo, unsigned int seed_hi,
+                           unsigned int element, unsigned int group, unsigned int stream, unsigned int step,
+                           scalar mu, scalar sigma)
+{
+    pg_rng_t s = pg_rng_init(seed_lo, seed_hi, step, element, stream);
+    s.c3 = group;
+    const unsigned int r = pg_philox(&s);
+    const unsigned int hi = r >> 16, lo = r & 0xFFFFu;
+    const scalar z = hi == 0u ? table[65536u + lo]
+                   : hi == 0xFFFFu ? -table[65536u + (0xFFFFu - lo)] : table[hi];
+    volatile scalar spread = sigma * z;
+    return mu + spread;
+}

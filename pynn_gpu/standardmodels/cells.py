@@ -13,8 +13,6 @@ from ..codegen.library.timing import steps_ceil
 from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold,
                          check_values)
 
-FINITE_POSITIVE = (lambda x: np.isfinite(x) & (x > 0), "must be a finite number > 0")
-
 
 def _identity(*names):
     return build_translations(*[(n, n) for n in names])
@@ -197,8 +195,9 @@ class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__
     translations = _identity("alpha", "beta", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_GAMMA
-    parameter_checks = {"alpha": FINITE_POSITIVE, "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE,
-                        "duration": NON_NEGATIVE}
+    parameter_checks = {"alpha": (lambda x: np.isfinite(x) & (x >= 1),
+                                  "must be an integer >= 1 (PyNN stores the gamma shape as an integer)"),
+                        "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
 
 class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):

@@ -48,6 +48,18 @@ def all_synapse_types(sim):
         sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
 
 
+def every_cell_type(sim):
+    """One population of every cell type the package exports, each spike source feeding every other cell."""
+    pops = {}
+    for name in sim.list_standard_models():
+        params = {"spike_times": [1.0, 3.0]} if name == "SpikeSourceArray" else {}
+        pops[name] = sim.Population(3, getattr(sim, name)(**params), label=name)
+        pops[name].record("spikes")
+    for src in (p for p in pops.values() if not p.celltype.injectable):
+        for post in (p for p in pops.values() if p.celltype.injectable):
+            sim.Projection(src, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.05, delay=0.2))
+
+
 def synapse_instances(sim):
     out = [sim.StaticSynapse(weight=0.1, delay=0.5)]
     for name in ("TsodyksMarkramSynapse", "SimpleStochasticSynapse"):
@@ -59,7 +71,7 @@ def synapse_instances(sim):
     return out
 
 
-NETWORKS = [curr_exp_array_dc, cond_exp_poisson, recording, all_synapse_types]
+NETWORKS = [curr_exp_array_dc, cond_exp_poisson, recording, all_synapse_types, every_cell_type]
 
 
 def programs(sim, build, precision):
