@@ -28,7 +28,7 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
                                   IF_curr_delta, IF_curr_exp, IF_facets_hardware1, Izhikevich, SpikeSourceArray,
                                   SpikeSourceGamma, SpikeSourceInhGamma, SpikeSourcePoisson,
                                   SpikeSourcePoissonRefractory)
-from .standardmodels.electrodes import DCSource  # noqa: F401
+from .standardmodels.electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
                                       AdditiveWeightDependence, GutigWeightDependence,
                                       MultiplicativeWeightDependence, SimpleStochasticSynapse, SpikePairRule,

@@ -11,12 +11,15 @@ pyNN.nest moves every time ``t`` to ``max(t - min_delay, 0)``.  Seen from the ne
   ``min_delay + dt``; for ``start >= min_delay + dt`` the window is ``[start, stop)``.
 - ``ACSource``: ``offset + amplitude * sin(2 pi f (n dt - t0) / 1000 + phase)`` in the same window,
   ``t0 = min_delay + start'`` (= ``max(start, min_delay)``): the phase refers to ``start``.
-- ``StepCurrentSource``: each amplitude acts from step ``rint(t'/dt) + d``; equal steps keep the last
-  amplitude; from ``d + 1`` on the step uses the last amplitude whose step is not later, before it 0.
+- ``StepCurrentSource``: each amplitude acts from step ``max(rint(t'/dt) + d, d + 1)``, of equal steps
+  the last; a step uses the last amplitude whose step is not later, before the first 0.
   (NEST's four stages: shift, clamp of early times to ``dt``, rounding with duplicates dropped,
   switching in device step ``stamp - 1`` -- they net to this.)
 - ``NoisyCurrentSource``: in the window, ``mean + stdev * z`` per target, ``z`` standard normal and
-  redrawn every ``dt_noise`` (a whole number of steps) counted from ``on``.
+  redrawn every ``dt_noise`` (a whole number of steps) counted from ``on``.  ``z`` comes from the
+  kernels' Philox4x32-10 keyed by (seed; step of the draw, target's index in its group, the source's
+  stream ``SOURCE_STREAM_BIT | source index``, the group's RNG stream): independent of thread and
+  network layout, so :func:`noise_current` regenerates the device's draws bit for bit.
 
 All step numbers live in int arrays (extra globals), so onsets stay exact past 2**24 steps in single
 precision.  The snippets see only those arrays and the scalar parameters: every rule above is
@@ -38,8 +41,8 @@ INT_MIN = -2**31
 
 #: Switches a StepCurrentSource snippet scans after its bucket's first one.
 STEP_SCAN = 8
-#: Header of a StepCurrentSource's int array: log2(bucket), last bucket, bucket-table offset, onset step.
-STEP_HEADER = 4
+#: Header of a StepCurrentSource's int array: log2(bucket), last bucket, bucket-table offset.
+STEP_HEADER = 3
 #: Name of the kernel argument holding the normal-deviate table (one per kernel, shared by all sources).
 NORMAL_TABLE = "pg_normal_table"
 #: High bit of the RNG stream word of a noisy current source: disjoint from the neuron groups' streams.
@@ -157,16 +160,21 @@ def _step_segment_expr() -> str:
     return f"{first} + {scan}"
 
 
-#: The amplitude of the last switch not after ``step`` (0 before the first), from ``sched[3]`` on.
+#: The amplitude of the last switch not after ``step`` (segment 0, before the first switch: 0).
 STEP = CurrentSourceModel(name="StepCurrentSource", extra_globals=(("sched", "int"), ("amps", "scalar")),
-                          injection_code=f"(step >= sched[3]) ? amps[{_step_segment_expr()}] : 0.0")
+                          injection_code=f"amps[{_step_segment_expr()}]")
 
 
 def step_switches(times, amplitudes, dt: float, min_delay: float) -> tuple[np.ndarray, np.ndarray]:
-    """Neuron steps from which each amplitude acts and the amplitudes, equal steps keeping the last."""
+    """The neuron steps from which the amplitudes act, and those amplitudes (NEST's four stages).
+
+    ``times`` (ms, increasing) act from ``rint(max(t - min_delay, 0)/dt) + d``, but not before
+    ``d + 1``; of several amplitudes switching at one step the last is kept.
+    """
     times = np.asarray(times, np.float64)
     amplitudes = np.asarray(amplitudes, np.float64)
-    steps = _clip32(_shifted_steps(times, min_delay, dt) + delay_steps(min_delay, dt))
+    d = delay_steps(min_delay, dt)
+    steps = np.maximum(_clip32(_shifted_steps(times, min_delay, dt) + d), d + 1)
     keep = np.append(steps[1:] != steps[:-1], True) if len(steps) else np.zeros(0, bool)
     return steps[keep], amplitudes[keep]
 
@@ -187,17 +195,14 @@ def step_arrays(p: dict, dt: float) -> dict:
     n_buckets = int(steps[-1] >> log2) + 1 if len(steps) else 1
     first = np.searchsorted(steps, np.arange(n_buckets, dtype=np.int64) << log2, side="right")
     table_at = STEP_HEADER + 1 + len(steps) + STEP_SCAN
-    onset = delay_steps(p["min_delay"], dt) + 1
-    sched = np.concatenate([[log2, n_buckets - 1, table_at, onset, INT_MIN], steps, [INT_MAX] * STEP_SCAN, first])
+    sched = np.concatenate([[log2, n_buckets - 1, table_at, INT_MIN], steps, [INT_MAX] * STEP_SCAN, first])
     return {"sched": sched.astype(np.int32), "amps": np.concatenate([[0.0], amps])}
 
 
 def step_current(p: dict, arrays: dict, steps, dt: float) -> np.ndarray:
     sched, amps = arrays["sched"], np.asarray(arrays["amps"], np.float64)
     switches = sched[STEP_HEADER + 1:STEP_HEADER + len(amps)].astype(np.int64)
-    steps = np.asarray(steps, np.int64)
-    segment = np.searchsorted(switches, steps, side="right")
-    return np.where(steps >= sched[3], amps[segment], 0.0)
+    return amps[np.searchsorted(switches, np.asarray(steps, np.int64), side="right")]
 
 
 # ---- NoisyCurrentSource ---------------------------------------------------------------------------
@@ -257,8 +262,8 @@ def _normal_table64() -> np.ndarray:
 
     Entries 0..65535: the mean over each 2**-16 bin of the uniform; 65536..131071: over each 2**-32
     sub-bin of the lowest bin (the highest mirrors it).  The mean over a bin [a, b] of the normal is
-    (phi(a) - phi(b)) / (Phi(b) - Phi(a)), so the discrete deviate has mean 0 and variance 1 - 1e-9;
-    its smallest and largest values are -/+6.4.
+    (phi(a) - phi(b)) / (Phi(b) - Phi(a)), so the discrete deviate has mean 0 and variance 1 - 1.5e-7
+    (the spread inside the bins); its smallest and largest values are -/+6.4.
     """
     nd = NormalDist()
 
@@ -273,9 +278,12 @@ def _normal_table64() -> np.ndarray:
     return np.concatenate([centre, tail])
 
 
+@lru_cache(maxsize=None)
 def normal_table(precision: str) -> np.ndarray:
-    """The table in the device's precision ('single' or 'double')."""
-    return _normal_table64().astype(np.float64 if precision == "double" else np.float32)
+    """The table in the device's precision ('single' or 'double'); read-only."""
+    table = _normal_table64().astype(np.float64 if precision == "double" else np.float32)
+    table.flags.writeable = False
+    return table
 
 
 _M0, _M1, _W0, _W1 = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85
@@ -295,11 +303,12 @@ def philox(c0, c1, c2, c3, k0, k1) -> np.ndarray:
 
 def normal_values(seed: int, step, element, stream: int, group: int, mu: float, sigma: float,
                   dtype=np.float32) -> np.ndarray:
-    """``mu + sigma * z`` exactly as ``pg_normal(table, seed_lo, seed_hi, element, group, stream, step, mu, sigma)``."""
+    """``mu + sigma * z`` exactly as ``pg_normal(table, seed_lo, seed_hi, element, group, stream, step, mu, sigma)``:
+    the device rounds sigma * z on its own, then adds mu, as numpy's float32 (float64) operations do."""
     seed = int(seed) % 2**64
     r = philox(step, element, stream, group, seed & 0xFFFFFFFF, seed >> 32)
     hi, lo = (r >> np.uint64(16)).astype(np.int64), (r & np.uint64(0xFFFF)).astype(np.int64)
-    table = _normal_table64().astype(dtype)
+    table = normal_table("double" if dtype == np.float64 else "single")
     z = np.where(hi == 0, table[65536 + lo], np.where(hi == 0xFFFF, -table[65536 + 0xFFFF - lo], table[hi]))
     return dtype(mu) + (dtype(sigma) * z.astype(dtype)).astype(dtype)
 

@@ -20,8 +20,11 @@ EIF_cond_exp/alpha_isfa..  aeif_cond_exp/alpha  RKF45, eps_abs = eps_rel = 1e-6 
                                                 spike test and reset after every internal step
 HH_cond_exp                hh_cond_exp_traub    RKF45, eps_abs 1e-3 (mV, nS)
 Izhikevich                 izhikevich           forward Euler (consistent_integration=true)
+GIF_cond_exp               gif_cond_exp         RKF45, eps_abs 1e-3 (mV, nS); escape-noise spikes
 =========================  ===================  ===============================================
 """
+import functools
+
 import numpy as np
 
 from ..models import ExtraGlobal, NeuronModel, Var
@@ -450,6 +453,66 @@ SPIKE_SOURCE_ARRAY = NeuronModel(
     threshold_code="fire",
     spike_source=True,
 )
+
+@functools.lru_cache(maxsize=None)
+def gif_cond_exp(n_eta: int, n_gamma: int) -> NeuronModel:
+    """gif_cond_exp with ``n_eta`` spike-triggered current and ``n_gamma`` threshold components (NEST's stc and
+    sfa elements, parameters ``tau_eta_<k>``/``a_eta_<k>`` and ``tau_gamma_<k>``/``a_gamma_<k>``).
+
+    Step k, as NEST: i_eta and v_t are the element sums at the start of the step, then the elements decay;
+    RKF45 (eps_abs 1e-3 in mV and nS) integrates V and the conductances with i_eta fixed (V frozen while
+    refractory); inputs are added; if not refractory a spike is drawn with probability
+    1 - exp(-lambda0 exp((V - v_t) / delta_v) dt) and adds a_eta, a_gamma to the elements (V is not reset in
+    the spike step); refractory steps count down and set V to v_reset.
+    """
+    eta = [f"eta_{k}" for k in range(n_eta)]
+    gamma = [f"gamma_{k}" for k in range(n_gamma)]
+    derived = [("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
+               ("lambda0_ms", lambda p, dt: _f(p["lambda0"]) / 1000.0), ("n_ref", _n_ref)]
+    for k in range(n_eta):
+        derived.append((f"p_eta_{k}", lambda p, dt, k=k: np.exp(-dt / _f(p[f"tau_eta_{k}"]))))
+    for k in range(n_gamma):
+        derived.append((f"p_gamma_{k}", lambda p, dt, k=k: np.exp(-dt / _f(p[f"tau_gamma_{k}"]))))
+    pre = ["i_eta = 0;"] + [f"i_eta += {e}; {e} = p_{e} * {e};" for e in eta] \
+        + ["v_t = v_t_star;"] + [f"v_t += {g}; {g} = p_{g} * {g};" for g in gamma]
+    reset = ["r = n_ref;"] + [f"{e} += a_{e};" for e in eta] + [f"{g} += a_{g};" for g in gamma]
+    return NeuronModel(
+        name=f"GIF_cond_exp_{n_eta}_{n_gamma}",
+        params=("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I", "v_reset",
+                "i_offset", "delta_v", "v_t_star", "lambda0")
+        + tuple(f"{x}_{k}" for x in ("tau_eta", "a_eta") for k in range(n_eta))
+        + tuple(f"{x}_{k}" for x in ("tau_gamma", "a_gamma") for k in range(n_gamma)),
+        vars=[Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("i_eta", unit="nA"),
+              Var("v_t", unit="mV")] + [Var(e, unit="nA") for e in eta] + [Var(g, unit="mV") for g in gamma]
+        + [Var("r", "int")],
+        derived_params=derived,
+        receptors=("excitatory", "inhibitory"),
+        pre_ode_code="\n".join(pre),
+        ode=(
+            ("v", "r > 0 ? 0 : (-g_leak * (v - v_rest) + i_inj + i_offset - gsyn_exc * (v - e_rev_E)"
+                  " - gsyn_inh * (v - e_rev_I) - i_eta) / cm"),
+            ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
+            ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
+        ),
+        integrator="rkf45",
+        ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
+        sim_code="""
+            gsyn_exc += in_excitatory;
+            gsyn_inh += in_inhibitory;
+            int fire = 0;
+            if (r == 0) {
+                const scalar hazard = lambda0_ms * exp((v - v_t) / delta_v);
+                if (hazard > 0)
+                    fire = uniform() < -expm1(-hazard * dt);
+            } else {
+                r -= 1;
+                v = v_reset;
+            }
+        """,
+        threshold_code="fire",
+        reset_code=" ".join(reset),
+    )
+
 
 #: A renewal spike source whose intervals are ``tau_refrac`` plus an exponential of mean 1000/rate - tau_refrac
 #: (NEST's ppd_sup_generator with one process).  Spike times run on in continuous time (``t_next``); the

@@ -5,7 +5,7 @@ and the checks its parameters must pass; the numerics live in ``pynn_gpu.codegen
 """
 import numpy as np
 from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
-from pyNN.parameters import Sequence
+from pyNN.parameters import ArrayParameter, Sequence
 from pyNN.standardmodels import ModelNotAvailable, build_translations, cells
 
 from ..codegen.library import neurons
@@ -165,6 +165,73 @@ class Izhikevich(GPUCellMixin, cells.Izhikevich):
     parameter_checks = {"a": FINITE, "b": FINITE, "c": FINITE, "d": FINITE, "i_offset": FINITE}
 
 
+def _components(value) -> list:
+    """The per-cell component arrays of an ArrayParameter-valued parameter (evaluated or lazy)."""
+    base = getattr(value, "base_value", value)
+    if isinstance(base, ArrayParameter):
+        return [np.asarray(base.value, float)]
+    cells_ = np.atleast_1d(np.asarray(base, dtype=object)) if not isinstance(base, (list, tuple)) else base
+    return [np.asarray(getattr(c, "value", c), float).ravel() for c in cells_]
+
+
+class GIF_cond_exp(GPUCellMixin, cells.GIF_cond_exp):
+    __doc__ = cells.GIF_cond_exp.__doc__
+    recordable = ["spikes", "v", "gsyn_exc", "gsyn_inh", "i_eta", "v_t"]
+    translations = _identity(*cells.GIF_cond_exp.default_parameters)
+    parameter_checks = {**_IF_CHECKS, "delta_v": POSITIVE, "v_t_star": FINITE, "lambda0": FINITE_NON_NEGATIVE}
+    #: array parameters: (time constants, amplitudes) per component kind
+    _ARRAYS = {"eta": ("tau_eta", "a_eta"), "gamma": ("tau_gamma", "a_gamma")}
+
+    def _n_components(self, kind, values=None) -> int:
+        """The number of ``kind`` components; every cell must have as many, for time constants and amplitudes."""
+        lengths = set()
+        for name in self._ARRAYS[kind]:
+            lengths |= {len(c) for c in _components(values[name] if values else self.parameter_space[name])}
+        if len(lengths) != 1:
+            tau, amp = self._ARRAYS[kind]
+            raise InvalidParameterValueError(
+                f"GIF_cond_exp: '{tau}' and '{amp}' must have the same number of components in every cell "
+                f"(got lengths {sorted(lengths)})")
+        return lengths.pop()
+
+    @property
+    def codegen_model(self):
+        return neurons.gif_cond_exp(self._n_components("eta"), self._n_components("gamma"))
+
+    def check(self, native: dict, where: str = ""):
+        """Scalars as for the IF models; the time constants of every component must be > 0."""
+        check_values("GIF_cond_exp", {k: v for k, v in native.items() if k not in ("tau_eta", "a_eta", "tau_gamma",
+                                                                                  "a_gamma")},
+                     self.parameter_checks, where)
+        for kind, (tau, amp) in self._ARRAYS.items():
+            if tau in native and amp in native:
+                self._n_components(kind, native)
+                for name, ok in ((tau, lambda x: x > 0), (amp, np.isfinite)):
+                    for k, c in enumerate(_components(native[name])):
+                        if not np.all(ok(c)):
+                            raise InvalidParameterValueError(
+                                f"GIF_cond_exp{where}: parameter '{name}' of cell {k} must hold "
+                                f"{'time constants > 0 ms' if name == tau else 'finite amplitudes'} (got {c})")
+
+    def model_params(self, native: dict, dt: float) -> dict:
+        """Scalars as they are; each array parameter split into one parameter per component (``tau_eta_0``...).
+        The number of components is fixed when the population is created."""
+        model = self.codegen_model
+        out = {p: native[p] for p in model.params if p in native}
+        for kind, names in self._ARRAYS.items():
+            n = sum(1 for p in model.params if p.startswith(f"tau_{kind}_"))
+            for name in names:
+                comps = _components(native[name])
+                if any(len(c) != n for c in comps):
+                    raise InvalidParameterValueError(
+                        f"GIF_cond_exp: the number of '{name}' components is fixed when the population is created "
+                        f"({n}); got {sorted({len(c) for c in comps})}")
+                stacked = np.array(comps).reshape(len(comps), n)
+                for k in range(n):
+                    out[f"{name}_{k}"] = stacked[:, k] if len(comps) > 1 else stacked[0, k]
+        return out
+
+
 class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity("rate", "start", "duration")
@@ -262,12 +329,7 @@ class _NotAvailable(ModelNotAvailable):
         raise NotImplementedError(f"pyNN.gpu does not support the {type(self).__name__} model: {self.reason}")
 
 
-class GIF_cond_exp(_NotAvailable):
-    __doc__ = cells.GIF_cond_exp.__doc__
-    reason = ("its array-valued parameters (tau_eta, tau_gamma, a_eta, a_gamma) and stochastic escape-noise "
-              "spiking are not implemented yet")
-
-
 class SpikeSourceInhGamma(_NotAvailable):
     __doc__ = cells.SpikeSourceInhGamma.__doc__
-    reason = "the inhomogeneous gamma process (time-binned a, b sequences) is not implemented yet"
+    reason = ("the inhomogeneous gamma process (time-binned a, b sequences) is not implemented; NEST 3 has no "
+              "inh_gamma_generator either, so pyNN.nest cannot run it and there is no reference to match")

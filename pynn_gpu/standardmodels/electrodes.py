@@ -1,6 +1,19 @@
-"""Standard current sources: parameters on the device, changeable between runs without recompiling."""
+"""Standard current sources: parameters on the device, changeable between runs without recompiling.
+
+Timing is NEST's as pyNN.nest drives it; the rules live in ``codegen/library/current_sources.py``
+(reference/numerics.md section 4).  A change made between runs acts from the current time on, with
+the new parameters as if they had always held (pyNN.nest: from t + 2 min_delay + dt, and a
+StepCurrentSource keeps its amplitude until the first new time -- artefacts of NEST running one
+min_delay ahead of PyNN's clock).
+
+``record()``/``get_data()`` give the current each step receives, sample t being the current applied
+on [t, t + dt) as pyNN.nest returns it: the model's value for DC, AC and step sources, and for a
+NoisyCurrentSource the device's own draws, averaged over its targets as NEST records them,
+regenerated bit for bit on the host.
+"""
 import numpy as np
-from pyNN.parameters import ParameterSpace
+from pyNN.errors import InvalidParameterValueError
+from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import StandardCurrentSource, build_translations, electrodes
 
 from ..codegen.library import current_sources as library
@@ -10,99 +23,235 @@ from .validation import FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_start_b
 
 
 class GPUCurrentSource(StandardCurrentSource):
-    """A current source injected into any cells; its parameters live in a device buffer."""
+    """A current source injected into any cells; its parameters live in device buffers."""
 
     codegen_model = None
     parameter_checks: dict = {}
+    #: Native parameters that must be whole numbers of timesteps (NEST refuses others).
+    grid_parameters: tuple = ()
 
     def __init__(self, **parameters):
         object.__setattr__(self, "_native", {})
-        object.__setattr__(self, "_targets", [])     # list of Population/ID collections
+        object.__setattr__(self, "_targets", [])     # cell ids
         object.__setattr__(self, "_recording", False)
+        object.__setattr__(self, "_epochs", [])      # what the device injects, from (segment, step) on
         super().__init__(**parameters)
         ps = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
         ps.update(**parameters)
         self.set_native_parameters(self.translate(ps))   # validates: a rejected source is never registered
         simulator.state.current_sources.append(self)
 
+    # ---- parameters -----------------------------------------------------------------------------
+
     def get_native_parameters(self):
         return ParameterSpace(dict(self._native), shape=(1,))
 
+    def _native_value(self, name, value):
+        return float(value)
+
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
-        values = {name: float(value) for name, value in parameters.items()}
+        values = {name: self._native_value(name, value) for name, value in parameters.items()}
         self.check({**self._native, **values})
         self._native.update(values)
-        sim = simulator.state.simulation
-        if sim is not None and not simulator.state.structure_changed and self._targets:
-            spec = next((s for s in sim.layout.sources if s.source.name == self._name), None)
-            if spec is not None:
-                spec.source.params.update(self._model_params())
-                sim.set_source(spec.index)
+        self._changed()
 
     def check(self, native: dict):
         """Validate native parameter values (all of them, old and new); raises InvalidParameterValueError."""
-        check_values(type(self).__name__, native, self.parameter_checks, self._where())
+        name = type(self).__name__
+        check_values(name, native, self.parameter_checks, self._where())
+        dt = simulator.state.dt
+        for p in self.grid_parameters:
+            if p in native and not library.on_grid(native[p], dt):
+                raise InvalidParameterValueError(
+                    f"{name}{self._where()}: parameter '{p}' must be a multiple of the timestep {dt} ms "
+                    f"(got {native[p]}), as in NEST")
 
     def _where(self):
         """' DCSource#0' once registered, for error messages."""
-        registered = any(s is self for s in simulator.state.current_sources)
-        return f" '{self._name}'" if registered else ""
+        return f" '{self._name}'" if self._registered() else ""
+
+    def _registered(self):
+        return any(s is self for s in simulator.state.current_sources)
+
+    def _index(self):
+        """Position in the simulator's list of sources (the one it gets, before registration)."""
+        sources = simulator.state.current_sources
+        return next((k for k, s in enumerate(sources) if s is self), len(sources))
 
     @property
     def _name(self):
-        return f"{type(self).__name__}#{simulator.state.current_sources.index(self)}"
+        return f"{type(self).__name__}#{self._index()}"
+
+    # ---- targets and the device -----------------------------------------------------------------
 
     def inject_into(self, cells):
         """Inject into a Population, PopulationView, Assembly or a list of cell ids."""
+        cells = list(cells)
         for cell in cells:
             if not cell.celltype.injectable:
                 raise TypeError(f"cannot inject current into {cell.celltype.__class__.__name__} cell {int(cell)}: "
                                 "spike sources are not injectable")
-        self._targets.extend(list(cells))
+        self._targets.extend(cells)
         simulator.state.mark_changed()
 
-    def _effective_start(self, start):
-        """NEST's timing: a generator acts from max(start, min_delay + dt) (reference/numerics.md section 4)."""
-        state = simulator.state
-        return max(start, state.min_delay + state.dt)
-
-    def _model_params(self) -> dict:
-        params = dict(self._native)
-        params["start"] = self._effective_start(params["start"])
-        return params
-
-    def _current_source_group(self):
-        if not self._targets:
-            return None
+    def _target_groups(self):
+        """[(NeuronGroup, sorted local indices)] of the cells injected into."""
         by_pop = {}
         for cell in self._targets:
             pop = cell.parent
             by_pop.setdefault(pop, []).append(int(cell) - int(pop.first_id))
-        targets = [(pop._group, np.unique(idx)) for pop, idx in by_pop.items()]
-        return CurrentSourceGroup(self._name, self.codegen_model, self._model_params(), targets)
+        return [(pop._group, np.unique(idx)) for pop, idx in by_pop.items()]
+
+    def _model_params(self) -> dict:
+        """Native parameters plus what the timing rules need: min_delay (ms) and the source's RNG stream."""
+        return {**self._native, "min_delay": float(simulator.state.min_delay), "stream": self._index()}
+
+    def _device_view(self):
+        """(model parameters, extra-global arrays, target groups) as the device gets them now."""
+        params = self._model_params()
+        arrays = library.ARRAYS[self.codegen_model.name](params, simulator.state.dt)
+        return params, arrays, self._target_groups()
+
+    def _current_source_group(self):
+        """The codegen group of this source (at build time), or None without targets."""
+        params, arrays, targets = self._device_view()
+        self._note_epoch(params, arrays, targets)
+        if not targets:
+            return None
+        return CurrentSourceGroup(self._name, self.codegen_model, dict(params), targets, extra_globals=dict(arrays))
+
+    def _changed(self):
+        """After a parameter change: note it for recording and re-upload it if the network is built."""
+        params, arrays, targets = self._device_view()
+        self._note_epoch(params, arrays, targets)
+        state = simulator.state
+        sim = state.simulation
+        if sim is None or state.structure_changed or not self._targets:
+            return
+        spec = next((s for s in sim.layout.sources if s.source.name == self._name), None)
+        if spec is not None:
+            spec.source.params.update(params)
+            spec.source.extra_globals.update(arrays)
+            sim.set_source(spec.index)
+
+    # ---- recording ------------------------------------------------------------------------------
+
+    def _note_epoch(self, params, arrays, targets):
+        state = simulator.state
+        key = (state.segment_counter, state.step)
+        epoch = {"key": key, "params": params, "arrays": arrays,
+                 "targets": [(g.rng_stream, idx) for g, idx in targets]}
+        epochs = [e for e in self._epochs if e["key"] != key]
+        earlier = [e for e in epochs if e["key"][0] < key[0]]
+        epochs = earlier[-1:] + [e for e in epochs if e["key"][0] >= key[0]] + [epoch]
+        object.__setattr__(self, "_epochs", sorted(epochs, key=lambda e: e["key"]))
+
+    def _segment_epochs(self):
+        """[(first step, epoch)] of the current recording segment."""
+        segment = simulator.state.segment_counter
+        current = [(e["key"][1], e) for e in self._epochs if e["key"][0] == segment]
+        earlier = [e for e in self._epochs if e["key"][0] < segment]
+        if not current or current[0][0] > 0:
+            current.insert(0, (0, earlier[-1] if earlier else current[0][1]))
+        return current
 
     def record(self):
         object.__setattr__(self, "_recording", True)
 
     def _get_data(self):
-        """The injected current, sampled at every step: sample t is the current applied on [t, t + dt)."""
+        """The injected current at every step: sample t is the current applied on [t, t + dt)."""
         state = simulator.state
-        t = np.arange(state.step + 1) * state.dt
-        return t, self._current_at(t)
+        steps = np.arange(state.step + 1)
+        current = np.zeros(len(steps))
+        epochs = self._segment_epochs()
+        for k, (first, epoch) in enumerate(epochs):
+            last = epochs[k + 1][0] if k + 1 < len(epochs) else len(steps)
+            if first < last:
+                current[first:last] = self._current(epoch, steps[first:last])
+        return steps * state.dt, current
+
+    def _current(self, epoch, steps):
+        state = simulator.state
+        return library.CURRENT[self.codegen_model.name](epoch["params"], epoch["arrays"], steps, state.dt)
 
 
-class DCSource(GPUCurrentSource, electrodes.DCSource):
-    __doc__ = electrodes.DCSource.__doc__
-    translations = build_translations(("amplitude", "amplitude"), ("start", "start"), ("stop", "stop"))
-    codegen_model = library.DC
-    parameter_checks = {"amplitude": FINITE, "start": FINITE_NON_NEGATIVE, "stop": NON_NEGATIVE}
+_TIMING_CHECKS = {"start": FINITE_NON_NEGATIVE, "stop": NON_NEGATIVE}
+
+
+class _WindowedSource(GPUCurrentSource):
+    """A source acting between ``start`` and ``stop`` (ms), both multiples of the timestep."""
+
+    grid_parameters = ("start", "stop")
 
     def check(self, native: dict):
         super().check(native)
         check_start_before_stop(type(self).__name__, native, self._where())
 
-    def _current_at(self, t):
-        p = self._model_params()
-        eps = 1e-9
-        return np.where((t >= p["start"] - eps) & (t < p["stop"] - eps), p["amplitude"], 0.0)
+
+class DCSource(_WindowedSource, electrodes.DCSource):
+    __doc__ = electrodes.DCSource.__doc__
+    translations = build_translations(("amplitude", "amplitude"), ("start", "start"), ("stop", "stop"))
+    codegen_model = library.DC
+    parameter_checks = {"amplitude": FINITE, **_TIMING_CHECKS}
+
+
+class ACSource(_WindowedSource, electrodes.ACSource):
+    __doc__ = electrodes.ACSource.__doc__
+    translations = build_translations(("amplitude", "amplitude"), ("start", "start"), ("stop", "stop"),
+                                      ("frequency", "frequency"), ("offset", "offset"), ("phase", "phase"))
+    codegen_model = library.AC
+    parameter_checks = {"amplitude": FINITE, "offset": FINITE, "frequency": FINITE, "phase": FINITE,
+                        **_TIMING_CHECKS}
+
+
+class NoisyCurrentSource(_WindowedSource, electrodes.NoisyCurrentSource):
+    __doc__ = electrodes.NoisyCurrentSource.__doc__
+    translations = build_translations(("mean", "mean"), ("stdev", "stdev"), ("start", "start"), ("stop", "stop"),
+                                      ("dt", "dt"))
+    codegen_model = library.NOISY
+    parameter_checks = {"mean": FINITE, "stdev": FINITE_NON_NEGATIVE, "dt": (lambda x: x > 0, "must be > 0"),
+                        **_TIMING_CHECKS}
+    grid_parameters = ("start", "stop", "dt")
+
+    def _current(self, epoch, steps):
+        state = simulator.state
+        return library.noise_current(epoch["params"], epoch["arrays"], steps, epoch["targets"], state.rng_seed,
+                                     state.precision)
+
+
+class StepCurrentSource(GPUCurrentSource, electrodes.StepCurrentSource):
+    __doc__ = electrodes.StepCurrentSource.__doc__
+    translations = build_translations(("amplitudes", "amplitudes"), ("times", "times"))
+    codegen_model = library.STEP
+
+    def _native_value(self, name, value):
+        if isinstance(value, np.ndarray) and value.dtype == object:
+            value = value.flat[0]
+        value = value.value if isinstance(value, Sequence) else value
+        return np.array(value, dtype=float).ravel()
+
+    def check(self, native: dict):
+        """PyNN's rules: times >= 0 and strictly increasing (ValueError), one amplitude per time."""
+        name = f"StepCurrentSource{self._where()}"
+        times, amps = native.get("times", np.zeros(0)), native.get("amplitudes", np.zeros(0))
+        if len(times) != len(amps):
+            raise InvalidParameterValueError(f"{name}: 'times' and 'amplitudes' must have the same length "
+                                             f"(got {len(times)} times and {len(amps)} amplitudes)")
+        for p, arr in (("times", times), ("amplitudes", amps)):
+            if not np.all(np.isfinite(arr)):
+                raise InvalidParameterValueError(f"{name}: parameter '{p}' must hold finite numbers (got {arr})")
+        if len(times) and times.min() < 0:
+            raise InvalidParameterValueError(f"{name}: parameter 'times' must be >= 0 (got {times.min()})")
+        if len(times) > 1 and np.min(np.diff(times)) <= 0:
+            k = int(np.argmin(np.diff(times)))
+            raise InvalidParameterValueError(f"{name}: parameter 'times' must be strictly increasing "
+                                             f"(got {times[k]} then {times[k + 1]})")
+
+    def get_native_parameters(self):
+        """The times (ms) from which the amplitudes act -- on the grid, not before min_delay + dt, of equal
+        times the last -- and those amplitudes."""
+        state = simulator.state
+        steps, amps = library.step_switches(self._native["times"], self._native["amplitudes"], state.dt,
+                                            state.min_delay)
+        return ParameterSpace({"times": steps * state.dt, "amplitudes": amps})

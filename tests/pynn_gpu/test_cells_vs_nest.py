@@ -1,0 +1,240 @@
+"""Every standard cell type against pyNN.nest on single-neuron protocols, and the renewal spike sources
+against their interval distributions.
+
+Protocol: two cells, both driven through both receptors by 25 spike sources with heterogeneous timing
+(delays 0.5 and 1.3 ms), cell 0 also by a DC pulse (50-200 ms); 300 ms at dt = 0.1 ms, on-grid spikes,
+min_delay set explicitly (reference/numerics.md section 1).  Tolerances (issue 4):
+
+* exactly integrable models (exact propagators: IF_curr_exp, IF_curr_alpha, IF_curr_delta): the same spike
+  times within one step (0.1 ms) and v within 0.05 mV, in double and in single precision;
+* the others (RKF45: IF_cond_exp/alpha, IF_cond_exp_gsfa_grr, IF_facets_hardware1, EIF_*, HH_cond_exp,
+  GIF_cond_exp; forward Euler: Izhikevich): the same spike count and spike times within 0.5 ms.  GIF_cond_exp
+  is compared in a near-deterministic regime (tiny delta_v), and by mean rate in its stochastic one.  As a guard against
+  regressions v must also stay within 0.05 mV in double precision and within 1 mV in single precision
+  (in single precision float rounding is amplified on the upstroke of HH spikes, where V rises by hundreds
+  of mV/ms: 0.35 mV observed there, 2e-3 mV or less elsewhere).
+* The other recorded state variables (isyn, gsyn, w, u, HH gates, g_r/g_s, i_eta/v_t), which are in PyNN's
+  units in both backends, within 1e-4 (double) / 1e-2 (single) of their largest magnitude.
+
+In practice (double precision) the spike trains are identical and v agrees to 1e-13 mV for the linear
+models, 1e-8 mV for the RKF45 ones.  Not tested: EIF with tau_refrac = 0, where NEST itself moves spikes by
+a step when a weight changes by 1e-13 (relative), so no port can follow it spike for spike.
+"""
+import functools
+
+import numpy as np
+import pytest
+from pyNN.errors import InvalidParameterValueError
+
+pytestmark = pytest.mark.cross_simulator
+
+T = 300.0
+
+#: celltype -> (parameters, excitatory weight, inhibitory weight, DC amplitude in nA, exact)
+CASES = {
+    "IF_curr_exp": (dict(tau_refrac=2.0), 0.4, -0.6, 0.3, True),
+    "IF_curr_alpha": (dict(tau_refrac=2.0, tau_syn_E=2.0, tau_syn_I=3.0), 0.4, -0.6, 0.3, True),
+    "IF_curr_delta": (dict(tau_refrac=5.0), 1.5, -2.0, 2.0, True),
+    "IF_cond_exp": (dict(tau_refrac=2.0), 0.01, 0.02, 0.3, False),
+    "IF_cond_alpha": (dict(tau_refrac=2.0, tau_syn_E=1.0, tau_syn_I=3.0), 0.01, 0.02, 0.3, False),
+    "IF_cond_exp_gsfa_grr": (dict(tau_refrac=2.0), 0.01, 0.02, 0.3, False),
+    "IF_facets_hardware1": (dict(), 0.0008, 0.002, 0.1, False),
+    "EIF_cond_exp_isfa_ista": (dict(tau_refrac=2.0), 0.01, 0.02, 0.3, False),
+    "EIF_cond_alpha_isfa_ista": (dict(tau_refrac=0.1), 0.01, 0.02, 1.0, False),
+    "HH_cond_exp": (dict(), 0.02, 0.02, 0.5, False),
+    "Izhikevich": (dict(c=-55.0), 3.0, -4.0, 0.01, False),
+    # escape noise made (almost) deterministic: the hazard jumps from 0 to 1/dt within 1e-3 mV of v_t
+    "GIF_cond_exp": (dict(delta_v=1e-4, lambda0=1e8, v_t_star=-50.0, tau_refrac=2.0, a_eta=[0.05, 0.02, 0.01],
+                          a_gamma=[2.0, 1.0, 0.5]), 0.01, 0.02, 0.5, False),
+}
+
+
+#: recorded state variables compared besides v (same units in both backends: PyNN's)
+EXTRA = {
+    "IF_curr_exp": ["isyn_exc", "isyn_inh"], "IF_curr_alpha": ["isyn_exc", "isyn_inh"],
+    "IF_cond_exp": ["gsyn_exc", "gsyn_inh"], "IF_cond_alpha": ["gsyn_exc", "gsyn_inh"],
+    "IF_cond_exp_gsfa_grr": ["gsyn_exc", "g_r", "g_s"], "IF_facets_hardware1": ["gsyn_exc", "gsyn_inh"],
+    "EIF_cond_exp_isfa_ista": ["w", "gsyn_exc"], "EIF_cond_alpha_isfa_ista": ["w", "gsyn_inh"],
+    "HH_cond_exp": ["m", "h", "n", "gsyn_exc"], "Izhikevich": ["u"], "GIF_cond_exp": ["i_eta", "v_t"],
+}
+
+
+def run_protocol(sim, celltype, **setup_kw):
+    params, w_exc, w_inh, dc, _ = CASES[celltype]
+    sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid", **setup_kw)
+    p = sim.Population(2, getattr(sim, celltype)(**params))
+    exc = sim.Population(20, sim.SpikeSourceArray(
+        spike_times=[list(np.arange(5.0 + i, T, 7.0 + i % 5)) for i in range(20)]))
+    inh = sim.Population(5, sim.SpikeSourceArray(spike_times=[list(np.arange(10.0 + i, T, 11.0)) for i in range(5)]))
+    sim.Projection(exc, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=w_exc, delay=0.5),
+                   receptor_type="excitatory")
+    sim.Projection(inh, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=w_inh, delay=1.3),
+                   receptor_type="inhibitory")
+    sim.DCSource(amplitude=dc, start=50.0, stop=200.0).inject_into(p[0:1])
+    names = ["v"] + EXTRA.get(celltype, [])
+    p.record(names + ["spikes"])
+    sim.run(T)
+    seg = p.get_data().segments[0]
+    traces = {name: seg.filter(name=name)[0].magnitude.copy() for name in names}
+    spikes = [np.asarray(st) for st in seg.spiketrains]
+    sim.end()
+    return traces, spikes
+
+
+@functools.lru_cache(maxsize=None)
+def nest_result(celltype):
+    import pyNN.nest as nest
+    cls = getattr(nest, celltype)
+    # pyNN 0.13's NEST backend cannot record v of IF_curr_delta (no variable_map) and names the
+    # IF_cond_exp_gsfa_grr state g_r/g_s while its map says g_rr/g_sfa; fill the gaps for the reference run
+    if celltype == "IF_curr_delta":
+        cls.variable_map, cls.scale_factors = {"v": "V_m"}, {"v": 1}
+    if celltype == "IF_cond_exp_gsfa_grr":
+        cls.variable_map = {**cls.variable_map, "g_r": "g_rr", "g_s": "g_sfa"}
+        cls.scale_factors = {**cls.scale_factors, "g_r": 1, "g_s": 1}
+    # state variables pyNN.nest maps but does not list as recordable (isyn_*, HH gates)
+    cls.recordable = list(dict.fromkeys(list(cls.recordable) + EXTRA.get(celltype, [])))
+    return run_protocol(nest, celltype)
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("celltype", list(CASES))
+def test_cell_matches_nest(sim, nest, celltype, precision):
+    """Tolerances: see the module docstring (exact: spikes within 0.1 ms, v within 0.05 mV; others: same
+    count, spikes within 0.5 ms, v within 0.05 mV (double) / 1 mV (single); other variables within
+    1e-4 / 1e-2 of their range)."""
+    exact = CASES[celltype][-1]
+    tn, sn = nest_result(celltype)
+    tg, sg = run_protocol(sim, celltype, precision=precision)
+    vn, vg = tn["v"], tg["v"]
+    assert vg.shape == vn.shape == (int(T / 0.1) + 1, 2)
+    for cell, (a, b) in enumerate(zip(sg, sn)):
+        assert len(b) >= 3, f"{celltype} cell {cell}: the protocol should make NEST fire (got {len(b)} spikes)"
+        assert len(a) == len(b), f"{celltype} cell {cell}: {len(a)} spikes, NEST {len(b)}"
+        assert np.abs(a - b).max() <= (0.1 if exact else 0.5) + 1e-9
+    v_tol = 0.05 if exact or precision == "double" else 1.0
+    assert np.abs(vg - vn).max() < v_tol
+    for name in EXTRA.get(celltype, []):
+        scale = np.abs(tn[name]).max()
+        assert scale > 0 and np.abs(tg[name] - tn[name]).max() <= (1e-4 if precision == "double" else 1e-2) * scale
+
+
+def _renewal_sources(sim, T, window=True):
+    """Four sources of each kind; with ``window`` the last PoissonRefractory one runs from 1 to 3 s only
+    (pyNN.nest's ppd_sup_generator does not support start and duration)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    ppd_params = dict(rate=[100.0, 100.0, 50.0, 200.0], tau_refrac=[0.0, 5.0, 5.0, 2.0])
+    if window:
+        ppd_params.update(start=[0.0, 0.0, 0.0, 1000.0], duration=[1e10, 1e10, 1e10, 2000.0])
+    ppd = sim.Population(4, sim.SpikeSourcePoissonRefractory(**ppd_params))
+    gamma = sim.Population(4, sim.SpikeSourceGamma(alpha=[6, 4, 2, 1], beta=[100.0, 200.0, 1000.0, 50.0]))
+    ppd.record("spikes")
+    gamma.record("spikes")
+    sim.run(T)
+    out = [[np.asarray(st) for st in p.get_data().segments[0].spiketrains] for p in (ppd, gamma)]
+    sim.end()
+    return out
+
+
+def test_spike_source_poisson_refractory_statistics(sim):
+    """Intervals are tau_refrac + exponential(1000/rate - tau_refrac): rate within 6 % (about 3 sigma over
+    20 s), KS distance of (interval - tau_refrac) to that exponential below 0.05 (grid rounding of 0.1 ms
+    alone gives about 0.01), no interval shorter than tau_refrac - dt; start/duration respected."""
+    stats = pytest.importorskip("scipy.stats")
+    T = 20000.0
+    trains, _ = _renewal_sources(sim, T)
+    for st, rate, tau in zip(trains[:3], [100.0, 100.0, 50.0], [0.0, 5.0, 5.0]):
+        isi = np.diff(st)
+        assert abs(len(st) / T * 1000.0 - rate) < 0.06 * rate
+        assert isi.min() >= tau - 0.1 - 1e-9
+        assert stats.kstest(isi - tau, "expon", args=(0, 1000.0 / rate - tau)).statistic < 0.05
+    late = trains[3]
+    assert late.min() > 1000.0 and late.max() <= 3000.0 + 1e-9
+    assert abs(len(late) / 2.0 - 200.0) < 0.1 * 200.0
+
+
+def test_spike_source_gamma_statistics(sim):
+    """Intervals are Gamma(alpha, scale 1000/beta ms): rate beta/alpha within 10 % (about 3 sigma over 20 s
+    at the lowest rate), KS distance to that gamma distribution below 0.05."""
+    stats = pytest.importorskip("scipy.stats")
+    T = 20000.0
+    _, trains = _renewal_sources(sim, T)
+    for st, alpha, beta in zip(trains, [6, 4, 2, 1], [100.0, 200.0, 1000.0, 50.0]):
+        assert abs(len(st) / T * 1000.0 - beta / alpha) < 0.1 * beta / alpha
+        assert stats.kstest(np.diff(st), "gamma", args=(alpha, 0, 1000.0 / beta)).statistic < 0.05
+
+
+def test_spike_source_rates_match_nest(sim, nest):
+    """NEST's ppd_sup_generator and gamma_sup_generator give the same mean rates (each within 10 % of the
+    target over 5 s, i.e. about 3 sigma at the lowest count)."""
+    T = 5000.0
+    for module in (sim, nest):
+        ppd, gamma = _renewal_sources(module, T, window=False)
+        for st, rate in zip(ppd[:3], [100.0, 100.0, 50.0]):
+            assert abs(len(st) / T * 1000.0 - rate) < 0.1 * rate, module.__name__
+        for st, rate in zip(gamma[:3], [100.0 / 6, 50.0, 500.0]):
+            assert abs(len(st) / T * 1000.0 - rate) < 0.1 * rate, module.__name__
+
+
+def _gif_rates(sim, T=2000.0, n=100):
+    sim.setup(timestep=0.1, min_delay=0.1)
+    p = sim.Population(n, sim.GIF_cond_exp(i_offset=0.9, delta_v=2.0, lambda0=20.0))
+    p.record("spikes")
+    sim.run(T)
+    counts = np.array([len(st) for st in p.get_data().segments[0].spiketrains])
+    sim.end()
+    return counts / T * 1000.0
+
+
+def test_gif_stochastic_rate_matches_nest(sim, nest):
+    """GIF_cond_exp with escape noise (delta_v 2 mV) under DC: the mean rate of 100 cells over 2 s equals
+    NEST's within 5 % (the standard error of each mean is about 1 %: the adaptation makes firing regular)."""
+    ours, theirs = _gif_rates(sim), _gif_rates(nest)
+    assert theirs.mean() > 2.0
+    assert abs(ours.mean() - theirs.mean()) < 0.05 * theirs.mean()
+
+
+def test_gif_component_count_is_fixed(sim):
+    sim.setup()
+    p = sim.Population(2, sim.GIF_cond_exp(tau_eta=[1.0, 10.0], a_eta=[0.1, 0.2]))
+    sim.run(1.0)
+    p.set(a_eta=[0.3, 0.4])
+    with pytest.raises(InvalidParameterValueError, match="a_eta"):
+        p.set(a_eta=[0.3, 0.4, 0.5])
+    with pytest.raises(InvalidParameterValueError, match="same number of components"):
+        sim.Population(1, sim.GIF_cond_exp(tau_gamma=[1.0, 10.0], a_gamma=[0.1, 0.2, 0.3]))
+
+
+def test_unsupported_models_raise(sim):
+    sim.setup()
+    with pytest.raises(NotImplementedError, match="SpikeSourceInhGamma"):
+        sim.SpikeSourceInhGamma()
+
+
+def test_eif_and_source_parameter_checks(sim):
+    sim.setup()
+    with pytest.raises(InvalidParameterValueError, match="v_spike"):
+        sim.Population(1, sim.EIF_cond_exp_isfa_ista(v_spike=-60.0, v_thresh=-50.0, v_reset=-70.0))
+    with pytest.raises(InvalidParameterValueError, match="v_reset"):
+        sim.Population(1, sim.EIF_cond_alpha_isfa_ista(v_reset=-30.0))
+    with pytest.raises(InvalidParameterValueError, match="tau_refrac"):
+        sim.Population(1, sim.SpikeSourcePoissonRefractory(rate=500.0, tau_refrac=2.0))
+    with pytest.raises(InvalidParameterValueError, match="alpha"):
+        sim.Population(1, sim.SpikeSourceGamma(alpha=0.0))
+
+
+def test_ode_settings_are_validated():
+    """The RKF45 settings the models above rely on: per-variable tolerances must name every ODE variable,
+    and ode_step_code needs the adaptive integrator (it runs after each of its internal steps)."""
+    from pynn_gpu.codegen.errors import ModelError
+    from pynn_gpu.codegen.models import NeuronModel
+
+    ode = (("v", "-v"), ("g", "-g"))
+    base = dict(name="m", vars=("v", "g"), ode=ode, integrator="rkf45")
+    assert NeuronModel(**base, ode_tolerance={"v": 1e-3, "g": 1e-6}).abs_tolerance("g") == 1e-6
+    with pytest.raises(ModelError, match="every ODE variable"):
+        NeuronModel(**base, ode_tolerance={"v": 1e-3})
+    with pytest.raises(ModelError, match="rkf45"):
+        NeuronModel(**{**base, "integrator": "rk4"}, ode_step_code="v = 0;")
+    a = NeuronModel(**base, ode_eps_rel=1e-6, ode_a_dydt=1.0)
+    assert a.digest() != NeuronModel(**base).digest()
