@@ -56,9 +56,15 @@ class Simulation:
     # ---- packing ------------------------------------------------------------------------------
 
     def _pack_block(self, b):
-        n = b.size
-        sv = np.zeros((len(b.scalar_vars), n), self.dtype)
-        iv = np.zeros((max(len(b.int_vars), 1), n), np.int32)
+        self._pack_state(b)
+        self._pack_params(b)
+        for e in b.model.extra_globals:
+            self._pack_egp(b, e)
+
+    def _pack_state(self, b):
+        """The block's state buffers from its groups' initial values."""
+        sv = np.zeros((len(b.scalar_vars), b.size), self.dtype)
+        iv = np.zeros((max(len(b.int_vars), 1), b.size), np.int32)
         for slot in b.slots:
             g, sl = slot.group, slice(slot.start, slot.start + slot.group.size)
             for k, v in enumerate(b.scalar_vars):
@@ -67,14 +73,21 @@ class Simulation:
                 iv[k, sl] = g.init.get(v, 0)
         self._host[b.state_buffer] = sv.ravel()
         self._host[b.int_state_buffer] = iv.ravel()
-        self._pack_params(b)
-        for e in b.model.extra_globals:
-            data_name, start_name = b.egp_buffers(e.name)
-            dtype = np.int32 if e.type == "int" else self.dtype
-            segments = [np.asarray(seg, dtype) for slot in b.slots for seg in slot.group.extra_globals[e.name]]
-            lengths = np.array([len(s) for s in segments], np.int64)
-            self._host[start_name] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-            self._host[data_name] = np.concatenate(segments + [np.zeros(1, dtype)]).astype(dtype)
+
+    def _pack_egp(self, b, e) -> bool:
+        """Concatenate the per-neuron segments of extra global ``e``; True if the data outgrew its buffer."""
+        data_name, start_name = b.egp_buffers(e.name)
+        dtype = np.int32 if e.type == "int" else self.dtype
+        segments = [np.asarray(seg, dtype) for slot in b.slots for seg in slot.group.extra_globals[e.name]]
+        lengths = np.array([len(seg) for seg in segments], np.int64)
+        self._host[start_name] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+        data = np.concatenate(segments + [np.zeros(1, dtype)]).astype(dtype)
+        old = self._host.get(data_name)
+        if old is not None and data.nbytes <= old.nbytes:
+            old[:len(data)] = data
+            return False
+        self._host[data_name] = data
+        return old is not None
 
     def _pack_params(self, b):
         pv = np.zeros((max(len(b.params), 1), b.size), self.dtype)
@@ -301,17 +314,9 @@ class Simulation:
     def _pack_block_egp(self, b, name):
         e = next(x for x in b.model.extra_globals if x.name == name)
         data_name, start_name = b.egp_buffers(name)
-        dtype = np.int32 if e.type == "int" else self.dtype
-        segments = [np.asarray(seg, dtype) for slot in b.slots for seg in slot.group.extra_globals[name]]
-        lengths = np.array([len(s) for s in segments], np.int64)
-        self._host[start_name] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-        data = np.concatenate(segments + [np.zeros(1, dtype)]).astype(dtype)
-        if data.nbytes > self._host[data_name].nbytes:
-            self._buffers[data_name] = self.rt.to_device(data)
-            self._host[data_name] = data
+        if self._pack_egp(b, e):
+            self._buffers[data_name] = self.rt.to_device(self._host[data_name])
             self._bind_args()
-        else:
-            self._host[data_name][:len(data)] = data
         self.upload(data_name)
         self.upload(start_name)
 
@@ -339,14 +344,7 @@ class Simulation:
         self.rt.synchronise()
         self.step = 0
         for b in self.layout.neuron_blocks:
-            sv = self._host[b.state_buffer].reshape(len(b.scalar_vars) or 1, b.size) if b.scalar_vars else None
-            iv = self._host[b.int_state_buffer].reshape(max(len(b.int_vars), 1), b.size)
-            for slot in b.slots:
-                g, sl = slot.group, slice(slot.start, slot.start + slot.group.size)
-                for k, v in enumerate(b.scalar_vars):
-                    sv[k, sl] = g.init[v] if v in g.init else b.internal_vars.get(v, 0.0)
-                for k, v in enumerate(b.int_vars):
-                    iv[k, sl] = g.init.get(v, 0)
+            self._pack_state(b)
             self.upload(b.state_buffer)
             self.upload(b.int_state_buffer)
         for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_errors"):
