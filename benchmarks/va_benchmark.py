@@ -8,26 +8,24 @@ The script is taken from the PyNN 0.13.0 sdist (downloaded once with pip into ``
 Each (simulator, model) pair runs as ``python VAbenchmarks.py <sim> <model>`` in its own process, in a
 temporary directory (the script writes ``Results/`` there).  From its stdout we take the firing rates,
 the synapse counts and the build, simulation and writing times; the peak RSS is the child's own
-(``os.wait4``).  Results go to ``<out>/va_<date>_<host>.json`` and a Markdown table beside it.
+(``os.wait4``).  Results go to ``<out>/va_<date>_<host>.json``, a Markdown table and a plot beside it
+(process handling, stamping and writing are shared with the other benchmarks: ``common.py``).
 A simulator that fails is reported with its exit status and the tail of its stderr; the exit status
 of this script is then 1.
 """
 import argparse
 import datetime
-import json
 import os
-import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
-import time
-from importlib import metadata
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 
 PYNN_VERSION = "0.13.0"
 SCRIPT = "VAbenchmarks.py"
@@ -92,86 +90,27 @@ def parse_output(stdout: str) -> dict:
 def run_one(sim: str, model: str, script: Path, timeout: float) -> dict:
     """Run ``python VAbenchmarks.py sim model`` in a fresh temporary directory; return figures and status."""
     record = {"sim": sim, "model": model}
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", MPLBACKEND="Agg")
     with tempfile.TemporaryDirectory(prefix=f"va_{sim}_{model}_") as tmp:
         shutil.copy(script, Path(tmp) / SCRIPT)
-        out_path, err_path = Path(tmp) / "stdout.txt", Path(tmp) / "stderr.txt"
-        with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, SCRIPT, sim, model], cwd=tmp, env=env,
-                                    stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-            timer = threading.Timer(timeout, proc.kill)
-            timer.start()
-            try:
-                _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not all children's
-            finally:
-                timer.cancel()
-            record["wall_s"] = round(time.perf_counter() - t0, 3)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stdout = out_path.read_text(encoding="utf-8", errors="replace")
-        stderr = err_path.read_text(encoding="utf-8", errors="replace")
+        proc = common.run_process([sys.executable, SCRIPT, sim, model], cwd=tmp, env=common.child_env(),
+                                  timeout=timeout)
+    record["wall_s"] = proc.wall_s
     record["returncode"] = proc.returncode
-    record["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)  # Linux: KiB
-    record.update(parse_output(stdout))
+    record["peak_rss_mb"] = proc.peak_rss_mb
+    record.update(parse_output(proc.stdout))
     missing = [key for key, _ in FIELDS.values() if key not in record]
     record["ok"] = proc.returncode == 0 and not missing
     if not record["ok"]:
-        why = f"killed after {timeout:g} s" if proc.returncode == -9 else f"exit status {proc.returncode}"
+        why = f"killed after {timeout:g} s" if proc.timed_out else f"exit status {proc.returncode}"
         if proc.returncode == 0:
             why = f"missing from its output: {', '.join(missing)}"
         record["error"] = why
-        record["stderr_tail"] = "\n".join(stderr.rstrip().splitlines()[-TAIL_LINES:])
-        record["stdout_tail"] = "\n".join(stdout.rstrip().splitlines()[-10:])
+        record["stderr_tail"] = common.tail(proc.stderr, TAIL_LINES)
+        record["stdout_tail"] = common.tail(proc.stdout, 10)
     return record
 
 
-def opencl_device() -> str | None:
-    """Name of the OpenCL device pyNN.gpu would pick by default, or None if pyopencl has none."""
-    try:
-        from pynn_gpu.kernels.runtime.opencl import choose_device
-        platform_, device = choose_device()
-        return f"{device.name.strip()} ({platform_.name.strip()})"
-    except Exception:
-        pass
-    try:  # the backend is not importable: same rule (a GPU first), straight from pyopencl
-        import pyopencl as cl
-        pairs = [(p, d) for p in cl.get_platforms() for d in p.get_devices()]
-        pairs.sort(key=lambda pd: 0 if pd[1].type & cl.device_type.GPU else 1)
-        return f"{pairs[0][1].name.strip()} ({pairs[0][0].name.strip()})" if pairs else None
-    except Exception:
-        return None
-
-
-def git_commit() -> dict:
-    """HEAD of the repository this file is in, and whether tracked files differ from it."""
-    def git(*args):
-        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
-    except OSError:
-        return {"commit": None, "dirty": None}
-
-
-def versions() -> dict:
-    """Installed versions of the packages that matter here."""
-    out = {"python": platform.python_version()}
-    for dist in ("PyNN", "pynn-gpu", "nest-simulator", "pyopencl", "pocl-binary-distribution", "numpy"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def fmt(x, digits=3) -> str:
-    """A number to ``digits`` significant figures, or an em dash."""
-    return "—" if x is None else f"{x:.{digits}g}"
-
-
-def ratio(a, b):
-    """a / b, or None."""
-    return a / b if a is not None and b else None
+fmt, ratio = common.fmt, common.ratio
 
 
 def markdown(report: dict) -> str:
@@ -210,6 +149,47 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(report: dict, path: Path) -> Path | None:
+    """Build and simulation time per model and simulator (log scale), and the excitatory / inhibitory rates."""
+    plt = common.pyplot()
+    if plt is None:
+        return None
+    import numpy as np
+    runs = [r for r in report["runs"] if r["ok"]]
+    if not runs:
+        return None
+    sims = list(dict.fromkeys(r["sim"] for r in runs))
+    keys = [(m, k) for m in report["models"] for k in ("build_s", "simulation_s")]
+    fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(12, 4.3))
+    width = 0.8 / len(sims)
+    by = {(r["model"], r["sim"]): r for r in runs}
+    for i, sim in enumerate(sims):
+        vals = [by.get((m, sim), {}).get(k) for m, k in keys]
+        x = np.arange(len(keys)) + (i - (len(sims) - 1) / 2) * width
+        bars = ax_t.bar(x, [v or np.nan for v in vals], width, label=sim, color=common.COLOURS.get(sim))
+        for b, v in zip(bars, vals):
+            if v:
+                ax_t.annotate(f"{v:.3g}", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=7)
+        rates = [(m, k) for m in report["models"] for k in ("exc_rate_hz", "inh_rate_hz")]
+        xr = np.arange(len(rates)) + (i - (len(sims) - 1) / 2) * width
+        ax_r.bar(xr, [by.get((m, sim), {}).get(k) or np.nan for m, k in rates], width, label=sim,
+                 color=common.COLOURS.get(sim))
+    ax_t.set_xticks(np.arange(len(keys)), [f"{m}\n{k[:-2]}" for m, k in keys])
+    ax_t.set_yscale("log")
+    ax_t.set_ylabel("wall time (s)")
+    ax_t.set_title("build (incl. kernel compile on gpu) and simulation, 1 s biological", fontsize=9)
+    ax_t.legend(fontsize=8)
+    ax_r.set_xticks(np.arange(len(rates)), [f"{m}\n{k.split('_')[0]}." for m, k in rates])
+    ax_r.set_ylabel("mean firing rate (Hz)")
+    ax_r.set_title("rates", fontsize=9)
+    ax_r.legend(fontsize=8)
+    fig.suptitle(f"VAbenchmarks.py — {report['opencl_device'] or ''}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv=None) -> int:
     """Run the requested pairs, write the JSON and Markdown reports; 1 if any run failed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -222,16 +202,10 @@ def main(argv=None) -> int:
 
     script = va_script()
     now = datetime.datetime.now().astimezone()
-    host = socket.gethostname().split(".")[0]
+    stamp = common.stamp(now)
     report = {
         "benchmark": f"PyNN {PYNN_VERSION} examples/{SCRIPT} (unchanged)",
-        "date": now.isoformat(timespec="seconds"),
-        "machine": {"hostname": host, "platform": platform.platform(), "processor": platform.processor(),
-                    "cpu_count": os.cpu_count()},
-        "opencl_device": opencl_device(),
-        "env": {k: v for k, v in os.environ.items() if k.startswith("PYNN_GPU_")},
-        "git": git_commit(),
-        "versions": versions(),
+        **stamp,
         "models": args.models,
         "runs": [],
     }
@@ -248,11 +222,10 @@ def main(argv=None) -> int:
                 print(f"    FAILED ({r['error']}); stderr tail:", file=sys.stderr)
                 print("      " + r["stderr_tail"].replace("\n", "\n      "), file=sys.stderr, flush=True)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"va_{now:%Y-%m-%d}_{host}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    stem.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    print(f"wrote {stem}.json and {stem}.md")
+    stem = common.result_stem(args.out, "va", now)
+    paths = common.write_report(report, stem, markdown(report))
+    png = plot(report, common.with_ext(stem, ".png"))
+    print("wrote " + ", ".join(str(p) for p in paths + ([png] if png else [])))
     return 0 if all(r["ok"] for r in report["runs"]) else 1
 
 

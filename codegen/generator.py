@@ -111,7 +111,7 @@ class Generator:
         planes = {}
         for b in blocks:
             for k, r in enumerate(b.model.receptors):
-                planes[(b.model.name, r)] = k
+                planes[(b.index, r)] = k
         n_planes = max([len(b.model.receptors) for b in blocks] + [1])
 
         sblocks, by_digest, rows = [], {}, 0

@@ -145,6 +145,6 @@ class Layout:
     records: list
     sources: list
     group_slot: dict           # NeuronGroup -> (NeuronBlock, GroupSlot)
-    receptor_plane: dict       # (model name, receptor) -> plane index
+    receptor_plane: dict       # (neuron block index, receptor) -> plane index
     n_rows: int = 0
     n_columns: int = 0         # columns of the blocks with post_spike_code

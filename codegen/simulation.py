@@ -106,7 +106,7 @@ class Simulation:
         for sg in sb.groups:
             _, pslot = lay.group_slot[sg.pre]
             pblock, qslot = lay.group_slot[sg.post]
-            plane = lay.receptor_plane[(pblock.model.name, sg.receptor)]
+            plane = lay.receptor_plane[(pblock.index, sg.receptor)]
             order = np.argsort(sg.pre_ind, kind="stable")
             self.synapse_order[sg] = order
             counts = np.bincount(sg.pre_ind, minlength=sg.pre.size)

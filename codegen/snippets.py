@@ -30,6 +30,11 @@ MATH_FUNCTIONS = frozenset({"exp", "expm1", "log", "log1p", "sqrt", "pow", "fabs
                             "ceil", "sin", "cos", "tan", "tanh", "atan", "round", "fmod", "min", "max", "abs"})
 
 
+#: Locals a snippet declares are renamed with this prefix, so they can never hide a name of the kernel around
+#: the snippet (its locals, buffers and the l_/p_/pg_ names the generator gives model variables).
+LOCAL_PREFIX = "u_"
+
+
 def _is_float_literal(text: str) -> bool:
     body = text.rstrip("fFuUlL")
     return ("." in body or "e" in body or "E" in body) and text[-1:] not in "fF"
@@ -40,7 +45,8 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     """Render ``code`` replacing each known name by its expression.
 
     ``functions`` maps callable snippet names to their rendered names (math functions are always
-    allowed).  Returns the rendered code and the set of locals it declares.  Raises
+    allowed).  Locals the snippet declares get :data:`LOCAL_PREFIX`.  Returns the rendered code and the
+    set of locals it declares (their names as written).  Raises
     :class:`ModelError` naming ``context`` and the line for any unknown name or character.
     """
     functions = dict(functions or {})
@@ -88,13 +94,13 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
                 raise ModelError(f"[{context}, line {line}] local '{text}' shadows a model name")
             locals_.add(text)
             declared.add(text)
-            out.append(text)
+            out.append(LOCAL_PREFIX + text)
             expect_decl = False
             continue
         elif nxt == "(" and (text in functions or text in MATH_FUNCTIONS):
             out.append(functions.get(text, text))
         elif text in locals_:
-            out.append(text)
+            out.append(LOCAL_PREFIX + text)
         elif text in names:
             out.append(names[text])
         else:

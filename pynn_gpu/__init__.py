@@ -20,6 +20,9 @@ from .compilation import compile  # noqa: F401
 from .connectors import *  # noqa: F401, F403
 from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401
                       initialize, num_processes, rank, reset, run, run_for, run_until, setup)
+from .native import (ModelError, create_current_source_model, create_neuron_model,  # noqa: F401
+                     create_postsynaptic_model, create_weight_update_model, native_cell_type,
+                     native_current_source, native_synapse_type)
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
 from .projections import Projection  # noqa: F401
@@ -31,8 +34,9 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
 from .standardmodels.electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
                                       AdditiveWeightDependence, GutigWeightDependence,
-                                      MultiplicativeWeightDependence, SimpleStochasticSynapse, SpikePairRule,
-                                      StaticSynapse, STDPMechanism, TsodyksMarkramSynapse)
+                                      MultiplicativeWeightDependence, MultiQuantalSynapse, SimpleStochasticSynapse,
+                                      SpikePairRule, StaticSynapse, STDPMechanism,
+                                      StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse, Vogels2011Rule)
 
 __version__ = "0.1.0"
 

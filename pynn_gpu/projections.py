@@ -283,10 +283,11 @@ class Projection(common.Projection):
         return sim
 
     def _sync_from_device(self):
-        """Copy learned weights back from the device (plastic synapse models only)."""
+        """Copy the synaptic variables the model changes as it runs (learned weights...) back from the device."""
         sim = self._device()
         if sim is None:
             return
         for sg, sel in self._built_groups:
-            if sim.changes_on_device(sg, "weight"):
-                self._attributes["weight"][sel] = sim.read_synapse_var(sg, "weight")
+            for name in self._attributes:
+                if sim.changes_on_device(sg, name):
+                    self._attributes[name][sel] = sim.read_synapse_var(sg, name)

@@ -77,3 +77,115 @@ STDP = WeightUpdateModel(
         t_last = t_spike;
     """,
 )
+
+#: PyNN's stochastic_stp_synapse (the NEST extension shipped in pyNN/nest/extensions): a two-state
+#: (recovered / unrecovered) release site after Fuhrmann et al. 2002.  u follows the facilitation of
+#: tsodyks_synapse (u = U when tau_facil is 0); an unrecovered site recovers as a Poisson process of rate
+#: 1/tau_rec, checked at each spike (t_surv: the time of the last check that found it unrecovered); a
+#: recovered site releases with probability u, transmitting the whole weight.  Averaged over trials the
+#: release probability is the deterministic Tsodyks-Markram u*x.  Initially u = 0, R = 1, t_surv = t_last = 0.
+STOCHASTIC_TSODYKS_MARKRAM = WeightUpdateModel(
+    name="StochasticTsodyksMarkramSynapse",
+    vars=("weight", "U", "tau_rec", "tau_facil", "u", "R", "t_surv", "t_last"),
+    pre_spike_code="""
+        if (tau_facil > 1.0e-10) {
+            u = u * exp(-(t_spike - t_last) / tau_facil);
+            u = u + U * (1.0 - u);
+        } else {
+            u = U;
+        }
+        if (R == 0.0) {
+            // survival of the unrecovered state since the last check
+            const scalar p_surv = exp(-(t_spike - t_surv) / tau_rec);
+            if (uniform() > p_surv)
+                R = 1.0;
+            else
+                t_surv = t_spike;
+        }
+        if (R == 1.0) {
+            if (uniform() < u) {
+                R = 0.0;
+                t_surv = t_spike;
+                add_to_post(weight);
+            }
+        }
+        t_last = t_spike;
+    """,
+)
+
+#: NEST's quantal_stp_synapse (Fuhrmann et al. 2002, Loebel et al. 2009): n release sites, a of them
+#: available.  From the second spike on, u = U + u (1 - U) e^(-h/tau_facil) (u = U when tau_facil is 0)
+#: and each depleted site recovers with probability 1 - e^(-h/tau_rec); then each available site releases
+#: with probability u, and the synapse transmits weight * (the number released).  t_last < 0 marks "no
+#: spike yet" (NEST starts it at -1).  One uniform draw per site, as NEST.
+MULTI_QUANTAL = WeightUpdateModel(
+    name="MultiQuantalSynapse",
+    vars=("weight", "U", "n", "tau_rec", "tau_facil", "u", "a", "t_last"),
+    pre_spike_code="""
+        if (t_last >= 0.0) {
+            const scalar h = t_spike - t_last;
+            const scalar p_decay = exp(-h / tau_rec);
+            const scalar u_decay = tau_facil < 1.0e-10 ? 0.0 : exp(-h / tau_facil);
+            u = U + u * (1.0 - U) * u_decay;
+            scalar recovered = 0.0;
+            for (scalar k = n - a; k > 0.5; k -= 1.0) {
+                if (uniform() < 1.0 - p_decay)
+                    recovered += 1.0;
+            }
+            a += recovered;
+        }
+        scalar released = 0.0;
+        for (scalar k = a; k > 0.5; k -= 1.0) {
+            if (uniform() < u)
+                released += 1.0;
+        }
+        if (released > 0.0) {
+            add_to_post(released * weight);
+            a -= released;
+        }
+        t_last = t_spike;
+    """,
+)
+
+#: NEST's vogels_sprekeler_synapse (Vogels et al. 2011, inhibitory plasticity; all of the delay dendritic):
+#: at each presynaptic spike, first w += eta * x_pre(t_j + d) for every postsynaptic spike t_j with
+#: t_last - d < t_j <= t - d (x_pre: the presynaptic trace, time constant tau, read at t_j + d), then
+#: w += eta * x_post(t - d) (the postsynaptic trace from the last spike strictly before t - d, time constant
+#: tau, NEST's tau_minus of the target), then w -= eta * alpha; the updated weight is transmitted.
+#: Potentiation is clipped at w_max, depression at w_min (NEST: 0).
+VOGELS_SPREKELER = WeightUpdateModel(
+    name="VogelsSprekelerSynapse",
+    vars=("weight", "w_min", "w_max", "tau", "eta", "alpha", "kplus", "t_last"),
+    post_trace="tau",
+    pre_spike_code="""
+        const scalar eps = 1.0e-6;
+        const int n = post_spike_count;
+        const int oldest = n > history_size ? n - history_size : 0;
+        int first = n;
+        while (first > oldest && post_spike_time(first - 1) >= t_last - delay + eps)
+            first -= 1;
+        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - delay + eps)
+            history_overflow();
+        // potentiation for each postsynaptic spike since the last presynaptic one
+        for (int j = first; j < n; j++) {
+            const scalar t_j = post_spike_time(j);
+            if (t_j >= t_spike - delay + eps)
+                break;
+            weight = fmin(weight + eta * kplus * exp((t_last - (t_j + delay)) / tau), w_max);
+        }
+        // potentiation by the postsynaptic trace at t - d, then the constant depression
+        int k = n - 1;
+        while (k >= oldest && t_spike - delay - post_spike_time(k) <= eps)
+            k -= 1;
+        if (k >= 0 && k < oldest)
+            history_overflow();
+        scalar kminus = 0.0;
+        if (k >= oldest)
+            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - delay)) / tau);
+        weight = fmin(weight + eta * kminus, w_max);
+        weight = fmax(weight - alpha * eta, w_min);
+        add_to_post(weight);
+        kplus = kplus * exp((t_last - t_spike) / tau) + 1.0;
+        t_last = t_spike;
+    """,
+)

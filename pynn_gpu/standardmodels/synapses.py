@@ -1,6 +1,6 @@
 """Standard synapse types."""
 import numpy as np
-from pyNN.errors import ConnectionError, NonExistentParameterError
+from pyNN.errors import ConnectionError, InvalidParameterValueError, NonExistentParameterError
 from pyNN.standardmodels import build_translations, synapses
 from pyNN.standardmodels.base import check_weights as _pynn_check_weights
 
@@ -102,7 +102,8 @@ class SimpleStochasticSynapse(GPUSynapseMixin, synapses.SimpleStochasticSynapse)
 
 class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
     """Pair-based STDP as NEST's stdp_synapse: a timing dependence (SpikePairRule) with any of PyNN's weight
-    dependences; all of the delay is dendritic (``dendritic_delay_fraction=1``)."""
+    dependences, or Vogels2011Rule (NEST's vogels_sprekeler_synapse) with AdditiveWeightDependence; all of
+    the delay is dendritic (``dendritic_delay_fraction=1``)."""
 
     base_translations = build_translations(("weight", "weight"), ("delay", "delay"),
                                            ("dendritic_delay_fraction", "dendritic_delay_fraction"))
@@ -116,10 +117,16 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
                 "the whole delay as dendritic for learning; only dendritic_delay_fraction=1 is supported")
         if voltage_dependence is not None:
             raise NotImplementedError("STDPMechanism: voltage-dependent plasticity is not supported")
-        if not isinstance(timing_dependence, SpikePairRule):
+        if not isinstance(timing_dependence, (SpikePairRule, Vogels2011Rule)):
             raise NotImplementedError(f"STDPMechanism: timing dependence {type(timing_dependence).__name__} is "
-                                      "not supported; available: SpikePairRule")
-        if not isinstance(weight_dependence, _WEIGHT_DEPENDENCES):
+                                      "not supported; available: SpikePairRule, Vogels2011Rule")
+        if isinstance(timing_dependence, Vogels2011Rule):
+            if not isinstance(weight_dependence, AdditiveWeightDependence):
+                raise NotImplementedError(
+                    f"STDPMechanism: Vogels2011Rule takes AdditiveWeightDependence (its w_min, w_max bound the "
+                    f"weight), not {type(weight_dependence).__name__}")
+            self.codegen_model = library.VOGELS_SPREKELER
+        elif not isinstance(weight_dependence, _WEIGHT_DEPENDENCES):
             raise NotImplementedError(f"STDPMechanism: weight dependence {type(weight_dependence).__name__} is "
                                       "not supported; available: " + ", ".join(c.__name__ for c in _WEIGHT_DEPENDENCES))
         super().__init__(timing_dependence, weight_dependence, voltage_dependence, dendritic_delay_fraction,
@@ -133,6 +140,8 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
 
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
+        if isinstance(self.timing_dependence, Vogels2011Rule):
+            return _vogels_vars(attributes, n)
         extra = self.weight_dependence.extra_parameters
         out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "A_plus", "A_minus", "tau_plus", "tau_minus")}
         for mu in ("mu_plus", "mu_minus"):
@@ -171,3 +180,84 @@ class GutigWeightDependence(synapses.GutigWeightDependence):
 
 _WEIGHT_DEPENDENCES = (AdditiveWeightDependence, MultiplicativeWeightDependence,
                        AdditivePotentiationMultiplicativeDepression, GutigWeightDependence)
+
+
+class Vogels2011Rule(synapses.Vogels2011Rule):
+    """Vogels et al. (2011) symmetric inhibitory STDP, as NEST's vogels_sprekeler_synapse: at each presynaptic
+    spike w += eta * (x_post - alpha), at each postsynaptic spike w += eta * x_pre (applied, as in NEST, at the
+    next presynaptic spike), with pre and post traces of time constant ``tau`` (ms) and alpha = 2 rho tau / 1000
+    (rho: the target rate, Hz).  ``eta`` is in PyNN's weight units (nA or uS); weights stay within the
+    AdditiveWeightDependence's [w_min, w_max].
+    """
+
+    translations = build_translations(("tau", "tau"), ("eta", "eta"), ("rho", "rho"))
+
+
+def _vogels_vars(attributes, n):
+    out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "tau", "eta")}
+    out.update(alpha=2.0 * np.asarray(attributes["rho"], float) * np.asarray(attributes["tau"], float) / 1000.0,
+               kplus=np.zeros(n), t_last=np.zeros(n))
+    return out
+
+
+def _check_range(model, name, values, ok, phrase):
+    values = np.asarray(values, float)
+    bad = ~ok(values)
+    if bad.any():
+        raise InvalidParameterValueError(f"{model}: parameter '{name}' {phrase} (got {values[bad].flat[0]})")
+
+
+class StochasticTsodyksMarkramSynapse(GPUSynapseMixin, synapses.StochasticTsodyksMarkramSynapse):
+    """Tsodyks-Markram short-term plasticity in its stochastic form (Fuhrmann et al. 2002), with the semantics of
+    PyNN's NEST extension ``stochastic_stp_synapse``: one release site, recovered or not; an unrecovered site
+    recovers as a Poisson process of rate 1/tau_rec; a recovered one releases with probability u (facilitating
+    with tau_facil, u = U when tau_facil = 0) and the spike is then transmitted with the full weight.  Draws use
+    the device RNG.  Averaged over trials, the release probability equals the deterministic model's u*x.
+    """
+
+    translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("tau_rec", "tau_rec"),
+                                      ("tau_facil", "tau_facil"))
+    codegen_model = library.STOCHASTIC_TSODYKS_MARKRAM
+
+    def model_vars(self, attributes, post_params, receptor, initial):
+        n = len(attributes["weight"])
+        name = type(self).__name__
+        _check_range(name, "U", attributes["U"], lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")
+        _check_range(name, "tau_rec", attributes["tau_rec"], lambda x: x > 0, "must be > 0")
+        _check_range(name, "tau_facil", attributes["tau_facil"], lambda x: x >= 0, "must be >= 0")
+        out = {k: attributes[k] for k in ("weight", "U", "tau_rec", "tau_facil")}
+        # the extension's initial state: u = 0, recovered, last check and last spike at t = 0
+        out.update(u=np.zeros(n), R=np.ones(n), t_surv=np.zeros(n), t_last=np.zeros(n))
+        return out
+
+
+#: The state NEST's quantal_stp_synapse starts from when PyNN creates it: pyNN.nest sets U and n but not u or a,
+#: so every synapse starts from NEST's defaults u = 0.5 and a = 1 available site, whatever U and n are.
+QUANTAL_INITIAL_U = 0.5
+QUANTAL_INITIAL_A = 1.0
+
+
+class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
+    """Multi-quantal stochastic short-term plasticity, with the semantics of NEST's ``quantal_stp_synapse``
+    (Fuhrmann et al. 2002, Loebel et al. 2009): ``n`` release sites; at each spike the depleted sites recover
+    (each with probability 1 - exp(-h/tau_rec)), each available site releases with probability u (facilitating
+    with tau_facil, u = U when tau_facil = 0) and the synapse transmits weight * (sites released).  ``weight`` is
+    the weight when all n sites release.  As on pyNN.nest, each synapse starts with u = 0.5 and one available
+    site (NEST's defaults, which pyNN.nest leaves in place); the first spike does not update them.
+    """
+
+    translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("n", "n"),
+                                      ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"))
+    codegen_model = library.MULTI_QUANTAL
+
+    def model_vars(self, attributes, post_params, receptor, initial):
+        n = len(attributes["weight"])
+        name = type(self).__name__
+        _check_range(name, "U", attributes["U"], lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")
+        _check_range(name, "n", attributes["n"], lambda x: (x >= 0) & (x == np.round(x)),
+                     "must be a whole number >= 0")
+        _check_range(name, "tau_rec", attributes["tau_rec"], lambda x: x > 0, "must be > 0")
+        _check_range(name, "tau_facil", attributes["tau_facil"], lambda x: x >= 0, "must be >= 0")
+        out = {k: attributes[k] for k in ("weight", "U", "n", "tau_rec", "tau_facil")}
+        out.update(u=np.full(n, QUANTAL_INITIAL_U), a=np.full(n, QUANTAL_INITIAL_A), t_last=np.full(n, -1.0))
+        return out

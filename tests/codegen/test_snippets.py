@@ -8,7 +8,7 @@ from pynn_gpu.codegen.snippets import render
 def test_names_locals_and_literals():
     code, declared = render("scalar x = 1.5 * v;\nif (x > 2) v = exp(x);", {"v": "l_v"}, context="m sim_code",
                             single=True)
-    assert code == "scalar x = 1.5f * l_v;\nif (x > 2) l_v = exp(x);"
+    assert code == "scalar u_x = 1.5f * l_v;\nif (u_x > 2) l_v = exp(u_x);"   # locals can't hide kernel names
     assert declared == {"x"}
     code, _ = render("v = 1e-3 + 2;", {"v": "l_v"}, context="m", single=False)
     assert code == "l_v = 1e-3 + 2;"

@@ -1,0 +1,758 @@
+"""User-defined (GeNN-style) models, usable exactly like PyNN's standard cell, synapse and current-source types.
+
+A model is written in the same description language the standard library is written in
+(:mod:`pynn_gpu.codegen.models`): named parameters, state variables, derived parameters computed on the host
+as callables of ``(params, dt)``, and C-like code snippets that are parsed -- not pasted -- into the
+generated OpenCL and CUDA kernels (README.md, 'User-defined models', has a worked example).
+
+Four factories build the codegen model from GeNN-like keywords and return a PyNN class:
+
+- :func:`create_neuron_model` -> a cell type (``sim.Population(n, MyNeuron(tau=10.0))``): every parameter is a
+  PyNN parameter (``set``/``get``, per-cell values, random distributions), every state variable an initial value
+  (``initialize``) and a recordable (plus ``'spikes'``), ``receptor_types`` are the model's receptors, and a
+  current source can be injected (unless ``spike_source=True``).
+- :func:`create_postsynaptic_model` -> a :class:`~pynn_gpu.codegen.models.PostsynapticModel` to attach to the
+  receptors of a neuron model (``create_neuron_model(..., postsynaptic_models={'excitatory': (ExpCurr, {...})})``).
+- :func:`create_weight_update_model` -> a synapse type (``synapse_type=MyRule(eta=2e-5, weight=0.0)``): every
+  parameter and variable is a per-synapse PyNN synapse parameter, so ``Projection.get``/``set`` work on all of
+  them, learned ones included (read back from the device).
+- :func:`create_current_source_model` -> a current source (``MySource(amplitude=0.5).inject_into(cells)``).
+
+:func:`native_cell_type`, :func:`native_synapse_type` and :func:`native_current_source` wrap an existing
+codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`` dataclass) instead.
+
+**Built-in names** a snippet may use besides the model's own:
+
+- neuron ``sim_code``, ``threshold_condition_code``, ``reset_code``: ``t`` (time at the start of the step, ms),
+  ``dt`` (ms), ``step``, ``i_inj`` (current injected by current sources, nA), ``in_<receptor>`` (summed weights
+  of the spikes arriving in this step at each receptor), ``isyn`` (the summed current of the postsynaptic
+  models, when the neuron has any), ``uniform()`` (a counter-based random number in [0, 1)).
+- weight update ``pre_spike_code``: ``t_spike`` (the presynaptic spike's time stamp, ms), ``dt``, ``delay`` (this
+  synapse's delay, ms), ``add_to_post(x)`` (add ``x`` to the target's receptor after the delay), ``uniform()``;
+  with ``post_trace`` the postsynaptic spike history (see :class:`~pynn_gpu.codegen.models.WeightUpdateModel`).
+  ``post_spike_code``: ``t_post``, ``dt``, ``delay``, ``uniform()``.
+- current source ``injection_code`` (an expression, nA, or GeNN's ``injectCurrent(x);``): ``t``, ``dt``,
+  ``step``.
+- everywhere: C's math functions (``exp``, ``log``, ``fmin``, ...), locals declared in the snippet
+  (``scalar x = ...;``, ``int k;``), ``if``/``else``/``for``/``while``.
+
+**Units** are PyNN's (mV, ms, nA, nF, uS, Hz): values go to the model unchanged.  ``units`` only labels the Neo
+output (``{'v': 'mV'}``); a name without a unit is recorded as dimensionless.
+
+**Errors.**  Every snippet is rendered by the code generator when the class is created, so an unknown name,
+a local that shadows a model name or hides a name of the generated kernel, a bad character, a misnamed or
+mistyped declaration or a derived parameter that reads a missing parameter raises
+:class:`~pynn_gpu.codegen.errors.ModelError` (a ``ValueError``) there, naming the model, the snippet and the
+line: ``[neuron model 'LIF' sim_code, line 2] unknown name 'v_tresh'; did you mean 'v_thresh'?``.  (C syntax
+errors such as ``v = v +;`` are found by the device compiler at the first run: ``KernelCompileError`` naming the
+model and the generated line.)  Constructing a type with an unknown parameter raises PyNN's
+``NonExistentParameterError``, a parameter that has no default and is not given or a value of the wrong type
+``InvalidParameterValueError``; two different models of one name in a network raise ``ModelError``.
+
+**GeNN spellings.**  Keywords are GeNN's where GeNN has one (``threshold_condition_code``,
+``pre_spike_syn_code``, ``post_spike_syn_code``, ``injection_code``); GeNN 4's ``sim_code`` and
+``learn_post_code`` of weight-update models and the ``$(name)`` / ``$(func, args)`` code syntax still work,
+with a ``FutureWarning`` that names the model.  Note that ``pre_spike_code`` is the per-synapse code run for
+every presynaptic spike here (GeNN 5's ``pre_spike_syn_code``), as in the standard library.
+
+Order within a neuron step (NEST's, as the standard models): current sources are summed into ``i_inj``,
+``sim_code`` runs, the threshold is tested and ``reset_code`` runs on a spike; spikes arriving in a step are
+seen by the snippets as ``in_<receptor>`` in that step.  With postsynaptic models, ``isyn`` is computed from their
+state before ``sim_code``; afterwards each decays (``decay_code``) and takes the step's input
+(``apply_input_code``), so an input changes ``isyn`` from the next step on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import quantities as pq
+from pyNN.errors import InvalidParameterValueError
+from pyNN.standardmodels import StandardCellType, build_translations
+from pyNN.standardmodels.base import StandardSynapseType
+
+from .codegen.errors import CodegenError, ModelError
+from .codegen.generator import NEURON_BUILTINS, Generator
+from .codegen.models import (CurrentSourceModel, DerivedParam, NeuronModel, PostsynapticModel, Var,
+                             WeightUpdateModel)
+from .codegen.network import CurrentSourceGroup, Network, NeuronGroup, SynapseGroup
+from .codegen.snippets import KEYWORDS, render
+from .standardmodels.cells import GPUCellMixin
+from .standardmodels.electrodes import GPUCurrentSource
+from .standardmodels.synapses import GPUSynapseMixin
+from .standardmodels.validation import check_values
+
+__all__ = ["create_neuron_model", "create_postsynaptic_model", "create_weight_update_model",
+           "create_current_source_model", "native_cell_type", "native_synapse_type", "native_current_source",
+           "ModelError"]
+
+#: Names the snippets of each model kind get from the generator (a model may not declare them).
+NEURON_NAMES = frozenset(NEURON_BUILTINS) | {"uniform", "isyn"}
+SYNAPSE_NAMES = frozenset({"t_spike", "t_post", "dt", "delay", "post_spike_count", "history_size", "add_to_post",
+                           "uniform", "post_spike_time", "post_spike_trace", "history_overflow"})
+SOURCE_NAMES = frozenset({"t", "dt", "step", "mulhi", "normal"})
+#: Options of :class:`NeuronModel` that :func:`create_neuron_model` passes through.
+NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y", "ode_a_dydt", "ode_initial_step",
+                  "ode_step_code", "pre_ode_code", "spike_source")
+
+_PROBE_DT = 0.1
+_MISSING = float("nan")       # the default of a parameter that must be given
+
+
+# ---- keyword and code-string handling -----------------------------------------------------------------
+
+_LEGACY_REF = re.compile(r"\$\(\s*([A-Za-z_]\w*)\s*(?:,([^$()]*(?:\([^$()]*\)[^$()]*)*))?\)")
+_LEGACY_FUNCTIONS = {"addToInSyn": "add_to_post", "addToPost": "add_to_post", "gennrand_uniform": "uniform"}
+
+
+def _upgrade_code(model: str, snippet: str, code) -> str:
+    """A code string, with GeNN 4's ``$(name)`` and ``$(func, args)`` rewritten (FutureWarning naming the model)."""
+    if code is None:
+        return None
+    if not isinstance(code, str):
+        raise ModelError(f"model '{model}': {snippet} must be a string of code, not {type(code).__name__}")
+    if "$(" not in code:
+        return code
+    warnings.warn(f"model '{model}' {snippet}: the $(name) syntax is deprecated; write plain names "
+                  "(e.g. 'V' for '$(V)', 'add_to_post(g)' for '$(addToInSyn, $(g))')", FutureWarning, stacklevel=3)
+    previous = None
+    while code != previous:
+        previous = code
+
+        def upgrade(m):
+            name, args = m.group(1), m.group(2)
+            name = _LEGACY_FUNCTIONS.get(name, name)
+            return name if args is None else f"{name}({args.strip()})"
+        code = _LEGACY_REF.sub(upgrade, code)
+    return code
+
+
+def _renamed(model: str, options: dict, new: str, old: str, deprecated: bool):
+    """Take ``options[old]`` as ``new`` (GeNN's other spelling); a deprecated one warns, naming the model."""
+    if old not in options:
+        return
+    if new in options:
+        raise TypeError(f"model '{model}': give '{new}' or '{old}', not both")
+    if deprecated:
+        warnings.warn(f"model '{model}': '{old}' is deprecated; use '{new}'", FutureWarning, stacklevel=3)
+    options[new] = options.pop(old)
+
+
+def _no_unknown(model: str, options: dict, factory, extra=()):
+    """A TypeError for keywords ``factory`` does not take, listing those it does."""
+    if options:
+        allowed = [p.name for p in inspect.signature(factory).parameters.values()
+                   if p.kind is not p.VAR_KEYWORD and p.name != "class_name"] + list(extra)
+        raise TypeError(f"{factory.__name__}() for model '{model}': unexpected keyword(s) {sorted(options)}; "
+                        f"allowed: {', '.join(allowed)}")
+
+
+def _params(model: str, params) -> tuple[tuple, dict]:
+    """(names, defaults) from a mapping name -> default or a sequence of names, ``(name, default)`` or GeNN's
+    ``(name, 'scalar')``.  A parameter without a default must be given when the type is constructed."""
+    if params is None:
+        return (), {}
+    mapping = isinstance(params, Mapping)
+    items = params.items() if mapping else [(p, None) if isinstance(p, str) else tuple(p) for p in params]
+    names, defaults = [], {}
+    for item in items:
+        if len(item) != 2 or not isinstance(item[0], str):
+            raise ModelError(f"model '{model}': parameter {item!r} must be a name, (name, default) or "
+                             "(name, 'scalar')")
+        name, value = item
+        names.append(name)
+        if isinstance(value, str) and not mapping:
+            if value not in ("scalar", "float", "double"):
+                raise ModelError(f"model '{model}': parameter '{name}' has type '{value}'; parameters are 'scalar' "
+                                 "(declare integers as 'int' state variables)")
+        elif value is not None:
+            defaults[name] = _number(model, "parameter", name, value)
+    return tuple(names), defaults
+
+
+def _number(model, kind, name, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ModelError(f"model '{model}': the default of {kind} '{name}' must be a number, "
+                         f"not {type(value).__name__} ({value!r})")
+    return float(value)
+
+
+def _vars(model: str, vars_, initial_values) -> tuple[tuple, dict]:
+    """(Var tuple, initial values) from a mapping name -> initial value or a sequence of names, ``Var`` or
+    ``(name, type)``; ``initial_values`` adds initial values (default 0)."""
+    initial = {}
+    if vars_ is None:
+        declared = ()
+    elif isinstance(vars_, Mapping):
+        declared = tuple(Var(n) for n in vars_)
+        initial.update({n: _number(model, "variable", n, v) for n, v in vars_.items()})
+    else:
+        declared = []
+        for v in vars_:
+            if isinstance(v, (str, Var)):
+                declared.append(v if isinstance(v, Var) else Var(v))
+            elif isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, str) for x in v):
+                declared.append(Var(v[0], "scalar" if v[1] in ("float", "double") else v[1]))
+            else:
+                raise ModelError(f"model '{model}': variable {v!r} must be a name, a Var or (name, type)")
+        declared = tuple(declared)
+    for name, value in (initial_values or {}).items():
+        initial[name] = _number(model, "variable", name, value)
+    return declared, initial
+
+
+def _derived(model: str, derived) -> tuple:
+    if derived is None:
+        return ()
+    items = derived.items() if isinstance(derived, Mapping) else \
+        [(d.name, d.func) if isinstance(d, DerivedParam) else tuple(d) for d in derived]
+    out = []
+    for item in items:
+        if len(item) != 2 or not isinstance(item[0], str) or not callable(item[1]):
+            raise ModelError(f"model '{model}': derived parameter {item!r} must be (name, callable of (params, dt))")
+        out.append(DerivedParam(*item))
+    return tuple(out)
+
+
+def _units(model, names_units: dict, units) -> dict:
+    """Unit strings by name; each must be one the ``quantities`` package knows (Neo uses it)."""
+    out = dict(names_units)
+    for name, unit in (units or {}).items():
+        if name not in out:
+            raise ModelError(f"model '{model}': units given for '{name}', which is neither a parameter nor a "
+                             f"variable; known: {sorted(out)}")
+        out[name] = unit
+    for name, unit in out.items():
+        try:
+            pq.Quantity(1.0, unit or "dimensionless")
+        except (LookupError, ValueError, TypeError, AttributeError):
+            raise ModelError(f"model '{model}': unit {unit!r} of '{name}' is not a unit the quantities package "
+                             "knows (e.g. 'mV', 'nA', 'uS', 'ms', 'nA/ms')") from None
+        out[name] = unit or "dimensionless"
+    return out
+
+
+# ---- validation: the code generator renders every snippet of a probe network ----------------------------
+
+def _check_names(model, reserved: frozenset, kind: str):
+    for name in (*model.params, *model.var_names, *(d.name for d in model.derived_params)):
+        if name in reserved or name in KEYWORDS:
+            raise ModelError(f"{kind} model '{model.name}': '{name}' is a built-in name of its snippets or a C "
+                             "keyword; choose another name")
+
+
+def _check_derived(model, kind: str, values: dict):
+    """Evaluate the derived parameters on probe values: a missing name is a ModelError naming it."""
+    p = dict(values)
+    for d in model.derived_params:
+        try:
+            with np.errstate(all="ignore"):
+                p[d.name] = d.func(p, _PROBE_DT)
+        except KeyError as err:
+            known = list(model.params) + [x.name for x in model.derived_params[:model.derived_params.index(d)]]
+            raise ModelError(f"[{kind} model '{model.name}' derived parameter '{d.name}'] reads {err.args[0]!r}, "
+                             f"which is not a parameter (known here: {', '.join(known) or 'none'})") from None
+        except Exception:       # the probe values may lie outside the function's domain; real ones are used at build
+            return
+
+
+def _probe(network: Network, model, kind: str):
+    """Generate the kernels of a one-neuron probe network: every snippet of ``model`` is parsed and rendered."""
+    try:
+        with np.errstate(all="ignore"):
+            Generator(network, "opencl", "double").generate()
+    except CodegenError as err:
+        raise ModelError(f"{kind} model '{model.name}': {err}") from None
+
+
+def _probe_values(model, defaults: dict) -> dict:
+    return {p: np.full(1, defaults.get(p, 1.0)) for p in model.params}
+
+
+def _flat(model):
+    """``model`` with its derived parameters as plain ones (the probe must not depend on their functions)."""
+    return dataclasses.replace(model, params=model.all_param_names, derived_params=())
+
+
+def validate_neuron_model(model: NeuronModel, defaults: dict | None = None):
+    """Raise :class:`ModelError` (model, snippet, line) if any snippet of ``model`` does not render."""
+    if not isinstance(model, NeuronModel):
+        raise TypeError(f"expected a NeuronModel, got {type(model).__name__}")
+    _check_names(model, NEURON_NAMES | {f"in_{r}" for r in model.receptors}, "neuron")
+    _check_derived(model, "neuron", _probe_values(model, defaults or {}))
+    flat = _flat(model)
+    group = NeuronGroup("probe", flat, 1, params={p: np.ones(1) for p in flat.params}, init={},
+                        extra_globals={e.name: [np.zeros(1)] for e in flat.extra_globals})
+    _probe(Network(dt=_PROBE_DT, neuron_groups=[group]), model, "neuron")
+
+
+_PROBE_NEURON = NeuronModel(name="probe", receptors=("x",))
+
+
+def validate_weight_update_model(model: WeightUpdateModel):
+    """Raise :class:`ModelError` (model, snippet, line) if any snippet of ``model`` does not render."""
+    if not isinstance(model, WeightUpdateModel):
+        raise TypeError(f"expected a WeightUpdateModel, got {type(model).__name__}")
+    _check_names(model, SYNAPSE_NAMES, "weight-update")
+    pre = NeuronGroup("pre", _PROBE_NEURON, 1, params={}, init={})
+    post = NeuronGroup("post", _PROBE_NEURON, 1, params={}, init={})
+    one = np.zeros(1, np.int64)
+    sg = SynapseGroup("probe", pre, post, "x", model, one, one, np.ones(1, np.int64),
+                      vars={v: np.ones(1) for v in model.var_names})
+    _probe(Network(dt=_PROBE_DT, neuron_groups=[pre, post], synapse_groups=[sg]), model, "weight-update")
+
+
+def validate_current_source_model(model: CurrentSourceModel, defaults: dict | None = None):
+    """Raise :class:`ModelError` (model, snippet, line) if the injection code does not render."""
+    if not isinstance(model, CurrentSourceModel):
+        raise TypeError(f"expected a CurrentSourceModel, got {type(model).__name__}")
+    if model.vars:
+        raise ModelError(f"current-source model '{model.name}': state variables {model.var_names} are not "
+                         "supported; current sources have parameters (one value per source)")
+    _check_names(model, SOURCE_NAMES, "current-source")
+    _check_derived(model, "current-source", {p: (defaults or {}).get(p, 1.0) for p in model.params})
+    flat = _flat(model)
+    target = NeuronGroup("target", _PROBE_NEURON, 1, params={}, init={})
+    source = CurrentSourceGroup(model.name, flat, {p: 1.0 for p in flat.params}, [(target, np.zeros(1, np.int64))],
+                                extra_globals={e.name: np.zeros(1) for e in flat.extra_globals})
+    _probe(Network(dt=_PROBE_DT, neuron_groups=[target], current_sources=[source]), model, "current-source")
+
+
+# ---- postsynaptic models: fused into the neuron model, one copy per receptor ------------------------------
+
+def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_params=None, apply_input_code="",
+                              decay_code="", current_code="0") -> PostsynapticModel:
+    """A postsynaptic model: how the summed weights arriving at a receptor become a current (nA).
+
+    ``params``/``vars``/``derived_params`` as for :func:`create_neuron_model` (variables start at 0 unless given
+    as a mapping); ``apply_input_code`` adds ``inp`` (the weights arriving in this step) to the state,
+    ``decay_code`` advances the state by one step, ``current_code`` is an expression for the current (it may read
+    the neuron's state variables, e.g. ``v`` for a conductance).  Attach it to a receptor with
+    ``create_neuron_model(..., postsynaptic_models={'excitatory': (model, {'tau': 5.0})})``: its parameters and
+    variables become the neuron's, suffixed with the receptor (``tau_excitatory``), and the neuron's snippets read
+    the summed current as ``isyn``.  Example (an exponential current)::
+
+        ExpCurr = sim.create_postsynaptic_model(
+            "ExpCurr", params={"tau": 5.0}, vars=["x"],
+            derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
+            apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+    """
+    declared, initial = _vars(class_name, vars, None)
+    names, defaults = _params(class_name, params)
+    model = PostsynapticModel(name=class_name, params=names, vars=declared,
+                              derived_params=_derived(class_name, derived_params),
+                              apply_input_code=_upgrade_code(class_name, "apply_input_code", apply_input_code),
+                              decay_code=_upgrade_code(class_name, "decay_code", decay_code),
+                              current_code=_upgrade_code(class_name, "current_code", current_code))
+    object.__setattr__(model, "_defaults", defaults)      # kept with the model for create_neuron_model
+    object.__setattr__(model, "_initial", initial)
+    return model
+
+
+def _suffixed_derived(d: DerivedParam, names: dict) -> DerivedParam:
+    """A derived parameter of a postsynaptic model reading the neuron's (suffixed) parameters."""
+    def func(p, dt, _f=d.func, _names=dict(names)):
+        return _f({local: p[glob] for local, glob in _names.items() if glob in p}, dt)
+    return DerivedParam(names[d.name], func)
+
+
+def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models, defaults, initial):
+    """The neuron's parameters, variables, derived parameters and sim_code with the postsynaptic models added."""
+    if not postsynaptic_models:
+        return params, vars_, derived, sim_code
+    params, vars_, derived = list(params), list(vars_), list(derived)
+    neuron_names = {n: n for n in (*params, *(v.name for v in vars_), *(d.name for d in derived))}
+    currents, after = [], []
+    for receptor, spec in postsynaptic_models.items():
+        psm, values = (spec, {}) if isinstance(spec, PostsynapticModel) else tuple(spec)
+        if not isinstance(psm, PostsynapticModel):
+            raise ModelError(f"neuron model '{name}': postsynaptic_models['{receptor}'] must be a PostsynapticModel "
+                             "or (PostsynapticModel, {parameter: value})")
+        if receptor not in receptors:
+            raise ModelError(f"neuron model '{name}': postsynaptic model for '{receptor}', which is not a receptor "
+                             f"({', '.join(receptors)})")
+        local = {n: f"{n}_{receptor}" for n in (*psm.params, *psm.var_names, *(d.name for d in psm.derived_params))}
+        unknown = set(values) - set(psm.params)
+        if unknown:
+            raise ModelError(f"neuron model '{name}': postsynaptic model '{psm.name}' has no parameter(s) "
+                             f"{sorted(unknown)}; parameters: {', '.join(psm.params)}")
+        params += [local[p] for p in psm.params]
+        vars_ += [dataclasses.replace(v, name=local[v.name]) for v in psm.vars]
+        derived += [_suffixed_derived(d, local) for d in psm.derived_params]
+        for p in psm.params:
+            given = values.get(p, getattr(psm, "_defaults", {}).get(p))
+            if given is not None:
+                defaults.setdefault(local[p], _number(name, "parameter", local[p], given))
+        for v, value in getattr(psm, "_initial", {}).items():
+            initial.setdefault(local[v], value)
+        names = {**neuron_names, **local, "inp": f"in_{receptor}"}
+        context = f"postsynaptic model '{psm.name}' of neuron model '{name}' (receptor '{receptor}')"
+        current, _ = render(psm.current_code, names, context=f"{context} current_code")
+        decay, _ = render(psm.decay_code, names, context=f"{context} decay_code")
+        apply, _ = render(psm.apply_input_code, names, context=f"{context} apply_input_code")
+        currents.append(f"({current.strip() or '0'})")
+        after.append(f"{{ {decay.strip()} }}\n{{ {apply.strip()} }}")
+    code = f"const scalar isyn = {' + '.join(currents)};\n{sim_code}\n" + "\n".join(after)
+    return tuple(params), tuple(vars_), tuple(derived), code
+
+
+# ---- PyNN types ----------------------------------------------------------------------------------------
+
+def _required_check(cls, given: dict):
+    missing = [p for p in cls.required_parameters if p not in given]
+    if missing:
+        raise InvalidParameterValueError(
+            f"{cls.__name__}: parameter(s) {', '.join(repr(m) for m in missing)} have no default value and must be "
+            f"given, e.g. {cls.__name__}({', '.join(f'{m}=...' for m in missing)})")
+
+
+def _doc(kind: str, model, defaults: dict, initial: dict, extra: str = "") -> str:
+    """A docstring listing the parameters (``defaults``: name -> default, NaN: required) and variables."""
+    def show(p, v):
+        if v is None:
+            return f"{p}=None"
+        return f"{p} (required)" if np.isnan(v) else f"{p}={v!r}"
+    params = ", ".join(show(p, v) for p, v in defaults.items()) or "none"
+    lines = [f"User-defined {kind} '{model.name}' (pyNN.gpu native model).", "", f"Parameters: {params}."]
+    if initial:
+        lines.append("State variables (initial values): " + ", ".join(f"{k}={v!r}" for k, v in initial.items()) + ".")
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+class NativeCellType(GPUCellMixin, StandardCellType):
+    """Base of the cell types made by :func:`native_cell_type` / :func:`create_neuron_model`.
+
+    Parameters translate one to one (native = PyNN names and units); values are checked for NaN only.
+    """
+
+    required_parameters: tuple = ()
+    conductance_based = False
+
+    def __init__(self, **parameters):
+        _required_check(type(self), parameters)
+        super().__init__(**parameters)
+
+    def check(self, native: dict, where: str = ""):
+        """No NaN, and the type's ``parameter_checks``."""
+        check_values(type(self).__name__, native, self.parameter_checks, where)
+
+
+def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_values: dict | None = None,
+                     units: dict | None = None, *, name: str | None = None, conductance_based: bool = False,
+                     parameter_checks: dict | None = None) -> type:
+    """A PyNN cell type class running the codegen neuron model ``model``.
+
+    ``defaults`` gives default parameter values (a parameter without one must be given to the constructor),
+    ``initial_values`` the default initial values of the state variables (0 otherwise), ``units`` unit strings
+    for the Neo output (default: each :class:`Var`'s ``unit``, else dimensionless).  ``conductance_based`` selects
+    PyNN's weight-sign rule (current-based: negative weights onto 'inhibitory'); ``parameter_checks`` maps a
+    parameter to ``(predicate of an array, phrase)`` as in ``pynn_gpu.standardmodels.validation``.  The class
+    is named ``name`` (default: the model's name).  Every snippet is validated here (:class:`ModelError`).
+    """
+    defaults, initial_values = dict(defaults or {}), dict(initial_values or {})
+    if not isinstance(model, NeuronModel):
+        raise TypeError(f"native_cell_type() needs a NeuronModel, got {type(model).__name__}")
+    if model.extra_globals:
+        raise NotImplementedError(f"neuron model '{model.name}': extra global arrays "
+                                  f"({', '.join(e.name for e in model.extra_globals)}) are not supported in user "
+                                  "cell types")
+    for given, allowed, what in ((defaults, model.params, "parameter"), (initial_values, model.var_names, "variable")):
+        unknown = sorted(set(given) - set(allowed))
+        if unknown:
+            raise ModelError(f"neuron model '{model.name}': {what} value(s) given for {unknown}, which the model does "
+                             f"not declare; {what}s: {', '.join(allowed) or 'none'}")
+    for k, v in list(defaults.items()):
+        defaults[k] = _number(model.name, "parameter", k, v)
+    for k, v in list(initial_values.items()):
+        initial_values[k] = _number(model.name, "variable", k, v)
+    validate_neuron_model(model, defaults)
+    unit_of = _units(model.name, {**{p: "" for p in model.params}, **{v.name: v.unit for v in model.vars}}, units)
+    class_name = name or (model.name if model.name.isidentifier() else "NativeCell")
+    default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
+    initial = {v: initial_values.get(v, 0.0) for v in model.var_names}
+    return type(class_name, (NativeCellType,), {
+        "__doc__": _doc("cell type", model, default_parameters, initial,
+                        f"Receptors: {', '.join(model.receptors) or 'none'}."),
+        "__module__": __name__,
+        "codegen_model": model,
+        "default_parameters": default_parameters,
+        "required_parameters": tuple(p for p in model.params if p not in defaults),
+        "default_initial_values": initial,
+        "translations": build_translations(*[(p, p) for p in model.params]),
+        "recordable": ["spikes"] + list(model.var_names),
+        "units": unit_of,
+        "receptor_types": tuple(model.receptors),
+        "conductance_based": bool(conductance_based),
+        "injectable": not model.spike_source,
+        "parameter_checks": dict(parameter_checks or {}),
+    })
+
+
+def create_neuron_model(class_name: str, params=None, vars=None, derived_params=None, sim_code: str = "",
+                        threshold_condition_code: str = "false", reset_code: str = "",
+                        receptors=("excitatory", "inhibitory"), initial_values: dict | None = None,
+                        units: dict | None = None, postsynaptic_models: dict | None = None,
+                        conductance_based: bool = False, parameter_checks: dict | None = None, **options) -> type:
+    """Define a neuron model GeNN-style and return it as a PyNN cell type class.
+
+    - ``params``: a mapping ``{name: default}`` or a sequence of names (no default: must be given) or
+      ``(name, default)``; values in PyNN's units.
+    - ``vars``: state variables, a mapping ``{name: initial value}`` or a sequence of names, ``(name, type)``
+      (``'scalar'`` or ``'int'``) or :class:`~pynn_gpu.codegen.models.Var`; ``initial_values`` adds initial values
+      (default 0).  Each is recordable and can be set with ``initialize``.
+    - ``derived_params``: ``{name: f}`` or ``[(name, f)]`` with ``f(params, dt)`` computed on the host at build
+      time (from per-cell arrays) and readable in the snippets like a parameter.
+    - ``sim_code`` (one step), ``threshold_condition_code`` (an expression; a spike when true), ``reset_code``
+      (after a spike); the built-in names are listed in the module docstring.
+    - ``receptors``: the receptor types projections may target (``in_<receptor>`` in the snippets).
+    - ``postsynaptic_models``: ``{receptor: PostsynapticModel or (model, {param: value})}``, see
+      :func:`create_postsynaptic_model`.
+    - ``units``: unit strings for the Neo output; ``conductance_based``, ``parameter_checks``: as in
+      :func:`native_cell_type`.
+    - further keywords of :class:`~pynn_gpu.codegen.models.NeuronModel`: ``ode``, ``integrator``
+      (``'rkf45'``/``'rk4'``), ``ode_tolerance``, ``pre_ode_code``, ``ode_step_code``, ``spike_source``, ...
+
+    The codegen model's ``threshold_code`` spelling is accepted too.  Raises :class:`ModelError` naming the
+    model, the snippet and the line for code that does not render.
+    """
+    options = dict(options)
+    threshold_condition_code = options.pop("threshold_code", threshold_condition_code)   # the codegen spelling
+    model_options = {k: options.pop(k) for k in NEURON_OPTIONS if k in options}
+    _no_unknown(class_name, options, create_neuron_model, NEURON_OPTIONS)
+    for key in ("pre_ode_code", "ode_step_code"):
+        if key in model_options:
+            model_options[key] = _upgrade_code(class_name, key, model_options[key])
+    if isinstance(receptors, str):
+        receptors = (receptors,)
+    names, defaults = _params(class_name, params)
+    declared, initial = _vars(class_name, vars, initial_values)
+    derived = _derived(class_name, derived_params)
+    sim_code = _upgrade_code(class_name, "sim_code", sim_code)
+    names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
+                                               postsynaptic_models, defaults, initial)
+    model = NeuronModel(name=class_name, params=names, vars=declared, derived_params=derived, sim_code=sim_code,
+                        threshold_code=_upgrade_code(class_name, "threshold_condition_code",
+                                                     threshold_condition_code) or "false",
+                        reset_code=_upgrade_code(class_name, "reset_code", reset_code), receptors=tuple(receptors),
+                        **model_options)
+    try:
+        return native_cell_type(model, defaults, initial, units, name=class_name if class_name.isidentifier() else None,
+                                conductance_based=conductance_based, parameter_checks=parameter_checks)
+    except ModelError as err:   # name the snippet by the keyword it was given with
+        raise ModelError(str(err).replace(" threshold_code, line", " threshold_condition_code, line")) from None
+
+
+class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
+    """Base of the synapse types made by :func:`native_synapse_type` / :func:`create_weight_update_model`.
+
+    Every variable of the codegen model is a per-synapse PyNN parameter (``weight`` and ``delay`` always exist).
+    Variables the model changes as it runs are read back from the device before ``Projection.get`` and
+    ``Projection.set``.
+    """
+
+    required_parameters: tuple = ()
+
+    def __init__(self, **parameters):
+        _required_check(type(self), parameters)
+        super().__init__(**parameters)
+
+
+def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, units: dict | None = None, *,
+                        name: str | None = None) -> type:
+    """A PyNN synapse type class running the codegen weight-update model ``model``.
+
+    Each variable of the model is a per-synapse PyNN parameter with the default from ``defaults`` (0 if not
+    given); ``weight`` (default 0) and ``delay`` (default: the minimum delay) always exist, ``weight`` only on the
+    host unless the model declares it.  Model parameters are turned into per-synapse variables (the kernels read
+    synapse state per synapse); derived parameters are not supported (compute them in the snippet, ``dt`` is a
+    built-in name).  ``units`` labels parameters as in :func:`native_cell_type`.
+    """
+    if not isinstance(model, WeightUpdateModel):
+        raise TypeError(f"native_synapse_type() needs a WeightUpdateModel, got {type(model).__name__}")
+    if model.derived_params:
+        raise NotImplementedError(f"weight-update model '{model.name}': derived parameters "
+                                  f"({', '.join(d.name for d in model.derived_params)}) are not supported; compute "
+                                  "them in the snippet (dt is a built-in name)")
+    if model.params:
+        model = dataclasses.replace(model, params=(), vars=tuple(Var(p) for p in model.params) + model.vars)
+    defaults = dict(defaults or {})
+    for reserved in ("delay",):
+        if reserved in model.var_names:
+            raise ModelError(f"weight-update model '{model.name}': '{reserved}' is a built-in name (the synapse's "
+                             "delay, ms); choose another name")
+    known = set(model.var_names) | {"weight", "delay"}
+    unknown = sorted(set(defaults) - known)
+    if unknown:
+        raise ModelError(f"weight-update model '{model.name}': default value(s) for {unknown}, which the model does "
+                         f"not declare; variables: {', '.join(model.var_names) or 'none'}")
+    required = tuple(p for p, v in defaults.items() if v is None)
+    for k, v in defaults.items():
+        if v is not None:
+            defaults[k] = _number(model.name, "variable", k, v)
+    validate_weight_update_model(model)
+    default_parameters = {"weight": 0.0, "delay": None}
+    default_parameters.update({v: 0.0 for v in model.var_names})
+    default_parameters.update({k: (_MISSING if v is None else v) for k, v in defaults.items()})
+    unit_of = _units(model.name, {p: "" for p in default_parameters if p != "delay"}, units)
+    unit_of["delay"] = "ms"
+    class_name = name or (model.name if model.name.isidentifier() else "NativeSynapse")
+    return type(class_name, (NativeSynapseType,), {
+        "__doc__": _doc("synapse type", model, default_parameters, {},
+                        "Every parameter is per synapse; the model's variables: "
+                        + (", ".join(model.var_names) or "none") + "."),
+        "__module__": __name__,
+        "codegen_model": model,
+        "default_parameters": default_parameters,
+        "required_parameters": required,
+        "translations": build_translations(*[(p, p) for p in default_parameters]),
+        "units": unit_of,
+    })
+
+
+def create_weight_update_model(class_name: str, params=None, vars=None, pre_spike_code: str | None = None,
+                               post_spike_code: str = "", post_trace: str | None = None,
+                               units: dict | None = None, **options) -> type:
+    """Define a weight-update (synapse, learning) model GeNN-style and return it as a PyNN synapse type class.
+
+    - ``params``: per-synapse constants, ``{name: default}`` or names (no default: must be given).
+    - ``vars``: per-synapse state, ``{name: initial value}`` or names (initial value 0).  Declare ``weight`` to use
+      PyNN's weights in the snippet.
+    - ``pre_spike_code``: run for every synapse of a presynaptic neuron that spiked; ``add_to_post(x)`` transmits
+      (default: ``add_to_post(weight);`` if ``weight`` is declared).  ``post_spike_code``: run for every synapse
+      onto a neuron that spiked.  ``post_trace``: a per-synapse time constant giving the snippet the postsynaptic
+      spike history (NEST's archiving node).
+    - every parameter and variable is a PyNN synapse parameter: ``MyRule(eta=2e-5, weight=0.0)``,
+      ``Projection.get('eta', format='array')``, ``Projection.set(...)``; learned values are read from the device.
+
+    GeNN 5's ``pre_spike_syn_code`` / ``post_spike_syn_code`` spellings are accepted, GeNN 4's ``sim_code`` /
+    ``learn_post_code`` with a FutureWarning.  Example (a weight that decays at every presynaptic spike)::
+
+        Decaying = sim.create_weight_update_model(
+            "Decaying", params={"factor": 0.5}, vars=["weight"],
+            pre_spike_code="add_to_post(weight); weight *= factor;")
+    """
+    options = dict(options)
+    if pre_spike_code is not None:
+        options["pre_spike_code"] = pre_spike_code
+    if post_spike_code:
+        options["post_spike_code"] = post_spike_code
+    _renamed(class_name, options, "pre_spike_code", "pre_spike_syn_code", deprecated=False)
+    _renamed(class_name, options, "pre_spike_code", "sim_code", deprecated=True)
+    _renamed(class_name, options, "post_spike_code", "post_spike_syn_code", deprecated=False)
+    _renamed(class_name, options, "post_spike_code", "learn_post_code", deprecated=True)
+    pre_spike_code = options.pop("pre_spike_code", None)
+    post_spike_code = options.pop("post_spike_code", "")
+    derived = options.pop("derived_params", None)
+    _no_unknown(class_name, options, create_weight_update_model, ("derived_params", "pre_spike_syn_code",
+                                                                    "post_spike_syn_code"))
+    if derived:
+        raise NotImplementedError(f"weight-update model '{class_name}': derived parameters are not supported; "
+                                  "compute them in the snippet (dt is a built-in name)")
+    names, defaults = _params(class_name, params)
+    declared, initial = _vars(class_name, vars, None)
+    all_vars = tuple(Var(p) for p in names) + declared
+    if pre_spike_code is None:
+        pre_spike_code = "add_to_post(weight);" if "weight" in (v.name for v in all_vars) else ""
+    model = WeightUpdateModel(name=class_name, vars=all_vars,
+                              pre_spike_code=_upgrade_code(class_name, "pre_spike_code", pre_spike_code),
+                              post_spike_code=_upgrade_code(class_name, "post_spike_code", post_spike_code),
+                              post_trace=post_trace)
+    values = {p: defaults.get(p) for p in names}
+    values.update(initial)
+    return native_synapse_type(model, values, units, name=class_name if class_name.isidentifier() else None)
+
+
+class NativeCurrentSource(GPUCurrentSource):
+    """Base of the current sources made by :func:`native_current_source` / :func:`create_current_source_model`.
+
+    Its parameters (one value per source) live in a device buffer: changing one between runs re-uploads it
+    without recompiling.  The injected current is not recorded on the host (``record()`` raises).
+    """
+
+    required_parameters: tuple = ()
+
+    def __init__(self, **parameters):
+        _required_check(type(self), parameters)
+        super().__init__(**parameters)
+
+    def _model_params(self) -> dict:
+        return dict(self._native)
+
+    def _device_view(self):
+        return self._model_params(), {}, self._target_groups()
+
+    def record(self):
+        raise NotImplementedError(f"{type(self).__name__}: recording the current of a user-defined current source "
+                                  "is not supported; record the target's state instead")
+
+
+def native_current_source(model: CurrentSourceModel, defaults: dict | None = None, *, name: str | None = None,
+                          parameter_checks: dict | None = None) -> type:
+    """A PyNN current source class injecting the current of the codegen model ``model``.
+
+    ``defaults`` gives default parameter values (a parameter without one must be given).  The model's
+    ``injection_code`` is an expression for the current (nA) applied in the step starting at ``t``.
+    """
+    if not isinstance(model, CurrentSourceModel):
+        raise TypeError(f"native_current_source() needs a CurrentSourceModel, got {type(model).__name__}")
+    if model.extra_globals:
+        raise NotImplementedError(f"current-source model '{model.name}': extra global arrays are not supported in "
+                                  "user current sources")
+    defaults = dict(defaults or {})
+    unknown = sorted(set(defaults) - set(model.params))
+    if unknown:
+        raise ModelError(f"current-source model '{model.name}': default value(s) for {unknown}, which the model does "
+                         f"not declare; parameters: {', '.join(model.params) or 'none'}")
+    for k, v in defaults.items():
+        defaults[k] = _number(model.name, "parameter", k, v)
+    validate_current_source_model(model, defaults)
+    class_name = name or (model.name if model.name.isidentifier() else "NativeCurrentSource")
+    default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
+    return type(class_name, (NativeCurrentSource,), {
+        "__doc__": _doc("current source", model, default_parameters, {}),
+        "__module__": __name__,
+        "codegen_model": model,
+        "default_parameters": default_parameters,
+        "required_parameters": tuple(p for p in model.params if p not in defaults),
+        "translations": build_translations(*[(p, p) for p in model.params]),
+        "parameter_checks": dict(parameter_checks or {}),
+    })
+
+
+_INJECT = re.compile(r"^\s*injectCurrent\s*\((.*)\)\s*;?\s*$", re.DOTALL)
+
+
+def create_current_source_model(class_name: str, params=None, derived_params=None, injection_code: str = "0",
+                                parameter_checks: dict | None = None, **options) -> type:
+    """Define a current source GeNN-style and return it as a PyNN current source class.
+
+    ``params`` (``{name: default}`` or names, one value per source; changeable between runs with
+    ``source.amplitude = ...`` or ``set_parameters``), ``derived_params`` (``f(params, dt)``, on the host), and
+    ``injection_code``: an expression for the current (nA) injected in the step starting at ``t`` into every
+    target -- or GeNN's single statement ``injectCurrent(x);``.  Built-in names: ``t``, ``dt``, ``step``.
+    Example::
+
+        Ramp = sim.create_current_source_model(
+            "Ramp", params={"slope": 0.01, "start": 0.0},
+            injection_code="t >= start ? slope * (t - start) : 0.0")
+        Ramp(slope=0.02).inject_into(cells)
+    """
+    _no_unknown(class_name, dict(options), create_current_source_model)
+    code = _upgrade_code(class_name, "injection_code", injection_code)
+    m = _INJECT.match(code)
+    if m is not None and "injectCurrent" not in m.group(1):
+        code = m.group(1)
+    elif "injectCurrent" in code:
+        raise ModelError(f"[current-source model '{class_name}' injection_code] must be an expression for the "
+                         "current or a single 'injectCurrent(x);'")
+    names, defaults = _params(class_name, params)
+    model = CurrentSourceModel(name=class_name, params=names, derived_params=_derived(class_name, derived_params),
+                               injection_code=code)
+    return native_current_source(model, defaults, name=class_name if class_name.isidentifier() else None,
+                                 parameter_checks=parameter_checks)

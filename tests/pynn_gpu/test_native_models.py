@@ -1,0 +1,348 @@
+"""User-defined (GeNN-style) models as PyNN types: the API the standard library is written in.
+
+A LIF with exponential current synapses written here through the public API reproduces ``IF_curr_exp``; user
+models record, set, get and initialize like standard ones; a user weight-update model learns and is read back
+with ``Projection.get``; user current sources and postsynaptic models inject what they say; errors name the
+model, the snippet and the line before anything is compiled; and user models compile for CUDA.
+"""
+import numpy as np
+import pytest
+from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
+
+from pynn_gpu.codegen.errors import ModelError
+from pynn_gpu.codegen.library import neurons
+from pynn_gpu.kernels.runtime import nvrtc
+
+DT = 0.1
+
+
+def _f(x):
+    return np.asarray(x, float)
+
+
+def _p21(tau_syn, p, dt):
+    """The exact current-to-voltage propagator of iaf_psc_exp (tau_syn != tau_m)."""
+    beta = _f(tau_syn) * _f(p["tau_m"]) / (_f(p["tau_m"]) - _f(tau_syn))
+    return beta / _f(p["cm"]) * np.exp(-dt / _f(tau_syn)) * np.expm1(dt / beta)
+
+
+def user_lif(sim):
+    """NEST's iaf_psc_exp as a user model: exact propagators for v and both exponential currents."""
+    return sim.create_neuron_model(
+        "UserLIF",
+        params={"v_rest": -65.0, "cm": 1.0, "tau_m": 20.0, "tau_refrac": 0.1, "tau_syn_E": 5.0, "tau_syn_I": 5.0,
+                "i_offset": 0.0, "v_reset": -65.0, "v_thresh": -50.0},
+        vars=[("v", "scalar"), ("isyn_exc", "scalar"), ("isyn_inh", "scalar"), ("r", "int")],
+        initial_values={"v": -65.0},
+        derived_params=[
+            ("p22", lambda p, dt: np.exp(-dt / _f(p["tau_m"]))),
+            ("p11_exc", lambda p, dt: np.exp(-dt / _f(p["tau_syn_E"]))),
+            ("p11_inh", lambda p, dt: np.exp(-dt / _f(p["tau_syn_I"]))),
+            ("p20", lambda p, dt: -_f(p["tau_m"]) / _f(p["cm"]) * np.expm1(-dt / _f(p["tau_m"]))),
+            ("p21_exc", lambda p, dt: _p21(p["tau_syn_E"], p, dt)),
+            ("p21_inh", lambda p, dt: _p21(p["tau_syn_I"], p, dt)),
+            # refractory steps: ceil(tau_refrac / dt) counted on 1 us tics, as NEST counts them
+            ("n_ref", lambda p, dt: np.ceil(np.rint(_f(p["tau_refrac"]) * 1000) / np.rint(dt * 1000))),
+        ],
+        sim_code="""
+            if (r == 0)
+                v = v_rest + p22 * (v - v_rest) + p21_exc * isyn_exc + p21_inh * isyn_inh + p20 * (i_offset + i_inj);
+            else
+                r -= 1;
+            isyn_exc = p11_exc * isyn_exc + in_excitatory;
+            isyn_inh = p11_inh * isyn_inh + in_inhibitory;
+        """,
+        threshold_condition_code="v >= v_thresh",
+        reset_code="r = n_ref; v = v_reset;",
+        receptors=("excitatory", "inhibitory"),
+        units={"v": "mV", "isyn_exc": "nA", "isyn_inh": "nA"},
+    )
+
+
+def integrator(sim, **kw):
+    """v accumulates the weights arriving at its receptor and the injected charge; it never spikes."""
+    return sim.create_neuron_model("Integrator", vars={"v": 0.0}, sim_code="v += in_excitatory + dt * i_inj;",
+                                   receptors=("excitatory",), units={"v": "mV"}, **kw)
+
+
+@pytest.mark.parametrize("precision,atol", [("double", 1e-10), ("single", 1e-4)])
+def test_user_lif_reproduces_if_curr_exp(sim, precision, atol):
+    UserLIF = user_lif(sim)
+    sim.setup(timestep=DT, min_delay=DT, precision=precision)
+    params = dict(tau_m=[10.0, 15.0, 20.0, 30.0], cm=0.8, tau_refrac=2.0, tau_syn_E=3.0, tau_syn_I=6.0,
+                  i_offset=0.1, v_reset=-70.0)
+    # the library's own codegen model, wrapped as a user would wrap any NeuronModel
+    Wrapped = sim.native_cell_type(neurons.IF_CURR_EXP, defaults=sim.IF_curr_exp.default_parameters,
+                                   initial_values={"v": -65.0}, units={"v": "mV"}, name="Wrapped")
+    std = sim.Population(4, sim.IF_curr_exp(**params), label="std")
+    user = sim.Population(4, UserLIF(**params), label="user")
+    wrapped = sim.Population(4, Wrapped(**params), label="wrapped")
+    for pop in (std, user, wrapped):
+        pop.initialize(v=-60.0)
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[[5.0, 20.0, 60.0], [12.3, 40.0], [30.0, 31.0, 90.0]]))
+    for post in (std, user, wrapped):
+        sim.Projection(src, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.5, delay=1.0),
+                       receptor_type="excitatory")
+        sim.Projection(src, post, sim.OneToOneConnector() if post.size == src.size else sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=-1.0, delay=2.3), receptor_type="inhibitory")
+        sim.DCSource(amplitude=0.9, start=50.0, stop=150.0).inject_into(post)
+        post.record(["v", "isyn_exc", "spikes"])
+    sim.run(200.0)
+    a, b = std.get_data().segments[0], user.get_data().segments[0]
+    v_std, v_user = a.filter(name="v")[0], b.filter(name="v")[0]
+    assert str(v_user.units.dimensionality) == "mV"
+    np.testing.assert_allclose(v_user.magnitude, v_std.magnitude, rtol=0, atol=atol)
+    np.testing.assert_allclose(b.filter(name="isyn_exc")[0].magnitude, a.filter(name="isyn_exc")[0].magnitude,
+                               rtol=0, atol=atol * 1e-2)
+    np.testing.assert_array_equal(wrapped.get_data().segments[0].filter(name="v")[0].magnitude, v_std.magnitude)
+    n_spikes = 0
+    for s_std, s_user in zip(a.spiketrains, b.spiketrains):
+        np.testing.assert_allclose(np.asarray(s_user), np.asarray(s_std))
+        n_spikes += len(s_std)
+    assert n_spikes >= 8                   # the comparison covers threshold, reset and refractoriness
+
+
+def test_record_set_get_initialize(sim):
+    Leaky = sim.create_neuron_model(
+        "Leaky", params={"tau": 10.0, "v_th": 1.0, "gain": None},
+        vars={"v": 0.0, "n": 0.0}, derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
+        sim_code="v = decay * v + gain * in_excitatory + dt * i_inj;",
+        threshold_condition_code="v >= v_th", reset_code="v = 0.0; n += 1;",
+        receptors=("excitatory", "modulatory"), units={"v": "mV", "tau": "ms"})
+    assert Leaky.receptor_types == ("excitatory", "modulatory")
+    assert Leaky.recordable == ["spikes", "v", "n"] and Leaky.injectable
+    assert Leaky.default_initial_values == {"v": 0.0, "n": 0.0}
+    sim.setup(timestep=DT)
+    cells = sim.Population(3, Leaky(tau=[5.0, 10.0, 20.0], gain=2.0), label="leaky",
+                           initial_values={"v": [0.1, 0.2, 0.3]})
+    np.testing.assert_allclose(cells.get("tau"), [5.0, 10.0, 20.0])
+    assert cells.get("gain") == 2.0 and cells[1:].get("v_th") == 1.0
+    cells.record(["v", "n", "spikes"])
+    sim.run(2.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(v[0], [0.1, 0.2, 0.3])
+    np.testing.assert_allclose(v[10], np.array([0.1, 0.2, 0.3]) * np.exp(-1.0 / np.array([5.0, 10.0, 20.0])),
+                               rtol=1e-5)
+    # set and initialize between runs act without a rebuild; a current source drives spikes, counted in n
+    cells[0:1].set(v_th=0.05)
+    cells.initialize(v=0.5)
+    sim.DCSource(amplitude=1.0, start=3.0, stop=8.0).inject_into(cells[2:3])
+    sim.run(8.0)
+    seg = cells.get_data().segments[0]
+    n = seg.filter(name="n")[0].magnitude
+    assert n[-1, 0] >= 1 and n[-1, 1] == 0 and n[-1, 2] >= 1     # cell 0: lower threshold; cell 2: injected
+    assert len(seg.spiketrains[0]) == n[-1, 0] and len(seg.spiketrains[1]) == 0
+    assert str(seg.filter(name="v")[0].units.dimensionality) == "mV"
+    # a projection onto a user receptor
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[12.0]]))
+    with pytest.warns(UserWarning, match="Can't check weight"):      # PyNN's sign rule knows no 'modulatory'
+        sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01, delay=1.0),
+                       receptor_type="modulatory")
+    sim.run(5.0)
+    with pytest.raises(NonExistentParameterError):
+        cells.get("foo")
+    with pytest.raises(InvalidParameterValueError, match="NaN"):
+        cells.set(tau=float("nan"))
+
+
+def test_user_weight_update_model_learns_and_is_read_back(sim):
+    Decaying = sim.create_weight_update_model(
+        "Decaying", params={"factor": None}, vars={"weight": 0.0, "count": 0.0},
+        pre_spike_code="add_to_post(weight);\nweight *= factor;\ncount += 1;")
+    assert Decaying.default_parameters["delay"] is None
+    with pytest.raises(InvalidParameterValueError, match="'factor'"):
+        Decaying(weight=1.0)
+    sim.setup(timestep=DT, min_delay=DT)
+    Integrator = integrator(sim)
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[[10.0, 20.0, 30.0, 40.0]]))
+    post = sim.Population(2, Integrator())
+    conn = sim.FromListConnector([(0, 0, 1.0, 1.0, 0.5), (0, 1, 1.0, 1.0, 0.25)],
+                                 column_names=["weight", "delay", "factor"])
+    prj = sim.Projection(pre, post, conn, Decaying(factor=0.9, weight=1.0))
+    post.record("v")
+    sim.run(50.0)
+    expected_w = np.array([0.5, 0.25]) ** 4
+    weight, count, factor = prj.get(["weight", "count", "factor"], format="array")
+    np.testing.assert_allclose(weight[0], expected_w)
+    np.testing.assert_allclose(count[0], [4, 4])              # a learned variable other than the weight
+    np.testing.assert_allclose(factor[0], [0.5, 0.25])
+    rows = prj.get(["count", "weight"], format="list")
+    assert [tuple(r) for r in rows] == [(0, 0, 4.0, 0.0625), (0, 1, 4.0, 0.25 ** 4)]
+    v = post.get_data().segments[0].filter(name="v")[0].magnitude[-1]
+    np.testing.assert_allclose(v, [1 + 0.5 + 0.25 + 0.125, 1 + 0.25 + 0.25 ** 2 + 0.25 ** 3], rtol=1e-6)
+    # reset: the synapses start again from their initial values; a new factor, set in place, is used
+    sim.reset()
+    np.testing.assert_allclose(prj.get("count", format="array")[0], [0, 0])
+    prj.set(factor=0.5)
+    sim.run(50.0)
+    np.testing.assert_allclose(prj.get("weight", format="array")[0], [0.0625, 0.0625])
+
+
+def test_user_current_source(sim):
+    Ramp = sim.create_current_source_model("Ramp", params={"slope": 0.1, "onset": 2.0},
+                                           injection_code="t >= onset ? slope * (t - onset) : 0.0")
+    Const = sim.create_current_source_model("Const", params=["magnitude"], injection_code="injectCurrent(magnitude);")
+    with pytest.raises(InvalidParameterValueError, match="'magnitude'"):
+        Const()
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(2, integrator(sim)())
+    ramp = Ramp(slope=0.2)
+    ramp.inject_into(cells[0:1])
+    Const(magnitude=0.5).inject_into(cells[1:2])
+    assert ramp.slope == 0.2 and ramp.onset == 2.0
+    with pytest.raises(NotImplementedError, match="Ramp"):
+        ramp.record()
+    cells.record("v")
+    sim.run(5.0)
+    ramp.slope = -0.1                  # re-uploaded, no rebuild
+    simulation = sim.simulator.state.simulation
+    sim.run(5.0)
+    assert sim.simulator.state.simulation is simulation
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    t = np.arange(100) * DT
+    current = np.where(t >= 2.0, np.where(t < 5.0 - 1e-9, 0.2, -0.1) * (t - 2.0), 0.0)
+    np.testing.assert_allclose(v[1:, 0], np.cumsum(DT * current), atol=1e-9)
+    np.testing.assert_allclose(v[1:, 1], DT * 0.5 * np.arange(1, 101), atol=1e-9)
+
+
+def test_postsynaptic_model_shapes_the_current(sim):
+    ExpCurr = sim.create_postsynaptic_model(
+        "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
+        apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+    Reader = sim.create_neuron_model("Reader", vars={"i": 0.0}, sim_code="i = isyn;", receptors=("excitatory",),
+                                     postsynaptic_models={"excitatory": (ExpCurr, {"tau": 2.0})})
+    assert Reader.default_parameters == {"tau_excitatory": 2.0}
+    assert Reader.recordable == ["spikes", "i", "x_excitatory"]
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(2, Reader(tau_excitatory=[2.0, 4.0]))
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0]]))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
+    cells.record(["i", "x_excitatory"])
+    sim.run(10.0)
+    i = cells.get_data().segments[0].filter(name="i")[0].magnitude
+    k0 = int(np.argmax(i[:, 0] > 0))
+    assert k0 > 0 and np.all(i[:k0] == 0)
+    m = np.arange(len(i) - k0)
+    for cell, tau in enumerate((2.0, 4.0)):
+        np.testing.assert_allclose(i[k0:, cell], 3.0 * np.exp(-DT * m / tau), rtol=1e-12)
+
+
+# ---- errors: before compilation, naming model, snippet and line ----------------------------------------
+
+def test_unknown_name_in_neuron_snippet(sim):
+    with pytest.raises(ModelError) as err:
+        sim.create_neuron_model("Typo", params={"v_thresh": -50.0}, vars=["v"],
+                                sim_code="v += 1.0;\nv = v;", threshold_condition_code="v >= v_thresh &&\n v > v_tresh")
+    assert "[neuron model 'Typo' threshold_condition_code, line 2] unknown name 'v_tresh'" in str(err.value)
+    assert "did you mean 'v_thresh'?" in str(err.value)
+    with pytest.raises(ModelError, match=r"\[neuron model 'Typo2' sim_code, line 3\] unknown function 'expo'"):
+        sim.create_neuron_model("Typo2", vars=["v"], sim_code="\nv += 1.0;\nv = expo(v);")
+
+
+def test_unknown_name_in_synapse_and_source_snippets(sim):
+    with pytest.raises(ModelError, match=r"\[weight-update model 'Rule' pre_spike_code, line 2\] unknown name 'eta'"):
+        sim.create_weight_update_model("Rule", vars=["weight"], pre_spike_code="add_to_post(weight);\nweight += eta;")
+    with pytest.raises(ModelError, match=r"\[weight-update model 'Rule2' post_spike_code, line 1\] unknown name 'g'"):
+        sim.create_weight_update_model("Rule2", vars=["weight"], post_spike_code="g += 1.0;")
+    with pytest.raises(ModelError, match=r"current source 'Src' \(Src\) injection_code, line 1\] unknown name 'amp'"):
+        sim.create_current_source_model("Src", params={"amplitude": 1.0}, injection_code="amp")
+    ExpCurr = sim.create_postsynaptic_model("ExpCurr", vars=["x"], decay_code="x *= decy;", current_code="x")
+    with pytest.raises(ModelError, match=r"postsynaptic model 'ExpCurr' of neuron model 'N' \(receptor "
+                                         r"'excitatory'\) decay_code, line 1\] unknown name 'decy'"):
+        sim.create_neuron_model("N", vars=["v"], postsynaptic_models={"excitatory": ExpCurr})
+
+
+def test_declaration_errors(sim):
+    with pytest.raises(ModelError, match="model 'T': variable 'n' has type 'float32'"):
+        sim.create_neuron_model("T", vars=[("n", "float32")])
+    with pytest.raises(ModelError, match="model 'T': the default of parameter 'a' must be a number"):
+        sim.create_neuron_model("T", params={"a": "one"})
+    with pytest.raises(ModelError, match="parameter 'k' has type 'int'"):
+        sim.create_neuron_model("T", params=[("k", "int")])
+    with pytest.raises(ModelError, match="'t' is a built-in name"):
+        sim.create_neuron_model("T", vars=["t"])
+    with pytest.raises(ModelError, match=r"\[neuron model 'T' derived parameter 'decay'\] reads 'tau'"):
+        sim.create_neuron_model("T", params={"tau_m": 10.0}, derived_params={"decay": lambda p, dt: p["tau"]})
+    with pytest.raises(ModelError, match="local 'v' shadows a model name"):
+        sim.create_neuron_model("T", vars=["v"], sim_code="scalar v = 1.0;")
+    with pytest.raises(ModelError, match="value.*for \\['vv'\\], which the model does not declare"):
+        sim.native_cell_type(user_lif(sim).codegen_model, defaults={}, initial_values={"vv": 1.0})
+    with pytest.raises(TypeError, match="unexpected keyword.*'treshold_code'"):
+        sim.create_neuron_model("T", treshold_code="false")
+
+
+def test_constructor_errors(sim):
+    UserLIF = user_lif(sim)
+    with pytest.raises(NonExistentParameterError, match="tau_mem"):
+        UserLIF(tau_mem=10.0)
+    with pytest.raises(InvalidParameterValueError, match="tau_m"):
+        UserLIF(tau_m="ten")
+    Needs = sim.create_neuron_model("Needs", params=["tau", ("g", 1.0)], vars=["v"], sim_code="v = tau * g;")
+    with pytest.raises(InvalidParameterValueError, match="'tau' have no default value.*Needs\\(tau=...\\)"):
+        Needs(g=2.0)
+    assert Needs(tau=3.0).parameter_space["tau"].base_value == 3.0
+
+
+def test_models_of_one_name_and_locals_named_like_kernel_variables(sim):
+    """Two different models may share a name, and snippet locals may use any name (``s``, ``gid``): the
+    generator keys models by content and renames snippet locals, so nothing collides."""
+    Up = sim.create_neuron_model("Same", vars=["v"], receptors=["excitatory"],
+                                 sim_code="const scalar gid = 1.0; v += gid * dt + in_excitatory;")
+    Down = sim.create_neuron_model("Same", vars=["v"], receptors=["excitatory"],
+                                   sim_code="const scalar s = 2.0; v -= s * dt + in_excitatory;")
+    W = sim.create_weight_update_model("W", vars=["weight"],
+                                       pre_spike_code="const int s = 3;\nadd_to_post(s * weight);")
+    sim.setup(timestep=DT, min_delay=DT)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    up, down = sim.Population(1, Up(), initial_values={"v": 0.0}), sim.Population(1, Down(), initial_values={"v": 0.0})
+    for pop in (up, down):
+        sim.Projection(src, pop, sim.AllToAllConnector(), W(weight=0.5, delay=DT), receptor_type="excitatory")
+        pop.record("v")
+    sim.run(10.0)
+    v_up = up.get_data().segments[0].filter(name="v")[0].magnitude[-1, 0]
+    v_down = down.get_data().segments[0].filter(name="v")[0].magnitude[-1, 0]
+    assert v_up == pytest.approx(10.0 * 1.0 + 1.5, abs=1e-3)      # 100 steps of +1 * dt, one input of 3 * 0.5
+    assert v_down == pytest.approx(-(10.0 * 2.0 + 1.5), abs=1e-3)
+
+
+def test_the_standard_library_passes_the_user_model_checks():
+    """The built-in models are written in the user's language: each passes the checks a user model gets."""
+    from pynn_gpu import native
+    from pynn_gpu.codegen.library import current_sources, synapses
+    from pynn_gpu.codegen.models import CurrentSourceModel, NeuronModel, WeightUpdateModel
+    checked = 0
+    for module, kind, validate in ((neurons, NeuronModel, native.validate_neuron_model),
+                                   (synapses, WeightUpdateModel, native.validate_weight_update_model),
+                                   (current_sources, CurrentSourceModel, native.validate_current_source_model)):
+        for model in vars(module).values():
+            if isinstance(model, kind):
+                validate(model)
+                checked += 1
+    native.validate_neuron_model(neurons.gif_cond_exp(2, 1))
+    assert checked >= 20
+
+
+def test_genn_legacy_syntax_warns_and_works(sim):
+    with pytest.warns(FutureWarning, match="model 'Old'.*\\$\\(name\\)"):
+        Old = sim.create_weight_update_model("Old", vars={"g": 1.0}, pre_spike_syn_code="$(addToInSyn, $(g));")
+    assert Old.codegen_model.pre_spike_code == "add_to_post(g);"
+    with pytest.warns(FutureWarning, match="model 'Old2': 'sim_code' is deprecated; use 'pre_spike_code'"):
+        Old2 = sim.create_weight_update_model("Old2", vars={"weight": 1.0}, sim_code="add_to_post(weight);")
+    assert Old2.codegen_model.pre_spike_code == "add_to_post(weight);"
+
+
+@pytest.mark.cuda_compile
+@pytest.mark.skipif(not nvrtc.available(), reason=f"NVRTC not installed: {nvrtc.INSTALL_HINT}")
+def test_user_models_compile_for_cuda(sim):
+    UserLIF = user_lif(sim)
+    Decaying = sim.create_weight_update_model("Decaying", params={"factor": 0.9}, vars={"weight": 0.0},
+                                              pre_spike_code="add_to_post(weight); weight *= factor;")
+    Ramp = sim.create_current_source_model("Ramp", params={"slope": 0.1}, injection_code="slope * t")
+    sim.setup(timestep=DT)
+    src = sim.Population(2, sim.SpikeSourcePoisson(rate=50.0))
+    cells = sim.Population(4, UserLIF())
+    sim.Projection(src, cells, sim.AllToAllConnector(), Decaying(weight=0.5, delay=1.0))
+    Ramp().inject_into(cells)
+    cells.record(["v", "spikes"])
+    report = sim.compile(backend="cuda", arch="sm_80")
+    assert report.kernels and "UserLIF" in report.source and "Decaying" in report.source
