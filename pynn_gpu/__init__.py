@@ -11,6 +11,8 @@ With no GPU it runs on the CPU through PoCL.  ``setup`` also takes ``backend``, 
 from pyNN import errors, random, space  # noqa: F401
 from pyNN.network import Network  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
+
+from .rng import NativeRNG  # noqa: F401
 from pyNN.recording import *  # noqa: F401, F403
 from pyNN.space import Space  # noqa: F401
 from pyNN.standardmodels import StandardCellType
