@@ -11,6 +11,7 @@ import numpy as np
 import warnings
 
 from ..kernels.errors import DeviceMemoryError
+from .errors import CodegenError
 from .generator import HISTORY_SIZE, Generator, Program
 from .models import evaluate_derived
 from .network import Network
@@ -150,13 +151,25 @@ class Simulation:
         self._host["pg_hist_k"] = np.zeros(HISTORY_SIZE * lay.n_total, self.dtype)
         self._host["pg_hist_n"] = np.zeros(lay.n_total, np.int32)
         self._host["pg_errors"] = np.zeros(1, np.int32)
-        tau = np.zeros(lay.n_total, self.dtype)
+        tau = np.zeros(lay.n_total)
         for sb in lay.synapse_blocks:
             if sb.model.post_trace:
                 for sg in sb.groups:
                     _, slot = lay.group_slot[sg.post]
-                    tau[slot.global_start + np.asarray(sg.post_ind)] = sg.vars[sb.model.post_trace]
-        self._host["pg_tau_minus"] = tau
+                    targets = slot.global_start + np.asarray(sg.post_ind)
+                    values = np.asarray(sg.vars[sb.model.post_trace], float)
+                    # one trace per neuron (as NEST's archiving node): its time constant must be unique
+                    clash = (tau[targets] != 0) & (tau[targets] != values)
+                    order = np.argsort(targets, kind="stable")
+                    t_sorted, v_sorted = targets[order], values[order]
+                    same_target = np.r_[False, t_sorted[1:] == t_sorted[:-1]]
+                    if clash.any() or np.any(same_target & (v_sorted != np.r_[v_sorted[:1], v_sorted[:-1]])):
+                        raise CodegenError(
+                            f"synapse group '{sg.name}': cells of '{sg.post.name}' receive plastic synapses with "
+                            f"different '{sb.model.post_trace}' values; a cell keeps one postsynaptic trace, so "
+                            "all plastic synapses onto it must share that time constant")
+                    tau[targets] = values
+        self._host["pg_tau_minus"] = tau.astype(self.dtype)
 
     def _pack_source(self, spec):
         cs = spec.source

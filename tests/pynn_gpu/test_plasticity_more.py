@@ -245,3 +245,25 @@ def test_vogels2011_single_precision_and_errors(sim):
     with pytest.raises(NotImplementedError, match="AdditiveWeightDependence"):
         sim.STDPMechanism(timing_dependence=sim.Vogels2011Rule(),
                           weight_dependence=sim.MultiplicativeWeightDependence(w_max=1.0))
+
+
+@pytest.mark.cuda_compile
+def test_new_synapse_models_compile_for_cuda(sim, tmp_path, monkeypatch):
+    """The CUDA dialect of the three models compiles with NVRTC (no GPU needed), in both precisions."""
+    from pynn_gpu.kernels import cache
+    from pynn_gpu.kernels.runtime import nvrtc
+    if not nvrtc.available():
+        pytest.skip(f"NVRTC not installed: {nvrtc.INSTALL_HINT}")
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    sim.setup(timestep=0.1)
+    pre = sim.Population(5, sim.SpikeSourcePoisson(rate=20.0), label="pre")
+    post = sim.Population(5, sim.IF_cond_exp(), label="post")
+    for synapse, receptor in (
+            (sim.StochasticTsodyksMarkramSynapse(weight=0.01, delay=0.5, tau_facil=50.0), "excitatory"),
+            (sim.MultiQuantalSynapse(weight=0.01, delay=0.5, n=3), "excitatory"),
+            (sim.STDPMechanism(timing_dependence=sim.Vogels2011Rule(), weight_dependence=sim.AdditiveWeightDependence(
+                w_max=0.01), weight=0.005, delay=0.3), "inhibitory")):
+        sim.Projection(pre, post, sim.AllToAllConnector(), synapse, receptor_type=receptor)
+    for precision in ("single", "double"):
+        report = sim.compile(backend="cuda", arch="sm_90", precision=precision)
+        assert all(k.registers > 0 for k in report.kernels.values())

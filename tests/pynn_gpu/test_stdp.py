@@ -63,3 +63,17 @@ def test_learned_weights_round_trip_and_reset(sim):
     sim.run(30.0)            # pre spikes with no post spikes: depression only from an empty history -> unchanged
     assert prj.get("weight", format="list", with_address=False) == pytest.approx([0.1, 0.2])
     assert not np.allclose(w_learned, 0.5 * W_MAX)
+
+
+def test_conflicting_trace_time_constants_are_refused(sim):
+    """A cell keeps one postsynaptic trace (as in NEST): plastic synapses onto it must share tau_minus."""
+    from pynn_gpu.codegen.errors import CodegenError
+    sim.setup(timestep=0.1)
+    pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    post = sim.Population(1, sim.IF_curr_exp())
+    for tau_minus in (20.0, 30.0):
+        stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_minus=tau_minus),
+                                 weight_dependence=sim.AdditiveWeightDependence(w_max=1.0), weight=0.1, delay=1.0)
+        sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    with pytest.raises(CodegenError, match="tau_minus"):
+        sim.run(1.0)
