@@ -423,16 +423,31 @@ IZHIKEVICH = NeuronModel(
     reset_code="v = c; u = u + d;",
 )
 
-#: Poisson spike source: one Bernoulli draw per step with p = rate * dt on the device RNG.
+#: Poisson spike source (NEST's poisson_generator through a parrot): each step emits a Poisson-distributed
+#: number of spikes with mean rate * dt, drawn by inversion from one uniform deviate; the count acts as a
+#: multiplicity (each spike delivers the weight once), the recording shows one spike per step.
 SPIKE_SOURCE_POISSON = NeuronModel(
     name="SpikeSourcePoisson",
     params=("rate", "start", "duration"),
     derived_params=(
-        ("p_spike", lambda p, dt: np.minimum(np.asarray(p["rate"], float) * dt / 1000.0, 1.0)),
+        ("mean_count", lambda p, dt: np.asarray(p["rate"], float) * dt / 1000.0),
+        ("p_zero", lambda p, dt: np.exp(-np.asarray(p["rate"], float) * dt / 1000.0)),
         ("start_step", lambda p, dt: np.rint(np.asarray(p["start"], float) / dt)),
         ("stop_step", lambda p, dt: np.rint((np.asarray(p["start"], float) + np.asarray(p["duration"], float)) / dt)),
     ),
-    sim_code="const int fire = step >= start_step && step < stop_step && uniform() < p_spike;",
+    sim_code="""
+        int fire = 0;
+        if (step >= start_step && step < stop_step) {
+            const scalar u = uniform();
+            scalar p = p_zero;
+            scalar cumulative = p_zero;
+            while (u >= cumulative && fire < 255 && p > 0.0) {
+                fire += 1;
+                p *= mean_count / fire;
+                cumulative += p;
+            }
+        }
+    """,
     threshold_code="fire",
     spike_source=True,
 )
