@@ -33,6 +33,9 @@ from .standardmodels.cells import (EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_i
                                   IF_curr_delta, IF_curr_exp, IF_facets_hardware1, Izhikevich, SpikeSourceArray,
                                   SpikeSourceGamma, SpikeSourceInhGamma, SpikeSourcePoisson,
                                   SpikeSourcePoissonRefractory)
+from .standardmodels.cells import (LIF, AdExp, AlphaPSR, BetaPSR, CondAlphaPostSynapticResponse,  # noqa: F401
+                                  CondBetaPostSynapticResponse, CondExpPostSynapticResponse,
+                                  CurrExpPostSynapticResponse, ExpPSR, PointNeuron)
 from .standardmodels.electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .standardmodels.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
                                       AdditiveWeightDependence, GutigWeightDependence,
@@ -46,4 +49,5 @@ __version__ = "0.1.0"
 def list_standard_models():
     """Return a list of all the StandardCellType classes available for this simulator."""
     return [obj.__name__ for obj in globals().values()
-            if isinstance(obj, type) and issubclass(obj, StandardCellType) and obj is not StandardCellType]
+            if isinstance(obj, type) and issubclass(obj, StandardCellType) and obj is not StandardCellType
+            and obj is not PointNeuron]     # composed: needs its components (as in pyNN.nest's list)

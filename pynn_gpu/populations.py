@@ -13,7 +13,7 @@ from pyNN.standardmodels import StandardCellType
 
 from . import simulator
 from .codegen.network import NeuronGroup
-from .recording import Recorder
+from .recording import Recorder, model_variable
 
 
 def _per_cell(value, size):
@@ -85,6 +85,7 @@ class _ParameterAccess:
             raise errors.InvalidParameterValueError(
                 f"initial value of '{variable}' in population '{pop.label}' must be a finite number "
                 f"(got {values[~np.isfinite(values)][0]})")
+        variable = model_variable(pop.celltype, variable)       # pop._init holds the model's names
         full = pop._init.get(variable, np.zeros(pop.size)).astype(float)
         full[mask] = values
         pop._init[variable] = full

@@ -261,7 +261,8 @@ class Projection(common.Projection):
         pairs = np.unique(np.stack([cpre, cpost]), axis=1).T if len(cpre) else []
         for a, b in pairs:
             sel = np.nonzero((cpre == a) & (cpost == b))[0]
-            receptor = self.receptor_type
+            # the model's name of the receptor (PointNeuron labels that are not identifiers are renamed)
+            receptor = getattr(pops[b].celltype, "model_receptor", str)(self.receptor_type)
             groups.append(SynapseGroup(
                 name=f"{self.label}[{pops[a].label}->{pops[b].label}]", pre=pops[a]._group, post=pops[b]._group,
                 receptor=receptor, model=model, pre_ind=pre_local[self._pre[sel]],

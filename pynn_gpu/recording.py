@@ -7,6 +7,13 @@ from pyNN import recording
 from . import simulator
 
 
+def model_variable(celltype, name: str) -> str:
+    """The codegen model's name of PyNN state variable ``name`` (the same name unless the cell type maps it, as
+    PointNeuron maps "AMPA.gsyn" to "AMPA_gsyn")."""
+    hook = getattr(celltype, "model_variable", None)
+    return hook(name) if hook is not None else name
+
+
 class Recorder(recording.Recorder):
     """Records spikes and state variables of one population on the device."""
 
@@ -46,7 +53,8 @@ class Recorder(recording.Recorder):
                 group.record_spikes = True
             else:
                 idx = np.sort(np.array([int(i) - first for i in ids], dtype=np.int64))
-                group.record_vars[variable.name] = (idx, self._interval_steps())
+                group.record_vars[model_variable(self.population.celltype, variable.name)] = \
+                    (idx, self._interval_steps())
 
     # ---- data ---------------------------------------------------------------------------------
 
@@ -98,13 +106,14 @@ class Recorder(recording.Recorder):
 
     def _get_all_signals(self, variable, ids, clear=False):
         sim, records = self._records()
-        rec = records.get(variable.name)
+        name = model_variable(self.population.celltype, variable.name)
+        rec = records.get(name)
         ids = np.asarray([int(i) for i in ids], dtype=np.int64)
         if rec is None:
             return np.zeros((0, len(ids))), None
-        first = self._first_samples.get(variable.name)
+        first = self._first_samples.get(name)
         if first is None:
-            first = sim.read_state(rec.group, variable.name)[rec.indices]
+            first = sim.read_state(rec.group, name)[rec.indices]
         chunks = [first.reshape(1, -1)] + list(sim.recorded[rec.index])
         data = np.concatenate(chunks, axis=0)
         cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))

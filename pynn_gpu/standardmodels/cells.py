@@ -3,12 +3,15 @@
 Each class adds to PyNN's abstract cell only its translation table, the codegen model it runs,
 and the checks its parameters must pass; the numerics live in ``pynn_gpu.codegen.library``.
 """
-import numpy as np
-from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
-from pyNN.parameters import ArrayParameter, Sequence
-from pyNN.standardmodels import ModelNotAvailable, build_translations, cells
+from copy import deepcopy
 
-from ..codegen.library import neurons
+import numpy as np
+from pyNN.errors import InvalidModelError, InvalidParameterValueError, NonExistentParameterError
+from pyNN.parameters import ArrayParameter, ParameterSpace, Sequence
+from pyNN.standardmodels import ModelNotAvailable, StandardModelType, build_translations, cells
+from pyNN.standardmodels import receptors as _receptors
+
+from ..codegen.library import composed, neurons
 from ..codegen.library.timing import steps_ceil
 from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold,
                          check_values)
@@ -333,3 +336,175 @@ class SpikeSourceInhGamma(_NotAvailable):
     __doc__ = cells.SpikeSourceInhGamma.__doc__
     reason = ("the inhomogeneous gamma process (time-binned a, b sequences) is not implemented; NEST 3 has no "
               "inh_gamma_generator either, so pyNN.nest cannot run it and there is no reference to match")
+
+
+# ---- composed cells: PyNN's PointNeuron(neuron, **receptors) ------------------------------------------------------
+
+
+class LIF(cells.LIF):
+    __doc__ = cells.LIF.__doc__
+    translations = _identity(*cells.LIF.default_parameters)
+    parameter_checks = {"cm": POSITIVE, "tau_m": POSITIVE, "tau_refrac": NON_NEGATIVE, "v_rest": FINITE,
+                        "v_reset": FINITE, "v_thresh": FINITE, "i_offset": FINITE}
+
+
+class AdExp(cells.AdExp):
+    __doc__ = cells.AdExp.__doc__
+    translations = _identity(*cells.AdExp.default_parameters)
+    parameter_checks = {k: v for k, v in _EIF.parameter_checks.items() if k in cells.AdExp.default_parameters}
+
+
+class CurrExpPostSynapticResponse(_receptors.CurrExpPostSynapticResponse):
+    __doc__ = _receptors.CurrExpPostSynapticResponse.__doc__
+    translations = _identity(*_receptors.CurrExpPostSynapticResponse.default_parameters)
+    recordable = ["isyn"]
+
+
+class CondExpPostSynapticResponse(_receptors.CondExpPostSynapticResponse):
+    __doc__ = _receptors.CondExpPostSynapticResponse.__doc__
+    translations = _identity(*_receptors.CondExpPostSynapticResponse.default_parameters)
+    recordable = ["gsyn"]
+
+
+class CondAlphaPostSynapticResponse(_receptors.CondAlphaPostSynapticResponse):
+    __doc__ = _receptors.CondAlphaPostSynapticResponse.__doc__
+    translations = _identity(*_receptors.CondAlphaPostSynapticResponse.default_parameters)
+    recordable = ["gsyn"]
+
+
+class CondBetaPostSynapticResponse(_receptors.CondBetaPostSynapticResponse):
+    __doc__ = _receptors.CondBetaPostSynapticResponse.__doc__
+    translations = _identity(*_receptors.CondBetaPostSynapticResponse.default_parameters)
+    recordable = ["gsyn"]
+
+
+ExpPSR = CondExpPostSynapticResponse
+AlphaPSR = CondAlphaPostSynapticResponse
+BetaPSR = CondBetaPostSynapticResponse
+
+#: PyNN component classes -> the kinds the composed-model factory knows (pyNN's own classes are accepted too)
+_NEURON_KINDS = ((cells.LIF, "LIF"), (cells.AdExp, "AdExp"))
+_RECEPTOR_KINDS = ((_receptors.CurrExpPostSynapticResponse, "CurrExp"),
+                   (_receptors.CondExpPostSynapticResponse, "CondExp"),
+                   (_receptors.CondAlphaPostSynapticResponse, "CondAlpha"),
+                   (_receptors.CondBetaPostSynapticResponse, "CondBeta"))
+_RECEPTOR_CHECKS = {"tau_syn": POSITIVE, "tau_rise": POSITIVE, "tau_decay": POSITIVE, "e_syn": FINITE}
+
+
+def _kind(component, kinds, what):
+    for cls, kind in kinds:
+        if isinstance(component, cls):
+            return kind
+    raise NotImplementedError(
+        f"pyNN.gpu's PointNeuron does not support the {what} component {type(component).__name__}; supported: "
+        + ", ".join(cls.__name__ for cls, _ in kinds))
+
+
+def _getter(name):
+    return lambda **p: p[name]
+
+
+class PointNeuron(GPUCellMixin, cells.PointNeuron):
+    """A point neuron composed of a neuron component (``LIF`` or ``AdExp``) and any number of labelled
+    postsynaptic receptors (``CurrExpPostSynapticResponse``, ``CondExpPostSynapticResponse``/``ExpPSR``,
+    ``CondAlphaPostSynapticResponse``/``AlphaPSR``, ``CondBetaPostSynapticResponse``/``BetaPSR``), e.g.::
+
+        PointNeuron(AdExp(tau_m=10.0), AMPA=AlphaPSR(tau_syn=1.0), GABAA=AlphaPSR(tau_syn=1.5, e_syn=-70.0))
+
+    Receptor parameters and state variables are named ``"<label>.<name>"`` (``"AMPA.tau_syn"``,
+    ``"AMPA.gsyn"``) in ``get``/``set``/``initialize``/``record``; projections name the label as their
+    ``receptor_type``.  Numerics: NEST's multisynapse models (see :mod:`pynn_gpu.codegen.library.composed`).
+    Receptor kinds cannot be mixed in one cell; the receptors' ``locations`` parameter has no meaning for a point
+    neuron and is ignored, as in pyNN.nest.
+    """
+
+    def __init__(self, neuron, **receptors):
+        neuron_kind = _kind(neuron, _NEURON_KINDS, "neuron")
+        kinds = {label: _kind(psr, _RECEPTOR_KINDS, "receptor") for label, psr in receptors.items()}
+        if len({composed.RECEPTORS[k][2] for k in kinds.values()}) > 1:
+            raise InvalidModelError("PointNeuron: cannot mix conductance-based and current-based receptors in one "
+                                    f"cell (got {', '.join(f'{k}={v}' for k, v in sorted(kinds.items()))})")
+        super().__init__(neuron, **receptors)
+        self._ids = composed.receptor_identifiers(self.receptor_types)
+        self.codegen_model = composed.point_neuron(neuron_kind, tuple((self._ids[label], kinds[label])
+                                                                      for label in self.receptor_types))
+        # a flat view: the neuron's names, then "<label>.<parameter>" -> native "<identifier>_<parameter>"
+        self.default_parameters = dict(neuron.default_parameters)
+        self.translations = _identity(*neuron.default_parameters)
+        self._native = {}
+        self._variables = {}
+        checks = {k: v for k, v in (LIF if neuron_kind == "LIF" else AdExp).parameter_checks.items()}
+        for label in self.receptor_types:
+            psr, ident = receptors[label], self._ids[label]
+            for p, default in psr.default_parameters.items():
+                if p == "locations":
+                    continue
+                name, native = f"{label}.{p}", f"{ident}_{p}"
+                self.default_parameters[name] = default
+                self.translations[name] = {"translated_name": native, "forward_transform": _getter(name),
+                                           "reverse_transform": _getter(native), "type": "simple"}
+                self._native[name] = native
+                checks[name] = _RECEPTOR_CHECKS[p]
+            for var in psr.default_initial_values:
+                self._variables[f"{label}.{var}"] = f"{ident}_{var}"
+        self.parameter_checks = checks
+        self._neuron_kind = neuron_kind
+
+    def get_parameter_names(self):
+        return list(self.default_parameters)
+
+    @property
+    def recordable(self):
+        """The neuron's recordables, then each receptor's state variable as "<label>.<variable>"."""
+        return list(self.neuron.recordable) + list(self._variables)
+
+    @property
+    def conductance_based(self):
+        return all(psr.conductance_based for psr in self.post_synaptic_receptors.values())
+
+    # every translation is one-to-one: use the flat table, not the components'
+    simple_parameters = StandardModelType.simple_parameters
+    scaled_parameters = StandardModelType.scaled_parameters
+    computed_parameters = StandardModelType.computed_parameters
+    computed_parameters_include = StandardModelType.computed_parameters_include
+
+    @property
+    def native_parameters(self):
+        """The neuron's parameters and every receptor's as ``<identifier>_<parameter>`` (no ``locations``)."""
+        values = {name: value for name, value in self.neuron.parameter_space.items()}
+        for label, psr in self.post_synaptic_receptors.items():
+            for p, value in psr.parameter_space.items():
+                if p != "locations":
+                    values[f"{self._ids[label]}_{p}"] = value
+        ps = ParameterSpace({}, shape=self.neuron.parameter_space.shape)
+        ps._parameters.update(deepcopy(values))      # as PyNN's translate(): the components stay untouched
+        return ps
+
+    def model_receptor(self, label: str) -> str:
+        """The codegen model's name of receptor ``label`` (the label itself when it is an identifier)."""
+        return self._ids.get(label, label)
+
+    def model_variable(self, name: str) -> str:
+        """The codegen model's name of PyNN state variable ``name`` ("AMPA.gsyn" -> "AMPA_gsyn")."""
+        return self._variables.get(name, name)
+
+    def check(self, native: dict, where: str = ""):
+        """Each value under its PyNN name (parameter_checks), the neuron's rules (v_reset below v_thresh; for
+        AdExp as EIF_*: v_reset < v_spike, v_spike >= v_thresh, no overflow at the peak) and, for AdExp with
+        beta receptors, tau_rise <= tau_decay (aeif_cond_beta_multisynapse)."""
+        pynn = {k: native[v] for k, v in self._native.items() if v in native}
+        pynn.update({k: v for k, v in native.items() if k in self.neuron.default_parameters})
+        check_values("PointNeuron", pynn, self.parameter_checks, where)
+        if self._neuron_kind == "LIF":
+            check_reset_below_threshold("PointNeuron", pynn, where)
+        else:
+            _EIF.check(self, {k: v for k, v in pynn.items() if "." not in k}, where)
+            for label in self.receptor_types:
+                rise, decay = f"{label}.tau_rise", f"{label}.tau_decay"
+                if rise in pynn and decay in pynn:
+                    r, d = np.broadcast_arrays(np.asarray(pynn[rise], float), np.asarray(pynn[decay], float))
+                    bad = r > d
+                    if np.any(bad):
+                        raise InvalidParameterValueError(
+                            f"PointNeuron{where}: parameter '{rise}' must be <= '{decay}' with AdExp, as in NEST's "
+                            f"aeif_cond_beta_multisynapse (got {r[bad].flat[0]} > {d[bad].flat[0]})")
