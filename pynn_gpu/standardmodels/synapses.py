@@ -82,10 +82,13 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
         """NEST's tsodyks_synapse: the PSC time constant is the target's tau_syn of the receptor, and the
         state starts at u = initial u, x = 1, y = 0, last spike at t = 0."""
         n = len(attributes["weight"])
-        tau = "tau_syn_E" if receptor == "excitatory" else "tau_syn_I"
-        if tau not in post_params:
-            raise NotImplementedError(f"TsodyksMarkramSynapse needs a target cell with '{tau}' "
-                                      f"(an exponential synaptic current or conductance)")
+        # standard cells name it per receptor type; composed cells (PointNeuron) per receptor label
+        candidates = ("tau_syn_E" if receptor == "excitatory" else "tau_syn_I", f"{receptor}.tau_syn",
+                      f"{receptor}_tau_syn")
+        tau = next((name for name in candidates if name in post_params), None)
+        if tau is None:
+            raise NotImplementedError(f"TsodyksMarkramSynapse needs a target receptor with a single synaptic time "
+                                      f"constant ({' or '.join(candidates)}); receptor '{receptor}' has none")
         out = {k: attributes[k] for k in ("weight", "U", "tau_rec", "tau_facil")}
         u0 = initial.get("u", 0.0)
         u0 = u0.evaluate(simplify=True) if hasattr(u0, "evaluate") else u0

@@ -66,3 +66,25 @@ def test_simple_stochastic_synapse_transmission_rate(sim, p):
     assert np.all(np.abs(transmitted - mean) <= 4 * sd + 1e-9)
     if 0 < p < 1:
         assert len({tuple(np.nonzero(np.diff(isyn[:, k]) > 0.5)[0]) for k in range(5)}) == 5   # independent draws
+
+
+def test_onto_a_composed_cell_uses_the_receptors_time_constant(sim):
+    """Onto a PointNeuron, the PSC time constant is the receptor's own tau_syn: the same trace as onto
+    IF_curr_exp with that tau_syn_E."""
+    traces = []
+    for composed in (False, True):
+        sim.setup(timestep=0.1, min_delay=0.1)
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[10.0, 20.0, 30.0]]))
+        if composed:
+            cell = sim.Population(1, sim.PointNeuron(sim.LIF(tau_m=15.0),
+                                                     AMPA=sim.CurrExpPostSynapticResponse(tau_syn=3.0)))
+        else:
+            cell = sim.Population(1, sim.IF_curr_exp(tau_m=15.0, tau_syn_E=3.0))
+        sim.Projection(src, cell, sim.AllToAllConnector(),
+                       sim.TsodyksMarkramSynapse(weight=0.8, delay=0.7, U=0.4, tau_rec=150.0),
+                       receptor_type="AMPA" if composed else "excitatory")
+        cell.record("v")
+        sim.run(50.0)
+        traces.append(cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0])
+    assert np.ptp(traces[0]) > 0.5
+    np.testing.assert_allclose(traces[1], traces[0], atol=1e-4)
