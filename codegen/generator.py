@@ -77,6 +77,15 @@ class Generator:
         self.precision = precision
         self.single = precision == "single"
 
+    def integrator(self, model) -> str | None:
+        """The integrator the generated code uses for ``model``'s ODEs under the network's ``ode_integrator``."""
+        choice = self.net.ode_integrator
+        if not model.ode or choice == "rkf45":
+            return model.integrator
+        if choice == "rk4" and not model.ode_step_code.strip():
+            return "rk4"
+        return "rk4" if choice == "auto" and model.rk4_equivalent else model.integrator
+
     # ---- layout -------------------------------------------------------------------------------
 
     def layout(self) -> Layout:
@@ -88,7 +97,7 @@ class Generator:
                                              scalar_vars=[v.name for v in g.model.vars if v.type == "scalar"],
                                              int_vars=[v.name for v in g.model.vars if v.type == "int"],
                                              params=list(g.model.all_param_names))
-                if g.model.ode and g.model.integrator == "rkf45":
+                if g.model.ode and self.integrator(g.model) == "rkf45":
                     # the proposed RKF45 step, kept per neuron across steps (NEST's IntegrationStep_)
                     h0 = g.model.ode_initial_step
                     by_digest[key].scalar_vars.append("pg_h")
@@ -263,7 +272,7 @@ class Generator:
             records.append(entry)
         return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads,
                 "stores": stores, "inputs": inputs, "sources": sources, "pre_ode": pre_ode, "ode": ode,
-                "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": m.integrator,
+                "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": self.integrator(m),
                 "sim": sim,
                 "threshold": threshold,
                 "reset": reset, "records": records, "uses_rng": uses_rng,

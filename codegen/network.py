@@ -60,10 +60,13 @@ class CurrentSourceGroup:
 
 @dataclass(eq=False)
 class Network:
-    """Everything the generator needs: groups, the step ``dt`` (ms) and the RNG ``seed``."""
+    """Everything the generator needs: groups, the step ``dt`` (ms), the RNG ``seed`` and the choice of ODE
+    integrator."""
 
     dt: float
     seed: int = 0
+    #: 'auto' (RK4 where a model declares it equivalent, else the model's own integrator), 'rkf45' or 'rk4'
+    ode_integrator: str = "auto"
     neuron_groups: list = field(default_factory=list)
     synapse_groups: list = field(default_factory=list)
     current_sources: list = field(default_factory=list)

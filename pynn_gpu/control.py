@@ -12,7 +12,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     Besides PyNN's standard arguments (``timestep``, ``min_delay`` incl. 'auto', ``max_delay``),
     accepts ``backend`` ('auto', 'opencl', 'cuda'; default from $PYNN_GPU_BACKEND), ``device``
     (index, 'gpu', 'cpu' or part of a device name; default from $PYNN_GPU_DEVICE), ``precision``
-    ('single' or 'double'; default from $PYNN_GPU_PRECISION, else 'single') and ``rng_seed``.
+    ('single' or 'double'; default from $PYNN_GPU_PRECISION, else 'single'), ``rng_seed`` and
+    ``ode_integrator`` ('auto': classical RK4 for the conductance-based LIF cells, where it gives NEST's spikes,
+    NEST's adaptive RKF45 elsewhere; 'rkf45': NEST's scheme everywhere; 'rk4': RK4 wherever allowed).
     Keywords other backends take (``threads``, ``spike_precision``, ``verbosity``, ``t_flush``...)
     are accepted and have no effect.
     """
@@ -22,7 +24,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     simulator.state.configure(timestep, min_delay, max_delay, backend=extra_params.get("backend"),
                               device=extra_params.get("device"), precision=extra_params.get("precision"),
                               rng_seed=extra_params.get("rng_seed"),
-                              spike_precision=extra_params.get("spike_precision", "off_grid"))
+                              spike_precision=extra_params.get("spike_precision", "off_grid"),
+                              ode_integrator=extra_params.get("ode_integrator", "auto"))
     return rank()
 
 

@@ -112,6 +112,7 @@ IF_COND_EXP = NeuronModel(
         ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
     ),
     integrator="rkf45",
+    rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
     sim_code="""
         gsyn_exc += in_excitatory;
@@ -212,6 +213,7 @@ IF_COND_ALPHA = NeuronModel(
         ("gsyn_inh", "dgsyn_inh - gsyn_inh / tau_syn_I"),
     ),
     integrator="rkf45",
+    rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "dgsyn_exc": _COND_TOL_G,
                    "dgsyn_inh": _COND_TOL_G},
     sim_code="""
@@ -250,6 +252,7 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
         ("g_r", "-g_r / tau_rr"),
     ),
     integrator="rkf45",
+    rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "g_s": _COND_TOL_V,
                    "g_r": _COND_TOL_V},
     sim_code="""
@@ -285,6 +288,7 @@ IF_FACETS_HARDWARE1 = NeuronModel(
         ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
     ),
     integrator="rkf45",
+    rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
     sim_code="""
         gsyn_exc += in_excitatory;
