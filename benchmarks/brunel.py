@@ -125,6 +125,12 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(report: dict, path: Path):
+    pr = report["params"]
+    return common.plot_runs(report, path, f"Brunel 2000, scale {pr['scale']:g}, {pr['cell']}, {pr['t_sim']:g} ms\n"
+                                          f"{common.gpu_device(report)}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0,
@@ -142,14 +148,13 @@ def main(argv=None) -> int:
     report = {"benchmark": "Brunel 2000 (PyNN examples/brunel.py network)", **common.stamp(now),
               "params": params, "cell_choice": why, "parameters": parameters(args.scale)}
     print(f"Brunel network, scale {args.scale:g}: {cell} ({why})", flush=True)
-    report["runs"] = common.run_all(Path(__file__), params, args.sims, args.timeout, args.kernel_cache)
+    report["runs"] = common.run_all(Path(__file__), params, args.sims, args.timeout, args.kernel_cache,
+                                    max_rss_mb=args.max_rss_mb)
     report["comparison"] = common.comparison(report["runs"])
     suffix = "" if args.scale == 1.0 else f"_scale{args.scale:g}"
     stem = common.result_stem(args.out, NAME, now, suffix)
     paths = common.write_report(report, stem, markdown(report))
-    png = common.plot_runs(report, common.with_ext(stem, ".png"),
-                           f"Brunel 2000, scale {args.scale:g}, {cell}, {args.t_sim:g} ms — "
-                           f"{report['opencl_device'] or ''}")
+    png = plot(report, common.with_ext(stem, ".png"))
     print("wrote " + ", ".join(str(p) for p in paths + ([png] if png else [])))
     for line in common.comparison_lines(report["comparison"]):
         print(line)

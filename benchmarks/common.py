@@ -117,6 +117,7 @@ def stamp(now: datetime.datetime) -> dict:
         "date": now.isoformat(timespec="seconds"),
         "machine": {"hostname": host(), "platform": platform.platform(), "processor": platform.processor(),
                     "cpu": cpu_model(), "cpu_count": os.cpu_count(), "memory_gib": mem_gib},
+        "load_avg_at_start": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "opencl_device": opencl_device(),
         "env": {k: v for k, v in os.environ.items() if k.startswith("PYNN_GPU_")},
         "git": git_commit(),
@@ -124,16 +125,26 @@ def stamp(now: datetime.datetime) -> dict:
     }
 
 
+def gpu_device(report: dict) -> str:
+    """The device pyNN.gpu ran on (from its run's record), else the default OpenCL device, else '—'."""
+    for r in report.get("runs", []):
+        if r.get("sim") == "gpu" and r.get("device"):
+            return f"{r['device']} ({r.get('gpu_backend', '?')}, {r.get('precision', '?')} precision)"
+    return report.get("opencl_device") or "—"
+
+
 def header_line(report: dict) -> str:
     """One Markdown sentence: machine, device, commit."""
     m = report["machine"]
     git = report["git"]
-    dev = report.get("opencl_device") or "—"
+    dev = gpu_device(report)
     env = ", ".join(f"{k}={v}" for k, v in report.get("env", {}).items())
     mem = f", {m['memory_gib']} GiB" if m.get("memory_gib") else ""
     env = f" ({env})" if env else ""
-    return (f"Machine: {m['hostname']}, {m.get('cpu') or m['platform']}, {m['cpu_count']} CPUs{mem}; "
-            f"OpenCL device: {dev}{env}. "
+    load = report.get("load_avg_at_start")
+    load = f", load average {load[0]:.2f} at start" if load else ""
+    return (f"Machine: {m['hostname']}, {m.get('cpu') or m['platform']}, {m['cpu_count']} CPUs{mem}{load}; "
+            f"pyNN.gpu device: {dev}{env}. "
             f"Commit {(git['commit'] or '?')[:10]}{' (dirty)' if git['dirty'] else ''}.")
 
 
@@ -147,31 +158,73 @@ class ProcessResult:
     wall_s: float
     peak_rss_mb: float
     timed_out: bool
+    killed_for_memory: bool = False
 
 
-def run_process(cmd: list, cwd, env: dict, timeout: float) -> ProcessResult:
-    """Run ``cmd``; kill it after ``timeout`` s.  Peak RSS is the child's own (``os.wait4``), not all children's."""
+def meminfo_mb(key: str = "MemAvailable") -> float | None:
+    """A line of /proc/meminfo in MB (Linux), or None."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def default_memory_limit_mb() -> float | None:
+    """80 % of the memory available now: a run that needs more is stopped before it takes the machine down."""
+    avail = meminfo_mb()
+    return None if avail is None else round(0.8 * avail)
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def run_process(cmd: list, cwd, env: dict, timeout: float, max_rss_mb: float | None = None) -> ProcessResult:
+    """Run ``cmd``; kill it after ``timeout`` s, or once its RSS exceeds ``max_rss_mb`` (polled every 0.2 s).
+    Peak RSS is the child's own (``os.wait4``), not all children's."""
     with tempfile.TemporaryDirectory(prefix="bench_io_") as io:
         out_path, err_path = Path(io) / "stdout.txt", Path(io) / "stderr.txt"
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             t0 = time.perf_counter()
             proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
-            killed = threading.Event()
+            killed, memory, done = threading.Event(), threading.Event(), threading.Event()
 
             def kill():
                 killed.set()
                 proc.kill()
             timer = threading.Timer(timeout, kill)
             timer.start()
+
+            def watch():
+                while not done.wait(0.2):
+                    rss = _rss_mb(proc.pid)
+                    if rss is not None and rss > max_rss_mb:
+                        memory.set()
+                        proc.kill()
+                        return
+            watchdog = threading.Thread(target=watch, daemon=True) if max_rss_mb else None
+            if watchdog:
+                watchdog.start()
             try:
                 _, status, usage = os.wait4(proc.pid, 0)
             finally:
                 timer.cancel()
+                done.set()
             wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         return ProcessResult(proc.returncode, out_path.read_text(encoding="utf-8", errors="replace"),
                              err_path.read_text(encoding="utf-8", errors="replace"), round(wall, 3),
-                             round(usage.ru_maxrss / 1024, 1), killed.is_set())  # Linux: ru_maxrss in KiB
+                             round(usage.ru_maxrss / 1024, 1), killed.is_set(),  # Linux: ru_maxrss in KiB
+                             memory.is_set())
 
 
 def tail(text: str, n: int = TAIL_LINES) -> str:
@@ -194,6 +247,7 @@ class Model:
     ``projections``: label -> Projection (synapses counted after the run); ``t_sim``: total biological time
     (ms); ``t_warmup``: the first part of it, run and timed separately and left out of the rates and the
     real-time factor; ``spike_times``: read spike trains (rate sd, ISI CV) rather than only spike counts;
+    ``count_synapses``: call ``Projection.size()`` after the run (pyNN.nest takes minutes for 10^7 synapses);
     ``info``: anything to add to the record (derived parameters...).
     """
 
@@ -202,6 +256,7 @@ class Model:
     projections: dict = field(default_factory=dict)
     t_warmup: float = 0.0
     spike_times: bool = True
+    count_synapses: bool = True
     info: dict = field(default_factory=dict)
 
 
@@ -318,10 +373,11 @@ def measure(build, sim_name: str, params: dict, rec: _Recorder) -> None:
     rec.set(rate_window_ms=list(window),
             populations={k: _population_stats(p, *window, model.spike_times) for k, p in model.populations.items()})
     rec.set(readout_s=round(time.perf_counter() - t0, 4))
-    rec.phase("synapse count")
-    t0 = time.perf_counter()
-    synapses = {k: int(prj.size()) for k, prj in model.projections.items()}
-    rec.set(synapses=synapses, n_synapses=sum(synapses.values()), count_s=round(time.perf_counter() - t0, 4))
+    if model.count_synapses:
+        rec.phase("synapse count")
+        t0 = time.perf_counter()
+        synapses = {k: int(prj.size()) for k, prj in model.projections.items()}
+        rec.set(synapses=synapses, n_synapses=sum(synapses.values()), count_s=round(time.perf_counter() - t0, 4))
     rec.phase("end")
     t0 = time.perf_counter()
     sim.end()
@@ -354,13 +410,20 @@ def add_arguments(parser: argparse.ArgumentParser, timeout: float) -> None:
     parser.add_argument("--kernel-cache", choices=["cold", "user"], default="cold",
                         help="pyNN.gpu kernel caches: 'cold' (empty temporary pyNN.gpu and PoCL caches: compile time "
                              "from scratch, the default) or 'user' (the usual ones, possibly warm)")
+    parser.add_argument("--max-rss-mb", type=float, default=None,
+                        help="stop a run whose memory passes this (default: 80 %% of what is available at its start)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
 
 
-def run_worker(script: Path, sim: str, params: dict, timeout: float, kernel_cache: str = "cold") -> dict:
-    """Run ``script --worker sim`` in its own process; its record plus wall time, peak RSS and any failure."""
+def run_worker(script: Path, sim: str, params: dict, timeout: float, kernel_cache: str = "cold",
+               max_rss_mb: float | None = None) -> dict:
+    """Run ``script --worker sim`` in its own process; its record plus wall time, peak RSS and any failure.
+    ``max_rss_mb``: stop it beyond that much memory (default: 80 % of what is available when it starts)."""
+    default_limit = max_rss_mb is None
+    max_rss_mb = default_memory_limit_mb() if default_limit else max_rss_mb
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory(prefix=f"bench_{sim}_") as tmp:
         result = Path(tmp) / "result.json"
         cold = sim == "gpu" and kernel_cache == "cold"
@@ -368,17 +431,22 @@ def run_worker(script: Path, sim: str, params: dict, timeout: float, kernel_cach
         env = child_env(PYNN_GPU_CACHE_DIR=str(Path(tmp) / "kernel-cache") if cold else None,
                         POCL_CACHE_DIR=str(Path(tmp) / "pocl-cache") if cold else None)
         cmd = [sys.executable, str(script), "--worker", sim, "--params", json.dumps(params), "--result", str(result)]
-        proc = run_process(cmd, cwd=tmp, env=env, timeout=timeout)
+        proc = run_process(cmd, cwd=tmp, env=env, timeout=timeout, max_rss_mb=max_rss_mb)
         try:
             record = json.loads(result.read_text())
         except (OSError, ValueError):
             record = {"sim": sim}
     record.pop("pid", None)
     record.update(returncode=proc.returncode, wall_s=proc.wall_s, peak_rss_mb=proc.peak_rss_mb,
-                  kernel_cache=kernel_cache if sim == "gpu" else None)
+                  kernel_cache=kernel_cache if sim == "gpu" else None, load_avg_1min_at_start=load,
+                  max_rss_mb=max_rss_mb)
     record["ok"] = proc.returncode == 0 and record.get("phase") == "done"
     if not record["ok"]:
-        if proc.timed_out:
+        if proc.killed_for_memory:
+            why = (f"stopped when its memory passed {max_rss_mb:.0f} MB"
+                   f"{' (80 % of what was available at its start)' if default_limit else ''} in phase "
+                   f"'{record.get('phase', 'start-up')}'")
+        elif proc.timed_out:
             why = f"timed out after {timeout:g} s in phase '{record.get('phase', 'start-up')}'"
         elif "error" in record:
             why = record["error"]
@@ -386,18 +454,20 @@ def run_worker(script: Path, sim: str, params: dict, timeout: float, kernel_cach
             why = f"exit status {proc.returncode} in phase '{record.get('phase', 'start-up')}'"
         record["error"] = why
         record["timed_out"] = proc.timed_out
+        record["killed_for_memory"] = proc.killed_for_memory
         record.setdefault("traceback", None)
         record["stderr_tail"] = tail(proc.stderr)
         record["stdout_tail"] = tail(proc.stdout, 10)
     return record
 
 
-def run_all(script: Path, params: dict, sims, timeout: float, kernel_cache: str, label: str = "") -> list:
+def run_all(script: Path, params: dict, sims, timeout: float, kernel_cache: str, label: str = "",
+            max_rss_mb: float | None = None) -> list:
     """``run_worker`` for each simulator in turn, printing a line of progress for each."""
     runs = []
     for sim in sims:
         print(f"--- {label}{sim} ...", flush=True)
-        r = run_worker(script, sim, params, timeout, kernel_cache)
+        r = run_worker(script, sim, params, timeout, kernel_cache, max_rss_mb)
         runs.append(r)
         print("    " + summary_line(r), flush=True)
         if not r["ok"]:
@@ -418,7 +488,7 @@ def summary_line(r: dict) -> str:
     if r.get("populations"):
         parts.append("rates " + " / ".join(f"{k} {fmt(v['rate_hz'], 4)}" for k, v in r["populations"].items())
                      + " Hz")
-    parts.append(f"peak RSS {fmt(r.get('peak_rss_mb'), 4)} MB")
+    parts.append(f"peak RSS {fmt_mb(r.get('peak_rss_mb'))} MB")
     line = ", ".join(parts)
     return line if r["ok"] else f"FAILED ({r['error']}) after: {line}"
 
@@ -428,6 +498,11 @@ def summary_line(r: dict) -> str:
 def fmt(x, digits=3) -> str:
     """A number to ``digits`` significant figures, or an em dash."""
     return "—" if x is None else f"{x:.{digits}g}"
+
+
+def fmt_mb(x) -> str:
+    """Megabytes without exponent: '263', '10,520', or an em dash."""
+    return "—" if x is None else f"{x:,.0f}"
 
 
 def ratio(a, b):
@@ -476,7 +551,7 @@ def runs_table(runs: list) -> list:
             f"| {fmt(r.get('first_step_s'))} | {fmt(r.get('kernel_compile_s'))} | {fmt(r.get('warmup_s'))} "
             f"| {fmt(r.get('simulation_s'))} | {fmt(r.get('simulated_ms'), 5)} | {fmt(r.get('rtf'))} "
             f"| {fmt(r.get('readout_s'))} | {fmt(r.get('count_s'))} | {fmt(r.get('end_s'))} "
-            f"| {r.get('n_synapses', '—')} | {fmt(r.get('peak_rss_mb'), 4)} "
+            f"| {r.get('n_synapses', '—')} | {fmt_mb(r.get('peak_rss_mb'))} "
             f"| {fmt(r.get('wall_s'))} |")
     return lines
 
@@ -607,7 +682,8 @@ def plot_runs(report: dict, path: Path, title: str, reference: dict | None = Non
     ax_t.set_xticks(x, [name for _, name in phases])
     ax_t.set_ylabel("wall time (s)")
     ax_t.set_yscale("log")
-    ax_t.legend(fontsize=8)
+    ax_t.set_ylim(top=ax_t.get_ylim()[1] * 6)   # room for the legend above the bars
+    ax_t.legend(fontsize=8, loc="upper left", ncol=2)
     ax_t.set_title("time per phase")
     labels = []
     for r in runs:

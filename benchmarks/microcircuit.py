@@ -14,7 +14,9 @@ allowed) with K_ij from the connection probabilities; weights ``normal_clipped``
 0.15 mV PSPs, x -4 from inhibitory sources, x 2 for L4E->L23E, relative sd 0.1, redrawn to keep their
 sign); delays ``normal_clipped`` (1.5 ms from excitatory, 0.75 ms from inhibitory sources, relative sd 0.5,
 redrawn below dt).  Drive: one Poisson source per cell at 8 Hz x K_ext (OneToOneConnector, 87.81 pA,
-1.5 ms), or with ``--drive dc`` the equivalent constant current (i_offset).  Thalamic input is off.
+1.5 ms), or with ``--drive dc`` the equivalent constant current (i_offset; down-scaled, that network hardly
+fires on either simulator: the compensating DC is net inhibitory and nothing ignites it).  Thalamic input
+is off.
 
 ``--scale`` sets N_scaling = K_scaling (default 0.1: 7,717 cells, ~3.0 M synapses); as in NEST, the weights
 are divided by sqrt(K_scaling) and a DC (i_offset) restores the mean input lost by the smaller in-degrees
@@ -111,6 +113,15 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def plot(report: dict, path: Path):
+    pr, d = report["params"], report["parameters"]
+    return common.plot_runs(report, path, f"Potjans-Diesmann microcircuit, scale {pr['scale']:g}, {pr['drive']} "
+                                          f"drive, {pr['t_presim']:g} + {pr['t_sim']:g} ms\n"
+                                          f"{common.gpu_device(report)}",
+                            reference=dict(zip(d["populations"], d["published_rates_hz"])),
+                            reference_name="published (full scale)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=0.1, help="N_scaling = K_scaling (default 0.1)")
@@ -129,7 +140,8 @@ def main(argv=None) -> int:
               "parameters": derived}
     print(f"microcircuit, scale {args.scale:g} ({derived['n_total']} cells, {derived['synapses']} synapses), "
           f"{args.drive} drive", flush=True)
-    report["runs"] = common.run_all(Path(__file__), params, args.sims, args.timeout, args.kernel_cache)
+    report["runs"] = common.run_all(Path(__file__), params, args.sims, args.timeout, args.kernel_cache,
+                                    max_rss_mb=args.max_rss_mb)
     report["comparison"] = common.comparison(report["runs"])
     published = dict(zip(derived["populations"], derived["published_rates_hz"]))
     for r in report["runs"]:
@@ -138,10 +150,7 @@ def main(argv=None) -> int:
     suffix = ("" if args.scale == 0.1 else f"_scale{args.scale:g}") + ("" if args.drive == "poisson" else "_dc")
     stem = common.result_stem(args.out, NAME, now, suffix)
     paths = common.write_report(report, stem, markdown(report))
-    png = common.plot_runs(report, common.with_ext(stem, ".png"),
-                           f"Potjans-Diesmann microcircuit, scale {args.scale:g}, {args.drive} drive, "
-                           f"{args.t_presim:g} + {args.t_sim:g} ms — {report['opencl_device'] or ''}",
-                           reference=published, reference_name="published (full scale)")
+    png = plot(report, common.with_ext(stem, ".png"))
     print("wrote " + ", ".join(str(p) for p in paths + ([png] if png else [])))
     for line in common.comparison_lines(report["comparison"]):
         print(line)

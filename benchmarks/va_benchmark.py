@@ -177,7 +177,8 @@ def plot(report: dict, path: Path) -> Path | None:
     ax_t.set_xticks(np.arange(len(keys)), [f"{m}\n{k[:-2]}" for m, k in keys])
     ax_t.set_yscale("log")
     ax_t.set_ylabel("wall time (s)")
-    ax_t.set_title("build (incl. kernel compile on gpu) and simulation, 1 s biological", fontsize=9)
+    ax_t.set_title("build and simulation of 1 s (gpu: kernels generated and compiled in the first run, "
+                   "so within simulation)", fontsize=8)
     ax_t.legend(fontsize=8)
     ax_r.set_xticks(np.arange(len(rates)), [f"{m}\n{k.split('_')[0]}." for m, k in rates])
     ax_r.set_ylabel("mean firing rate (Hz)")

@@ -535,7 +535,7 @@ class _FixedNumberMixin(_VectorisedConnect):
             full_sets, remainder = divmod(int(n), cells.size)
             parts.extend([cells] * full_sets)
             if remainder > 0:
-                parts.append(rng.permutation(cells)[:remainder])
+                parts.append(rng.permutation(cells)[:remainder].copy())   # keep the slice, not the permutation
         if not parts:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate(parts).astype(np.int64)
