@@ -154,7 +154,10 @@ class Generator:
         records = []
         for g in self.net.neuron_groups:
             if g.record_spikes:
-                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, (g.size + 31) // 32))
+                # one bit per cell and step, or one byte (a spike count) for models that emit several
+                words = (g.size + 3) // 4 if g.model.multiple_spikes else (g.size + 31) // 32
+                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, words,
+                                          counts=g.model.multiple_spikes))
             for var, (indices, interval) in g.record_vars.items():
                 if var not in g.model.var_names:
                     raise CodegenError(f"neuron group '{g.name}' ({g.model.name}) has no variable '{var}' to record")
@@ -265,7 +268,8 @@ class Generator:
             slot = next((s for s in b.slots if s.group is rec.group), None)
             if slot is None:
                 continue
-            entry = {"kind": "spikes" if rec.variable == "spikes" else "var", "buffer": rec.buffer,
+            kind = ("spike_counts" if rec.counts else "spikes") if rec.variable == "spikes" else "var"
+            entry = {"kind": kind, "buffer": rec.buffer,
                      "start": slot.start, "stop": slot.start + slot.group.size, "interval": rec.interval,
                      "words": rec.words, "columns": rec.columns, "ncols": len(rec.indices),
                      "value": f"l_{rec.variable}"}

@@ -109,6 +109,7 @@ class RecordSpec:
     indices: np.ndarray        # local indices of the recorded neurons
     interval: int = 1          # steps between samples
     words: int = 0             # spikes: 32-bit words per step
+    counts: bool = False       # spikes: a byte per cell and step holding the number of spikes
 
     @property
     def buffer(self):

@@ -157,6 +157,9 @@ class NeuronModel(_ModelBase):
     ode_step_code: str = ""
     pre_ode_code: str = ""
     spike_source: bool = False
+    #: the threshold expression may count several spikes in one step (e.g. a Poisson source): each is
+    #: delivered and recorded (spike times repeat, as NEST records a spike's multiplicity)
+    multiple_spikes: bool = False
 
     def __post_init__(self):
         super().__post_init__()

@@ -272,9 +272,20 @@ class Simulation:
         params = dict(group.params, **values)
         derived = evaluate_derived(group.model, {p: np.broadcast_to(np.asarray(params[p], float), (group.size,))
                                                  for p in group.model.params}, self.net.dt)
+        sl = slice(slot.start, slot.start + group.size)
+        if not any(np.any(np.asarray(derived[p]) != b.param_values[p][0]) for p in b.shared_params):
+            # Fast path (a per-image input, say): only per-neuron rows change; write this group's slice of
+            # them in place instead of repacking the whole block.
+            group.params.update(values)
+            host = self._host[b.param_buffer].reshape(max(len(b.params), 1), b.size)
+            for k, p in enumerate(b.params):
+                b.param_values[p][sl] = derived[p]
+                host[k, sl] = b.param_values[p][sl]
+            self.upload(b.param_buffer)
+            return True
         new = {p: v.copy() for p, v in b.param_values.items()}
         for p in new:
-            new[p][slot.start:slot.start + group.size] = derived[p]
+            new[p][sl] = derived[p]
         if any(np.any(new[p] != new[p][0]) for p in b.shared_params):
             return False
         group.params.update(values)
@@ -415,7 +426,12 @@ class Simulation:
 
     def _store(self, rec_index, kind, start, host, count):
         rec = self.layout.records[rec_index]
-        if kind == "spikes":
+        if kind == "spikes" and rec.counts:
+            counts = host[:count].view(np.uint8)[:, :rec.group.size]
+            steps, idx = np.nonzero(counts)
+            repeat = counts[steps, idx]
+            self.recorded[rec_index].append((np.repeat(steps, repeat) + start, np.repeat(idx, repeat)))
+        elif kind == "spikes":
             bits = np.unpackbits(host[:count].view(np.uint8), axis=1, bitorder="little")[:, :rec.group.size]
             steps, idx = np.nonzero(bits)
             self.recorded[rec_index].append((steps + start, idx))

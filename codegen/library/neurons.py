@@ -429,7 +429,7 @@ IZHIKEVICH = NeuronModel(
 
 #: Poisson spike source (NEST's poisson_generator through a parrot): each step emits a Poisson-distributed
 #: number of spikes with mean rate * dt, drawn by inversion from one uniform deviate; the count acts as a
-#: multiplicity (each spike delivers the weight once), the recording shows one spike per step.
+#: multiplicity (each spike delivers the weight once) and is recorded as that many spikes.
 SPIKE_SOURCE_POISSON = NeuronModel(
     name="SpikeSourcePoisson",
     params=("rate", "start", "duration"),
@@ -454,6 +454,7 @@ SPIKE_SOURCE_POISSON = NeuronModel(
     """,
     threshold_code="fire",
     spike_source=True,
+    multiple_spikes=True,
 )
 
 #: Spike source replaying given times: ``spike_steps`` holds the step in which each spike is emitted.
