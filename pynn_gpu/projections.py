@@ -283,9 +283,10 @@ class Projection(common.Projection):
             return None
         return sim
 
-    def _sync_from_device(self):
-        """Copy the synaptic variables the model changes as it runs (learned weights...) back from the device."""
-        sim = self._device()
+    def _sync_from_device(self, force=False):
+        """Copy the synaptic variables the model changes as it runs (learned weights...) back from the device.
+        ``force``: even when a structural change is pending (just before the rebuild it calls for)."""
+        sim = simulator.state.simulation if force and getattr(self, "_built_groups", []) else self._device()
         if sim is None:
             return
         for sg, sel in self._built_groups:

@@ -183,6 +183,9 @@ class State(common.control.BaseState):
 
     def build(self):
         """Describe the network to the code generator, then generate, compile and upload it."""
+        if self.simulation is not None:
+            for prj in self.projections:      # what synapses learned so far survives the rebuild
+                prj._sync_from_device(force=True)
         net = self.describe()
         carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
         in_flight = self.simulation.export_dynamic() if carried else None

