@@ -36,6 +36,20 @@ _COND_TOL_V, _COND_TOL_G = 1e-3, 1e-6
 _AEIF_TOL_V, _AEIF_TOL_G = 1e-6, 1e-9
 
 
+#: iaf_cond_*: the step's input is added to the conductances after integration, then a refractory cell is held
+#: at v_reset (NEST's order); shared by the conductance-based LIF models.
+_COND_INPUT_AND_REFRACTORY = """
+        gsyn_exc += in_excitatory;
+        gsyn_inh += in_inhibitory;
+        const int refractory = r > 0;
+        if (refractory) {
+            r -= 1;
+            v = v_reset;
+        }
+    """
+_COND_THRESHOLD = "!refractory && v >= v_thresh"
+
+
 def _f(x):
     return np.asarray(x, float)
 
@@ -114,16 +128,8 @@ IF_COND_EXP = NeuronModel(
     integrator="rkf45",
     rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
-    sim_code="""
-        gsyn_exc += in_excitatory;
-        gsyn_inh += in_inhibitory;
-        const int refractory = r > 0;
-        if (refractory) {
-            r -= 1;
-            v = v_reset;
-        }
-    """,
-    threshold_code="!refractory && v >= v_thresh",
+    sim_code=_COND_INPUT_AND_REFRACTORY,
+    threshold_code=_COND_THRESHOLD,
     reset_code="r = n_ref; v = v_reset;",
 )
 
@@ -255,16 +261,8 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
     rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "g_s": _COND_TOL_V,
                    "g_r": _COND_TOL_V},
-    sim_code="""
-        gsyn_exc += in_excitatory;
-        gsyn_inh += in_inhibitory;
-        const int refractory = r > 0;
-        if (refractory) {
-            r -= 1;
-            v = v_reset;
-        }
-    """,
-    threshold_code="!refractory && v >= v_thresh",
+    sim_code=_COND_INPUT_AND_REFRACTORY,
+    threshold_code=_COND_THRESHOLD,
     reset_code="r = n_ref; v = v_reset; g_s += q_sfa; g_r += q_rr;",
 )
 
@@ -290,16 +288,8 @@ IF_FACETS_HARDWARE1 = NeuronModel(
     integrator="rkf45",
     rk4_equivalent=True,
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
-    sim_code="""
-        gsyn_exc += in_excitatory;
-        gsyn_inh += in_inhibitory;
-        const int refractory = r > 0;
-        if (refractory) {
-            r -= 1;
-            v = v_reset;
-        }
-    """,
-    threshold_code="!refractory && v >= v_thresh",
+    sim_code=_COND_INPUT_AND_REFRACTORY,
+    threshold_code=_COND_THRESHOLD,
     reset_code="r = n_ref; v = v_reset;",
 )
 
