@@ -31,6 +31,9 @@ import xml.etree.ElementTree as ET
 from importlib import metadata
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 NO_GPU = 2
 
@@ -143,16 +146,6 @@ def run_microcircuit(env: dict, timeout: float) -> dict:
     return {"ok": status == 0, "exit_status": status, "wall_s": round(time.perf_counter() - t0, 1), "output": out}
 
 
-def git_commit() -> dict:
-    def git(*args):
-        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True).stdout.strip()
-    try:
-        return {"commit": git("rev-parse", "HEAD") or None,
-                "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
-    except OSError:
-        return {"commit": None, "dirty": None}
-
-
 def versions() -> dict:
     out = {"python": platform.python_version()}
     for dist in ("PyNN", "pynn-gpu", "cuda-python", "cuda-bindings", "nvidia-cuda-nvrtc", "pyopencl",
@@ -195,7 +188,7 @@ def main(argv=None) -> int:
         "check": "benchmarks/gpu_check.py", "date": now.isoformat(timespec="seconds"),
         "machine": {"hostname": socket.gethostname().split(".")[0], "platform": platform.platform(),
                     "cpu_count": os.cpu_count()},
-        "device": device, "nvidia_smi": smi, "cuda": cuda, "opencl_gpu": opencl, "git": git_commit(),
+        "device": device, "nvidia_smi": smi, "cuda": cuda, "opencl_gpu": opencl, "git": common.git_commit(),
         "versions": versions(), "configurations": [name for name, _ in configs], "tests": {}, "benchmarks": {},
     }
     print(f"gpu_check on {device}: configurations {', '.join(report['configurations'])}", flush=True)

@@ -108,29 +108,35 @@ IF_CURR_EXP = NeuronModel(
     reset_code="r = n_ref; v = v_reset;",
 )
 
-#: iaf_cond_exp: V and both conductances integrated together by RKF45 with NEST's tolerance.
-IF_COND_EXP = NeuronModel(
-    name="IF_cond_exp",
-    params=("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I", "v_thresh",
-            "v_reset", "i_offset"),
-    vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("r", "int")),
-    derived_params=(
-        ("g_leak", lambda p, dt: np.asarray(p["cm"], float) / np.asarray(p["tau_m"], float)),
-        ("n_ref", _n_ref),
-    ),
-    receptors=("excitatory", "inhibitory"),
-    ode=(
-        ("v", "r > 0 ? 0 : (-g_leak * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
-              " - gsyn_inh * (fmin(v, v_thresh) - e_rev_I) + i_offset + i_inj) / cm"),
-        ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
-        ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
-    ),
-    integrator="rkf45",
-    rk4_equivalent=True,
-    ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
-    sim_code=_COND_INPUT_AND_REFRACTORY,
-    threshold_code=_COND_THRESHOLD,
-    reset_code="r = n_ref; v = v_reset;",
+def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offset"):
+    """NEST's iaf_cond_exp: V and both conductances integrated together (RKF45 with NEST's tolerance, or RK4,
+    shown to give the same spikes); ``leak`` names the leak conductance (uS), ``offset`` the constant current."""
+    return NeuronModel(
+        name=name,
+        params=params,
+        vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("r", "int")),
+        derived_params=derived_params,
+        receptors=("excitatory", "inhibitory"),
+        ode=(
+            ("v", f"r > 0 ? 0 : (-{leak} * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
+                  f" - gsyn_inh * (fmin(v, v_thresh) - e_rev_I){offset} + i_inj) / cm"),
+            ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
+            ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
+        ),
+        integrator="rkf45",
+        rk4_equivalent=True,
+        ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
+        sim_code=_COND_INPUT_AND_REFRACTORY,
+        threshold_code=_COND_THRESHOLD,
+        reset_code="r = n_ref; v = v_reset;",
+    )
+
+
+IF_COND_EXP = _iaf_cond_exp(
+    "IF_cond_exp",
+    ("v_rest", "cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I", "e_rev_E", "e_rev_I", "v_thresh", "v_reset",
+     "i_offset"),
+    (("g_leak", lambda p, dt: np.asarray(p["cm"], float) / np.asarray(p["tau_m"], float)), ("n_ref", _n_ref)),
 )
 
 
@@ -268,29 +274,12 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
 
 #: IF_facets_hardware1 as pyNN.nest runs it: iaf_cond_exp with C_m = 0.2 nF, t_ref = 1 ms, E_ex = 0 mV,
 #: I_e = 0 and g_leak in nS.
-IF_FACETS_HARDWARE1 = NeuronModel(
-    name="IF_facets_hardware1",
-    params=("g_leak", "tau_syn_E", "tau_syn_I", "v_reset", "e_rev_I", "v_rest", "v_thresh"),
-    vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("r", "int")),
-    derived_params=(
-        ("cm", lambda p, dt: 0.2),
-        ("g_l", lambda p, dt: _f(p["g_leak"]) / 1000.0),
-        ("e_rev_E", lambda p, dt: 0.0),
-        ("n_ref", lambda p, dt: float(steps_ceil(1.0, dt))),
-    ),
-    receptors=("excitatory", "inhibitory"),
-    ode=(
-        ("v", "r > 0 ? 0 : (-g_l * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
-              " - gsyn_inh * (fmin(v, v_thresh) - e_rev_I) + i_inj) / cm"),
-        ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
-        ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
-    ),
-    integrator="rkf45",
-    rk4_equivalent=True,
-    ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
-    sim_code=_COND_INPUT_AND_REFRACTORY,
-    threshold_code=_COND_THRESHOLD,
-    reset_code="r = n_ref; v = v_reset;",
+IF_FACETS_HARDWARE1 = _iaf_cond_exp(
+    "IF_facets_hardware1",
+    ("g_leak", "tau_syn_E", "tau_syn_I", "v_reset", "e_rev_I", "v_rest", "v_thresh"),
+    (("cm", lambda p, dt: 0.2), ("g_l", lambda p, dt: _f(p["g_leak"]) / 1000.0), ("e_rev_E", lambda p, dt: 0.0),
+     ("n_ref", lambda p, dt: float(steps_ceil(1.0, dt)))),
+    leak="g_l", offset="",
 )
 
 
