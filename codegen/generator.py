@@ -67,7 +67,10 @@ def _env():
 class Generator:
     """Generate the kernels of ``network`` for ``dialect`` ('opencl' or 'cuda') and ``precision``."""
 
-    def __init__(self, network: Network, dialect: str = "opencl", precision: str = "single"):
+    def __init__(self, network: Network, dialect: str = "opencl", precision: str = "single",
+                 spike_workers: int | None = None):
+        """``spike_workers``: work-items of the propagation pass, each checking a contiguous share of the neurons
+        for spikes; None gives one per neuron, right for GPUs.  A CPU device wants a few per core."""
         if dialect not in DIALECTS:
             raise CodegenError(f"unknown dialect {dialect!r}; allowed: {sorted(DIALECTS)}")
         if precision not in ("single", "double"):
@@ -76,6 +79,7 @@ class Generator:
         self.dialect = DIALECTS[dialect]
         self.precision = precision
         self.single = precision == "single"
+        self.spike_workers = spike_workers
 
     def integrator(self, model) -> str | None:
         """The integrator the generated code uses for ``model``'s ODEs under the network's ``ode_integrator``."""
@@ -172,9 +176,10 @@ class Generator:
             sources.append(SourceSpec(len(sources), cs, list(cs.model.all_param_names)
                                       + [f"{e.name}_len" for e in cs.model.extra_globals], masks))
         n_slots = self.net.max_delay_steps() + 1
+        workers = offset if self.spike_workers is None else max(1, min(int(self.spike_workers), offset))
         return Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
                       synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
-                      receptor_plane=planes, n_rows=rows, n_columns=columns)
+                      receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0)
 
     def _group_params(self, g) -> dict:
         """Every parameter of group ``g``, derived ones included, as arrays of the group's size."""
@@ -305,7 +310,7 @@ class Generator:
         m = sb.model
         names, loads, stores = {"t_spike": "pg_t_spike", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)",
                                  "post_spike_count": "pg_hist_n[pg_post]", "history_size": str(HISTORY_SIZE)}, [], []
-        for what in ("pre", "row_start", "post", "delay"):
+        for what in ("row_start", "post", "delay"):
             args.append(KernelArg(sb.buffer(what), "int*"))
         for v in sb.scalar_vars:
             args.append(KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
@@ -365,6 +370,7 @@ class Generator:
         # every kernel starts with the same four arguments, so the runtime can treat them alike
         common_args = [KernelArg("step_base", "int", buffer=False), KernelArg("chunk_start", "int", buffer=False),
                        KernelArg("spiked", "unsigned char*"), KernelArg("inbuf", "scalar*")]
+
         nargs = []
         blocks = [self._neuron_block(b, layout, nargs) for b in layout.neuron_blocks]
         for spec in layout.sources:
@@ -385,6 +391,8 @@ class Generator:
                      KernelArg("pg_errors", "int*")]
             nargs += hargs
         sargs = list(hargs) if history else []
+        if layout.synapse_blocks:   # the rows of neuron n: pg_pre_rows[pg_pre_row_start[n] ... pg_pre_row_start[n + 1]]
+            sargs += [KernelArg("pg_pre_row_start", "int*"), KernelArg("pg_pre_rows", "int*")]
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
         pargs = []
         pblocks = [p for p in (self._post_block(sb, pargs) for sb in layout.synapse_blocks) if p]
@@ -393,7 +401,7 @@ class Generator:
                       ring_stride=layout.n_receptor_planes * layout.n_total, blocks=blocks, sblocks=sblocks,
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
                       seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE, pblocks=pblocks,
-                      n_columns=layout.n_columns)
+                      n_columns=layout.n_columns, n_workers=layout.n_workers)
         # one fused launch per step needs delays of two steps or more, no spike history (whose writes in a
         # step the propagation of the same launch could read) and no postsynaptic learning pass
         min_delay = min((int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)),

@@ -149,3 +149,4 @@ class Layout:
     receptor_plane: dict       # (neuron block index, receptor) -> plane index
     n_rows: int = 0
     n_columns: int = 0         # columns of the blocks with post_spike_code
+    n_workers: int = 0         # work-items of the propagation pass, each checking a share of the neurons

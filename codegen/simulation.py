@@ -41,7 +41,8 @@ class Simulation:
         self.rt = runtime
         self.precision = precision
         self.dtype = np.float64 if precision == "double" else np.float32
-        self.program: Program = Generator(network, runtime.dialect, precision).generate()
+        self.program: Program = Generator(network, runtime.dialect, precision,
+                                          spike_workers=getattr(runtime, "spike_workers", None)).generate()
         self.layout = self.program.layout
         self.step = 0
         self._host = {}         # buffer name -> host array (the source of every upload)
@@ -127,6 +128,17 @@ class Simulation:
         if sb.columns:
             self._pack_columns(sb)
 
+    def _pack_pre_rows(self):
+        """Per neuron, the rows (over all synapse blocks) it is the source of; rows without synapses are left out."""
+        lay = self.layout
+        pre = np.concatenate([self._host[sb.buffer("pre")] for sb in lay.synapse_blocks])
+        lengths = np.concatenate([np.diff(self._host[sb.buffer("row_start")]) for sb in lay.synapse_blocks])
+        rows = np.flatnonzero(lengths > 0)
+        rows = rows[np.argsort(pre[rows], kind="stable")]
+        self._host["pg_pre_rows"] = rows.astype(np.int32)
+        self._host["pg_pre_row_start"] = np.concatenate(
+            [[0], np.cumsum(np.bincount(pre[rows], minlength=lay.n_total))]).astype(np.int32)
+
     def _pack_columns(self, sb):
         """The transposed index: for each postsynaptic neuron, the (row-ordered) indices of its synapses."""
         lay = self.layout
@@ -198,6 +210,8 @@ class Simulation:
             self._pack_block(b)
         for sb in lay.synapse_blocks:
             self._pack_synapses(sb)
+        if lay.synapse_blocks:
+            self._pack_pre_rows()
         for spec in lay.sources:
             self._pack_source(spec)
         if "pg_hist_t" in {a.name for args in self.program.kernel_args.values() for a in args}:
@@ -384,8 +398,8 @@ class Simulation:
     def run(self, n_steps: int):
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
         rt, lay = self.rt, self.layout
-        sizes = {"network_step": lay.n_total + lay.n_rows, "neuron_update": lay.n_total,
-                 "spike_propagation": lay.n_rows, "post_learning": lay.n_columns}
+        sizes = {"network_step": lay.n_total + lay.n_workers, "neuron_update": lay.n_total,
+                 "spike_propagation": lay.n_workers, "post_learning": lay.n_columns}
         launches = [(kernel, sizes[name]) for name, kernel in self.kernels.items()]
         pending = []
         end = self.step + int(n_steps)

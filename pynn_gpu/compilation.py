@@ -88,8 +88,8 @@ def _summary(net: Network, program) -> dict:
 
 
 def _threads(name: str, layout) -> int:
-    return {"network_step": layout.n_total + layout.n_rows, "neuron_update": layout.n_total,
-            "spike_propagation": layout.n_rows}.get(name, layout.n_total)
+    return {"network_step": layout.n_total + layout.n_workers, "neuron_update": layout.n_total,
+            "spike_propagation": layout.n_workers, "post_learning": layout.n_columns}.get(name, layout.n_total)
 
 
 def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, device=None,
