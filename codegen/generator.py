@@ -206,9 +206,23 @@ class Generator:
         for k, p in enumerate(b.params):
             names[p] = f"p_{p}"
             loads.append(f"const scalar p_{p} = {b.param_buffer}[{k * n} + i];")
+        # Values shared by the block (or by each of its groups) are read at the top of the kernel, outside any
+        # branch, so that a vectorising compiler hoists them out of its loop over work-items: as fast as
+        # literals, and still changeable without compiling again.
+        hoisted = []
         for k, p in enumerate(b.shared_params):
             names[p] = f"p_{p}"
-            loads.append(f"const scalar p_{p} = {b.shared_param_buffer}[{k}];")
+            hoisted.append(f"const scalar pg_b{b.index}_{p} = {b.shared_param_buffer}[{k}];")
+            loads.append(f"const scalar p_{p} = pg_b{b.index}_{p};")
+        base, width = len(b.shared_params), len(b.slot_params)
+        for k, p in enumerate(b.slot_params):   # the neuron's group's entry of the per-group table, by selects
+            names[p] = f"p_{p}"
+            for g in range(len(b.slots)):
+                hoisted.append(f"const scalar pg_b{b.index}_{p}_{g} = {b.shared_param_buffer}[{base + k + g * width}];")
+            value = f"pg_b{b.index}_{p}_{len(b.slots) - 1}"
+            for g in range(len(b.slots) - 2, -1, -1):
+                value = f"(i < {b.slots[g + 1].start} ? pg_b{b.index}_{p}_{g} : {value})"
+            loads.append(f"const scalar p_{p} = {value};")
         for e in m.extra_globals:
             data, start = b.egp_buffers(e.name)
             args += [KernelArg(data, f"{e.type}*"), KernelArg(start, "int*")]
@@ -279,7 +293,7 @@ class Generator:
                      "words": rec.words, "columns": rec.columns, "ncols": len(rec.indices),
                      "value": f"l_{rec.variable}"}
             records.append(entry)
-        return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads,
+        return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads, "hoisted": hoisted,
                 "stores": stores, "inputs": inputs, "sources": sources, "pre_ode": pre_ode, "ode": ode,
                 "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": self.integrator(m),
                 "sim": sim,

@@ -35,6 +35,11 @@ class GroupSlot:
     global_start: int   # index of its first neuron in the global index space
 
 
+#: Above this many groups in a block, parameters that differ between groups are stored per neuron: picking a
+#: neuron's group's value costs a select per group, and beyond two groups that is slower than a per-neuron read.
+MAX_SLOT_TABLE = 2
+
+
 @dataclass(eq=False)
 class NeuronBlock:
     """All neuron groups of one model: one branch of the neuron kernel."""
@@ -49,6 +54,7 @@ class NeuronBlock:
     params: list               # names (incl. derived) that vary between neurons: the parameter buffer's fields
     internal_vars: dict = field(default_factory=dict)   # name -> initial value, added by the generator
     shared_params: list = field(default_factory=list)   # names with one value for the whole block
+    slot_params: list = field(default_factory=list)     # names with one value per group (slot)
     param_values: dict = field(default_factory=dict)    # name -> per-neuron values (all parameters)
 
     @property
@@ -68,11 +74,32 @@ class NeuronBlock:
         return f"nph{self.index}"
 
     def split_params(self):
-        """Parameters the same for every neuron of the block are loaded once (a broadcast read), the others
-        per neuron: most populations are homogeneous, and per-neuron loads are the neuron update's main cost."""
-        names = self.params + self.shared_params
+        """Parameters the same for every neuron of the block are loaded once (a broadcast read), those the same
+        within each of a few groups from a small per-group table, the others per neuron: most populations are
+        homogeneous, and per-neuron loads are the neuron update's main cost."""
+        names = self.params + self.shared_params + self.slot_params
+        bounds = [(s.start, s.start + s.group.size) for s in self.slots]
         self.shared_params = [p for p in names if np.all(self.param_values[p] == self.param_values[p][0])]
-        self.params = [p for p in names if p not in self.shared_params]
+        per_slot = len(self.slots) <= MAX_SLOT_TABLE
+        self.slot_params = [p for p in names if per_slot and p not in self.shared_params
+                            and all(np.all(self.param_values[p][a:b] == self.param_values[p][a]) for a, b in bounds)]
+        self.params = [p for p in names if p not in self.shared_params and p not in self.slot_params]
+
+    def fits(self, name, start: int, values) -> bool:
+        """Whether parameter ``name`` can take ``values`` from neuron ``start`` on without a new layout."""
+        if name in self.params:
+            return True
+        if not np.all(values == values[0]):
+            return False
+        if name in self.slot_params:
+            return True
+        return len(self.slots) == 1 or values[0] == self.param_values[name][0]
+
+    def table(self) -> np.ndarray:
+        """The shared values, then the per-group table (group-major): the shared parameter buffer."""
+        shared = [self.param_values[p][0] for p in self.shared_params]
+        slots = [self.param_values[p][s.start] for s in self.slots for p in self.slot_params]
+        return np.array(shared + slots or [0.0])
 
     def egp_buffers(self, name):
         return f"ne{self.index}_{name}", f"ne{self.index}_{name}_start"

@@ -96,8 +96,7 @@ class Simulation:
         for k, p in enumerate(b.params):
             pv[k] = b.param_values[p]
         self._host[b.param_buffer] = pv.ravel()
-        self._host[b.shared_param_buffer] = np.array([b.param_values[p][0] for p in b.shared_params] or [0.0],
-                                                     self.dtype)
+        self._host[b.shared_param_buffer] = b.table().astype(self.dtype)
 
     def _pack_synapses(self, sb):
         lay = self.layout
@@ -279,34 +278,33 @@ class Simulation:
     def set_group_params(self, group, values: dict) -> bool:
         """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones.
 
-        Returns False, changing nothing on the device, if a parameter shared by the whole block would no
-        longer be: the kernels must then be generated again.
+        Returns False, changing nothing on the device, if the new values do not fit the layout (a parameter
+        loaded once per block or per group would differ within it): the kernels must then be generated again.
         """
         b, slot = self.layout.group_slot[group]
         params = dict(group.params, **values)
         derived = evaluate_derived(group.model, {p: np.broadcast_to(np.asarray(params[p], float), (group.size,))
                                                  for p in group.model.params}, self.net.dt)
         sl = slice(slot.start, slot.start + group.size)
-        if not any(np.any(np.asarray(derived[p]) != b.param_values[p][0]) for p in b.shared_params):
-            # Fast path (a per-image input, say): only per-neuron rows change; write this group's slice of
-            # them in place instead of repacking the whole block.
-            group.params.update(values)
-            host = self._host[b.param_buffer].reshape(max(len(b.params), 1), b.size)
-            for k, p in enumerate(b.params):
-                b.param_values[p][sl] = derived[p]
-                host[k, sl] = b.param_values[p][sl]
-            self.upload(b.param_buffer)
-            return True
-        new = {p: v.copy() for p, v in b.param_values.items()}
-        for p in new:
-            new[p][sl] = derived[p]
-        if any(np.any(new[p] != new[p][0]) for p in b.shared_params):
-            return False
+        changed = {}
+        for p in b.param_values:
+            new = np.broadcast_to(np.asarray(derived[p], float), (group.size,))
+            if not np.array_equal(b.param_values[p][sl], new):
+                if not b.fits(p, slot.start, new):
+                    return False
+                changed[p] = new
         group.params.update(values)
-        b.param_values = new
-        self._pack_params(b)
-        self.upload(b.param_buffer)
-        self.upload(b.shared_param_buffer)
+        for p, new in changed.items():
+            b.param_values[p][sl] = new
+        per_neuron = [p for p in changed if p in b.params]
+        if per_neuron:   # only this group's slice of the rows that changed (a per-image input, say)
+            host = self._host[b.param_buffer].reshape(max(len(b.params), 1), b.size)
+            for p in per_neuron:
+                host[b.params.index(p), sl] = b.param_values[p][sl]
+            self.upload(b.param_buffer)
+        if len(per_neuron) < len(changed):
+            self._host[b.shared_param_buffer] = b.table().astype(self.dtype)
+            self.upload(b.shared_param_buffer)
         return True
 
     def read_state(self, group, var: str) -> np.ndarray:
