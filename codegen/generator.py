@@ -41,6 +41,12 @@ RKF45 = {
 }
 
 
+def _add_arg(args: list, arg: KernelArg):
+    """Append ``arg`` to a kernel's argument list unless it is there already (blocks share buffers)."""
+    if all(a.name != arg.name for a in args):
+        args.append(arg)
+
+
 @dataclass
 class Program:
     """Generated source, the kernels' argument lists and the layout they assume."""
@@ -134,11 +140,17 @@ class Generator:
             if sg.receptor not in sg.post.model.receptors:
                 raise CodegenError(f"synapse group '{sg.name}': receptor '{sg.receptor}' not in "
                                    f"{sg.post.model.name} receptors {sg.post.model.receptors}")
-            key = sg.model.digest()
+            # a model reading neuron variables needs one neuron block on that side: its groups are merged only
+            # with groups whose neurons live in the same blocks
+            pre_refs, post_refs = sg.model.neuron_refs()
+            pre_block = group_slot[sg.pre][0] if pre_refs else None
+            post_block = group_slot[sg.post][0] if post_refs else None
+            key = (sg.model.digest(), pre_block and pre_block.index, post_block and post_block.index)
             if key not in by_digest:
                 by_digest[key] = SynapseBlock(index=len(sblocks), model=sg.model, offset=0, rows=0, groups=[],
                                               group_rows=[], group_syn=[], n_syn=0,
-                                              scalar_vars=list(sg.model.var_names))
+                                              scalar_vars=list(sg.model.var_names), pre_block=pre_block,
+                                              post_block=post_block)
                 sblocks.append(by_digest[key])
             sb = by_digest[key]
             sb.groups.append(sg)
@@ -146,7 +158,7 @@ class Generator:
             sb.group_syn.append(sb.n_syn)
             sb.rows += sg.pre.size
             sb.n_syn += len(sg.pre_ind)
-        columns = 0
+        columns = dyn_synapses = 0
         for sb in sblocks:
             sb.offset = rows
             rows += sb.rows
@@ -154,6 +166,9 @@ class Generator:
                 sb.columns = sum(sg.post.size for sg in sb.groups)
                 sb.column_offset = columns
                 columns += sb.columns
+            if sb.model.synapse_dynamics_code.strip():
+                sb.dynamics_offset = dyn_synapses
+                dyn_synapses += sb.n_syn
 
         records = []
         for g in self.net.neuron_groups:
@@ -179,7 +194,8 @@ class Generator:
         workers = offset if self.spike_workers is None else max(1, min(int(self.spike_workers), offset))
         return Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
                       synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
-                      receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0)
+                      receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0,
+                      n_dynamics=dyn_synapses)
 
     def _group_params(self, g) -> dict:
         """Every parameter of group ``g``, derived ones included, as arrays of the group's size."""
@@ -320,16 +336,61 @@ class Generator:
             expr = f"(i < {s.start + s.group.size} ? {s.group.rng_stream}u : {expr})"
         return expr
 
-    def _synapse_block(self, sb: SynapseBlock, args: list) -> dict:
-        m = sb.model
-        names, loads, stores = {"t_spike": "pg_t_spike", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)",
-                                 "post_spike_count": "pg_hist_n[pg_post]", "history_size": str(HISTORY_SIZE)}, [], []
-        for what in ("row_start", "post", "delay"):
-            args.append(KernelArg(sb.buffer(what), "int*"))
+    def _neuron_names(self, sb: SynapseBlock, args: list, pre: str, post: str) -> dict:
+        """Names a synapse snippet reads from its neurons: ``st_pre``/``st_post`` and ``<var>_pre``/``<var>_post``.
+        ``pre`` and ``post`` are the kernel's expressions for the global indices of the two neurons."""
+        names = {}
+        if sb.model.uses_spike_times():
+            _add_arg(args, KernelArg("pg_st", "scalar*"))
+            names.update(st_pre=f"pg_st[{pre}]", st_post=f"pg_st[{post}]")
+        for side, refs, block, index in (("pre", sb.model.neuron_refs()[0], sb.pre_block, pre),
+                                          ("post", sb.model.neuron_refs()[1], sb.post_block, post)):
+            if not refs:
+                continue
+            groups = sorted({(sg.pre if side == "pre" else sg.post).name for sg in sb.groups})
+            for var in refs:
+                if var in block.scalar_vars:
+                    buffer, k = block.state_buffer, block.scalar_vars.index(var)
+                    _add_arg(args, KernelArg(buffer, "scalar*"))
+                elif var in block.int_vars:
+                    buffer, k = block.int_state_buffer, block.int_vars.index(var)
+                    _add_arg(args, KernelArg(buffer, "int*"))
+                else:
+                    known = ", ".join(v for v in block.scalar_vars + block.int_vars if not v.startswith("pg_"))
+                    raise CodegenError(
+                        f"synapse group(s) {', '.join(repr(g.name) for g in sb.groups)} (weight-update model "
+                        f"'{sb.model.name}'): '{var}_{side}' reads variable '{var}' of the {side}synaptic neurons "
+                        f"({', '.join(groups)}), but their model '{block.model.name}' has no such variable "
+                        f"(it has: {known or 'none'})")
+                names[f"{var}_{side}"] = f"{buffer}[{k * block.size} + ({index} - {block.offset})]"
+        return names
+
+    def _synapse_vars(self, sb: SynapseBlock, args: list, names: dict) -> list:
+        loads = []
         for v in sb.scalar_vars:
-            args.append(KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
+            _add_arg(args, KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
             names[v] = f"l_{v}"
             loads.append(f"scalar l_{v} = {sb.buffer(f'var_{v}')}[s];")
+        return loads
+
+    def _stores(self, sb: SynapseBlock, code: str) -> list:
+        """Write back the per-synapse state the snippet changes."""
+        stores = []
+        for v in sb.scalar_vars:
+            if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
+                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
+                if v not in sb.written_vars:
+                    sb.written_vars.append(v)
+        return stores
+
+    def _synapse_block(self, sb: SynapseBlock, args: list) -> dict:
+        m = sb.model
+        names = {"t_spike": "pg_t_spike", "t": "pg_t_spike", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)",
+                 "post_spike_count": "pg_hist_n[pg_post]", "history_size": str(HISTORY_SIZE)}
+        for what in ("row_start", "post", "delay"):
+            _add_arg(args, KernelArg(sb.buffer(what), "int*"))
+        loads = self._synapse_vars(sb, args, names)
+        names.update(self._neuron_names(sb, args, "pg_neuron", "pg_post"))
         if m.all_param_names:
             raise CodegenError(f"weight-update model '{m.name}': parameters {m.all_param_names} are not supported "
                                "yet; declare them as variables")
@@ -339,13 +400,10 @@ class Generator:
                                     "history_overflow": "PG_HISTORY_OVERFLOW"}, single=self.single)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
-        for v in sb.scalar_vars:   # write back the per-synapse state the snippet changes
-            if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
-                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
-                sb.written_vars.append(v)
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
-                "pre": sb.buffer("pre"), "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
-                "delay": sb.buffer("delay"), "loads": loads, "stores": stores, "code": code, "uses_rng": uses_rng,
+                "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
+                "delay": sb.buffer("delay"), "loads": loads, "stores": self._stores(sb, code), "code": code,
+                "uses_rng": uses_rng,
                 # synapse streams start above any neuron group's, so draws never coincide
                 "rng_stream": (1 << 24) + sb.index}
 
@@ -354,28 +412,48 @@ class Generator:
         m = sb.model
         if not sb.columns:
             return None
-        names = {"t_post": "pg_t_post", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)"}
-        loads, stores = [], []
-        for what in ("col_post", "col_start", "col_syn"):
-            args.append(KernelArg(sb.buffer(what), "int*"))
-        args.append(KernelArg(sb.buffer("delay"), "int*"))
-        for v in sb.scalar_vars:
-            args.append(KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
-            names[v] = f"l_{v}"
-            loads.append(f"scalar l_{v} = {sb.buffer(f'var_{v}')}[s];")
+        names = {"t_post": "pg_t_post", "t": "pg_t_post", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)"}
+        for what in ("col_post", "col_start", "col_syn", "delay"):
+            _add_arg(args, KernelArg(sb.buffer(what), "int*"))
+        loads = self._synapse_vars(sb, args, names)
+        names.update(self._syn_pre_names(sb, args))
         code, _ = render(m.post_spike_code, names, context=f"weight-update model '{m.name}' post_spike_code",
                          functions={"uniform": "pg_uniform"}, single=self.single)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
-        for v in sb.scalar_vars:
-            if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
-                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
-                if v not in sb.written_vars:
-                    sb.written_vars.append(v)
         return {"model": m.name, "offset": sb.column_offset, "end": sb.column_offset + sb.columns,
                 "columns": sb.columns, "col_post": sb.buffer("col_post"), "col_start": sb.buffer("col_start"),
-                "col_syn": sb.buffer("col_syn"), "delay": sb.buffer("delay"), "loads": loads, "stores": stores,
-                "code": code, "uses_rng": uses_rng, "rng_stream": (1 << 25) + sb.index}
+                "col_syn": sb.buffer("col_syn"), "delay": sb.buffer("delay"), "loads": loads,
+                "stores": self._stores(sb, code), "code": code, "uses_rng": uses_rng,
+                "rng_stream": (1 << 25) + sb.index}
+
+    def _syn_pre_names(self, sb: SynapseBlock, args: list) -> dict:
+        """Neuron names for a kernel that visits synapses one by one: the presynaptic neuron from syn_pre."""
+        names = self._neuron_names(sb, args, f"{sb.buffer('syn_pre')}[s]", "pg_post")
+        if any(n.endswith("_pre") for n in names):
+            sb.needs_syn_pre = True
+            _add_arg(args, KernelArg(sb.buffer("syn_pre"), "int*"))
+        return names
+
+    def _dynamics_block(self, sb: SynapseBlock, args: list):
+        """The per-step pass of a block with synapse_dynamics_code, or None."""
+        m = sb.model
+        if not m.synapse_dynamics_code.strip():
+            return None
+        names = {"t": "pg_t", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)"}
+        for what in ("post", "delay"):
+            _add_arg(args, KernelArg(sb.buffer(what), "int*"))
+        loads = self._synapse_vars(sb, args, names)
+        names.update(self._syn_pre_names(sb, args))
+        code, _ = render(m.synapse_dynamics_code, names,
+                         context=f"weight-update model '{m.name}' synapse_dynamics_code",
+                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform"}, single=self.single)
+        uses_rng = "pg_uniform(" in code
+        code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        return {"model": m.name, "offset": sb.dynamics_offset, "end": sb.dynamics_offset + sb.n_syn,
+                "post": sb.buffer("post"), "delay": sb.buffer("delay"), "loads": loads,
+                "stores": self._stores(sb, code), "code": code, "uses_rng": uses_rng,
+                "rng_stream": (1 << 26) + sb.index}
 
     def generate(self) -> Program:
         layout = self.layout()
@@ -410,20 +488,34 @@ class Generator:
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
         pargs = []
         pblocks = [p for p in (self._post_block(sb, pargs) for sb in layout.synapse_blocks) if p]
+        dargs = []
+        dblocks = [d for d in (self._dynamics_block(sb, dargs) for sb in layout.synapse_blocks) if d]
+        # the neurons' last spike times, kept by the neuron kernel when a synapse snippet reads st_pre/st_post
+        spike_times = any(sb.model.uses_spike_times() for sb in layout.synapse_blocks)
+        if spike_times:
+            nargs.append(KernelArg("pg_st", "scalar*"))
+        reads_neurons = spike_times or any(sb.pre_block or sb.post_block for sb in layout.synapse_blocks)
         seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
         values = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots, n_rows=layout.n_rows,
                       ring_stride=layout.n_receptor_planes * layout.n_total, blocks=blocks, sblocks=sblocks,
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
                       seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE, pblocks=pblocks,
-                      n_columns=layout.n_columns, n_workers=layout.n_workers)
-        # one fused launch per step needs delays of two steps or more, no spike history (whose writes in a
-        # step the propagation of the same launch could read) and no postsynaptic learning pass
+                      n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
+                      n_dynamics=layout.n_dynamics, spike_times=spike_times)
+        # One fused launch per step needs delays of two steps or more, and no synapse code reading what the
+        # neuron part of the same launch writes (spike history, spike times, neuron variables); nor a
+        # postsynaptic learning or per-step synapse pass.
         min_delay = min((int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)),
                         default=1)
-        if sblocks and not history and not pblocks and min_delay >= 2:
-            kernels = {"network_step": common_args + nargs + sargs}
-        else:
+        if sblocks and not history and not reads_neurons and not pblocks and not dblocks and min_delay >= 2:
+            fused = common_args + nargs
+            for a in sargs:
+                _add_arg(fused, a)
+            kernels = {"network_step": fused}
+        else:   # launched in this order in every step
             kernels = {"neuron_update": common_args + nargs}
+            if dblocks:
+                kernels["synapse_dynamics"] = common_args + dargs
             if sblocks:
                 kernels["spike_propagation"] = common_args + sargs
             if pblocks:

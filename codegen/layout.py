@@ -121,6 +121,10 @@ class SynapseBlock:
     written_vars: list = field(default_factory=list)   # per-synapse state the model changes on the device
     columns: int = 0           # postsynaptic neurons of all groups (post_spike_code only)
     column_offset: int = 0     # first column in the global column space
+    dynamics_offset: int = 0   # first synapse in the space of the synapse_dynamics kernel (its code only)
+    pre_block: object = None   # the NeuronBlock of every presynaptic group, when the code reads <var>_pre
+    post_block: object = None  # likewise for <var>_post
+    needs_syn_pre: bool = False   # a kernel reads each synapse's presynaptic neuron (buffer syn_pre)
 
     def buffer(self, what):
         return f"sb{self.index}_{what}"
@@ -177,3 +181,4 @@ class Layout:
     n_rows: int = 0
     n_columns: int = 0         # columns of the blocks with post_spike_code
     n_workers: int = 0         # work-items of the propagation pass, each checking a share of the neurons
+    n_dynamics: int = 0        # synapses of the blocks with synapse_dynamics_code

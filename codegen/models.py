@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import keyword
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -251,11 +252,20 @@ class WeightUpdateModel(_ModelBase):
     a neuron that spiked in that step (through a transposed, column-wise index); it may change the
     synapse's variables and read ``t_post`` (the postsynaptic spike's time stamp, ms), ``dt``, ``delay``
     and ``uniform()``.
+
+    ``synapse_dynamics_code`` runs in every step for every synapse (after the neuron update, before spike
+    delivery); it may change the synapse's variables and call ``add_to_post(x)`` (arriving after the delay).
+
+    Every synapse snippet may also read ``t`` (the step's time stamp: the spike's in ``pre_spike_code`` and
+    ``post_spike_code``), ``st_pre`` / ``st_post`` (the time stamps of the pre- and postsynaptic neurons' last
+    spikes, ms, including this step's; -1e30 before any) and ``<var>_pre`` / ``<var>_post``, the state variable
+    ``var`` of the pre- or postsynaptic neuron after this step's update (read-only).
     """
 
     pre_spike_code: str = "add_to_post(weight);"
     post_trace: str | None = None
     post_spike_code: str = ""
+    synapse_dynamics_code: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -264,7 +274,23 @@ class WeightUpdateModel(_ModelBase):
 
     def snippets(self) -> dict:
         return {"pre_spike_code": self.pre_spike_code, "post_trace": self.post_trace,
-                "post_spike_code": self.post_spike_code}
+                "post_spike_code": self.post_spike_code, "synapse_dynamics_code": self.synapse_dynamics_code}
+
+    def neuron_refs(self) -> tuple:
+        """The (pre, post) neuron variables the snippets read as ``<var>_pre`` / ``<var>_post`` (sorted names)."""
+        found = {"pre": set(), "post": set()}
+        own = set(self.var_names) | set(self.all_param_names)
+        for code in (self.pre_spike_code, self.post_spike_code, self.synapse_dynamics_code):
+            for name in re.findall(r"\b([A-Za-z_]\w*)_(pre|post)\b", re.sub(r"//[^\n]*|/\*.*?\*/", "", code or "",
+                                                                          flags=re.DOTALL)):
+                if f"{name[0]}_{name[1]}" not in own | {"add_to_post", "t_post", "st_pre", "st_post"}:
+                    found[name[1]].add(name[0])
+        return tuple(sorted(found["pre"])), tuple(sorted(found["post"]))
+
+    def uses_spike_times(self) -> bool:
+        """Whether a snippet reads ``st_pre`` or ``st_post``."""
+        return any(re.search(r"\bst_(pre|post)\b", code or "")
+                   for code in (self.pre_spike_code, self.post_spike_code, self.synapse_dynamics_code))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ from .network import Network
 
 #: Steps between recording copies (fewer if memory is short).
 CHUNK_STEPS = 2000
+#: The last-spike time (ms) of a neuron that has not spiked (st_pre/st_post in synapse snippets): far enough in the
+#: past that every exponential of it vanishes.
+NO_SPIKE = -1.0e30
 #: Share of device memory a network may use.
 MEMORY_FRACTION = 0.9
 
@@ -118,6 +121,9 @@ class Simulation:
             delay.append(np.asarray(sg.delay_steps)[order])
             for v in sb.scalar_vars:
                 values[v].append(np.asarray(sg.vars[v], float)[order])
+        if sb.needs_syn_pre:    # each synapse's presynaptic neuron, in row order
+            self._host[sb.buffer("syn_pre")] = np.repeat(np.concatenate(pre), np.diff(np.concatenate(row_start))
+                                                         ).astype(np.int32)
         self._host[sb.buffer("pre")] = np.concatenate(pre).astype(np.int32)
         self._host[sb.buffer("row_start")] = np.concatenate(row_start).astype(np.int32)
         self._host[sb.buffer("post")] = np.concatenate(post).astype(np.int32)
@@ -211,6 +217,8 @@ class Simulation:
             self._pack_synapses(sb)
         if lay.synapse_blocks:
             self._pack_pre_rows()
+        if any(a.name == "pg_st" for args in self.program.kernel_args.values() for a in args):
+            self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)
         for spec in lay.sources:
             self._pack_source(spec)
         if "pg_hist_t" in {a.name for args in self.program.kernel_args.values() for a in args}:
@@ -325,7 +333,7 @@ class Simulation:
         self.rt.copy_to_device(self._buffers[name], host)
 
     #: Device buffers holding spikes in flight and spike histories: carried over when a rebuild keeps the layout.
-    DYNAMIC_BUFFERS = ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n")
+    DYNAMIC_BUFFERS = ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_st")
 
     def export_dynamic(self) -> dict:
         out = {}
@@ -386,6 +394,9 @@ class Simulation:
         for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_errors"):
             if name in self._host:
                 self.rt.fill_zero(self._buffers[name], self._host[name].nbytes)
+        if "pg_st" in self._host:
+            self._host["pg_st"][:] = NO_SPIKE
+            self.upload("pg_st")
         for sb in self.layout.synapse_blocks:   # per-synapse state back to its initial values
             for v in sb.scalar_vars:
                 self.upload(sb.buffer(f"var_{v}"))
@@ -397,7 +408,8 @@ class Simulation:
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
         rt, lay = self.rt, self.layout
         sizes = {"network_step": lay.n_total + lay.n_workers, "neuron_update": lay.n_total,
-                 "spike_propagation": lay.n_workers, "post_learning": lay.n_columns}
+                 "synapse_dynamics": lay.n_dynamics, "spike_propagation": lay.n_workers,
+                 "post_learning": lay.n_columns}
         launches = [(kernel, sizes[name]) for name, kernel in self.kernels.items()]
         pending = []
         end = self.step + int(n_steps)

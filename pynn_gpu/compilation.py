@@ -89,7 +89,8 @@ def _summary(net: Network, program) -> dict:
 
 def _threads(name: str, layout) -> int:
     return {"network_step": layout.n_total + layout.n_workers, "neuron_update": layout.n_total,
-            "spike_propagation": layout.n_workers, "post_learning": layout.n_columns}.get(name, layout.n_total)
+            "spike_propagation": layout.n_workers, "post_learning": layout.n_columns,
+            "synapse_dynamics": layout.n_dynamics}.get(name, layout.n_total)
 
 
 def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, device=None,

@@ -30,7 +30,11 @@ codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`
 - weight update ``pre_spike_code``: ``t_spike`` (the presynaptic spike's time stamp, ms), ``dt``, ``delay`` (this
   synapse's delay, ms), ``add_to_post(x)`` (add ``x`` to the target's receptor after the delay), ``uniform()``;
   with ``post_trace`` the postsynaptic spike history (see :class:`~pynn_gpu.codegen.models.WeightUpdateModel`).
-  ``post_spike_code``: ``t_post``, ``dt``, ``delay``, ``uniform()``.
+  ``post_spike_code``: ``t_post``, ``dt``, ``delay``, ``uniform()``.  ``synapse_dynamics_code`` (every synapse,
+  every step): ``t`` (the step's time stamp), ``dt``, ``delay``, ``add_to_post(x)``, ``uniform()``.  All three
+  also read ``t`` (in the first two, the spike's time stamp), ``st_pre`` / ``st_post`` (the last spike time
+  stamps of the synapse's neurons, this step's included; -1e30 before any spike) and ``<var>_pre`` /
+  ``<var>_post``, a state variable of the pre- or postsynaptic neuron (read-only, after this step's update).
 - current source ``injection_code`` (an expression, nA, or GeNN's ``injectCurrent(x);``): ``t``, ``dt``,
   ``step``.
 - everywhere: C's math functions (``exp``, ``log``, ``fmin``, ...), locals declared in the snippet
@@ -92,8 +96,9 @@ __all__ = ["create_neuron_model", "create_postsynaptic_model", "create_weight_up
 
 #: Names the snippets of each model kind get from the generator (a model may not declare them).
 NEURON_NAMES = frozenset(NEURON_BUILTINS) | {"uniform", "isyn"}
-SYNAPSE_NAMES = frozenset({"t_spike", "t_post", "dt", "delay", "post_spike_count", "history_size", "add_to_post",
-                           "uniform", "post_spike_time", "post_spike_trace", "history_overflow"})
+SYNAPSE_NAMES = frozenset({"t", "t_spike", "t_post", "dt", "delay", "post_spike_count", "history_size",
+                           "add_to_post", "uniform", "post_spike_time", "post_spike_trace", "history_overflow",
+                           "st_pre", "st_post"})
 SOURCE_NAMES = frozenset({"t", "dt", "step", "mulhi", "normal"})
 #: Options of :class:`NeuronModel` that :func:`create_neuron_model` passes through.
 NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y", "ode_a_dydt", "ode_initial_step",
@@ -298,8 +303,13 @@ def validate_weight_update_model(model: WeightUpdateModel):
     if not isinstance(model, WeightUpdateModel):
         raise TypeError(f"expected a WeightUpdateModel, got {type(model).__name__}")
     _check_names(model, SYNAPSE_NAMES, "weight-update")
-    pre = NeuronGroup("pre", _PROBE_NEURON, 1, params={}, init={})
-    post = NeuronGroup("post", _PROBE_NEURON, 1, params={}, init={})
+    # probe neurons with the variables the snippets read as <var>_pre / <var>_post (checked against the real
+    # neuron models when a projection is built)
+    pre_refs, post_refs = model.neuron_refs()
+    pre = NeuronGroup("pre", dataclasses.replace(_PROBE_NEURON, name="probe_pre", vars=pre_refs), 1, params={},
+                      init={})
+    post = NeuronGroup("post", dataclasses.replace(_PROBE_NEURON, name="probe_post", vars=post_refs), 1, params={},
+                       init={})
     one = np.zeros(1, np.int64)
     sg = SynapseGroup("probe", pre, post, "x", model, one, one, np.ones(1, np.int64),
                       vars={v: np.ones(1) for v in model.var_names})
@@ -617,7 +627,7 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
 
 def create_weight_update_model(class_name: str, params=None, vars=None, pre_spike_code: str | None = None,
                                post_spike_code: str = "", post_trace: str | None = None,
-                               units: dict | None = None, **options) -> type:
+                               units: dict | None = None, synapse_dynamics_code: str = "", **options) -> type:
     """Define a weight-update (synapse, learning) model GeNN-style and return it as a PyNN synapse type class.
 
     - ``params``: per-synapse constants, ``{name: default}`` or names (no default: must be given).
@@ -625,8 +635,11 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
       PyNN's weights in the snippet.
     - ``pre_spike_code``: run for every synapse of a presynaptic neuron that spiked; ``add_to_post(x)`` transmits
       (default: ``add_to_post(weight);`` if ``weight`` is declared).  ``post_spike_code``: run for every synapse
-      onto a neuron that spiked.  ``post_trace``: a per-synapse time constant giving the snippet the postsynaptic
-      spike history (NEST's archiving node).
+      onto a neuron that spiked.  ``synapse_dynamics_code``: run for every synapse in every step (GeNN's synapse
+      dynamics; ``add_to_post(x)`` works there too).  ``post_trace``: a per-synapse time constant giving the
+      snippet the postsynaptic spike history (NEST's archiving node).
+    - every snippet may read ``t``, ``st_pre`` / ``st_post`` (the neurons' last spike times) and the neurons'
+      state as ``<var>_pre`` / ``<var>_post`` (e.g. ``v_post``), as in GeNN.
     - every parameter and variable is a PyNN synapse parameter: ``MyRule(eta=2e-5, weight=0.0)``,
       ``Projection.get('eta', format='array')``, ``Projection.set(...)``; learned values are read from the device.
 
@@ -662,6 +675,8 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     model = WeightUpdateModel(name=class_name, vars=all_vars,
                               pre_spike_code=_upgrade_code(class_name, "pre_spike_code", pre_spike_code),
                               post_spike_code=_upgrade_code(class_name, "post_spike_code", post_spike_code),
+                              synapse_dynamics_code=_upgrade_code(class_name, "synapse_dynamics_code",
+                                                                  synapse_dynamics_code),
                               post_trace=post_trace)
     values = {p: defaults.get(p) for p in names}
     values.update(initial)

@@ -66,6 +66,19 @@ class Connection(common.Connection):
         return tuple(getattr(self, name) for name in attribute_names)
 
 
+def _check_neuron_refs(synapse_type, pre, post, label):
+    """A synapse snippet reading ``<var>_pre`` / ``<var>_post`` needs that variable in the neurons' model."""
+    model = synapse_type.codegen_model
+    for side, refs, population in (("pre", model.neuron_refs()[0], pre), ("post", model.neuron_refs()[1], post)):
+        cell = getattr(population.celltype, "codegen_model", None)
+        missing = [v for v in refs if cell is not None and v not in cell.var_names]
+        if missing:
+            raise errors.NonExistentParameterError(
+                missing[0], f"the {side}synaptic cell type {type(population.celltype).__name__} (read as "
+                f"'{missing[0]}_{side}' by synapse type {type(synapse_type).__name__} of projection {label!r}; "
+                "its state variables", [v for v in cell.var_names if not v.startswith("pg_")])
+
+
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
@@ -77,6 +90,8 @@ class Projection(common.Projection):
             raise NotImplementedError(
                 f"pyNN.gpu does not support synapse type {type(synapse_type).__name__} "
                 f"(projection {label!r}); supported: StaticSynapse")
+        if synapse_type is not None:
+            _check_neuron_refs(synapse_type, presynaptic_population, postsynaptic_population, label)
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
         self._chunks = []
