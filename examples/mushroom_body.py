@@ -181,25 +181,27 @@ def first_spike_latch(t_present: float, window: int):
 
 
 def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
-    """GeNN's symmetric STDP rule as a synapse type; its constants are compiled into the code (as GeNN does).
+    """GeNN's symmetric STDP rule as a synapse type, written as in GeNN: its constants compiled into the code,
+    the neurons' last spike times read as ``st_pre`` / ``st_post``.
 
-    Per-synapse variables: ``weight``, ``plastic`` (1: learn and transmit nothing, as in GeNN's training
-    model; 0: transmit ``weight``), and the times of the last pre- and postsynaptic spikes.  A spike time from an
-    earlier presentation (of ``t_present`` ms) counts as no spike.
+    Per-synapse variables: ``weight`` and ``plastic`` (1: learn and transmit nothing, as in GeNN's training
+    model; 0: transmit ``weight``).  GeNN handles a spike in the step after it, so its time differences are one
+    step longer than those of the spikes' time stamps (``+ dt``).  A spike from an earlier presentation (of
+    ``t_present`` ms) counts as no spike (GeNN resets spike times between images).
     """
     c = {k: repr(float(v)) for k, v in dict(tau=tau, rho=rho, eta=eta, w_min=w_min, w_max=w_max,
                                              T=t_present).items()}
-    start = "{T} * floor(({t} - 0.5 * dt) / {T})"     # when the presentation of the spike at t began
+    start = f"{c['T']} * floor((t - 0.5 * dt) / {c['T']})"     # when the presentation of the spike at t began
+    clip = f"weight = fmin({c['w_max']}, fmax({c['w_min']}, weight + {c['eta']} * timing));"
     return sim.create_weight_update_model(
         "SymmetricSTDP",
-        vars={"weight": 0.0, "plastic": 1.0, "t_last_pre": -1.0, "t_last_post": -1.0},
+        vars={"weight": 0.0, "plastic": 1.0},
         pre_spike_code=f"""
             if (plastic != 0.0) {{
                 scalar timing = -{c['rho']};
-                if (t_last_post >= {start.format(t='t_spike', **c)})
-                    timing = exp((t_last_post - t_spike) / {c['tau']}) - {c['rho']};
-                weight = fmin({c['w_max']}, fmax({c['w_min']}, weight + {c['eta']} * timing));
-                t_last_pre = t_spike;
+                if (st_post >= {start})
+                    timing = exp(-(t + dt - st_post) / {c['tau']}) - {c['rho']};
+                {clip}
             }} else {{
                 add_to_post(weight);
             }}
@@ -207,13 +209,12 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
         post_spike_code=f"""
             if (plastic != 0.0) {{
                 scalar timing = -0.1 * {c['rho']};
-                if (t_last_pre >= {start.format(t='t_post', **c)})
-                    timing = fmax(exp((t_last_pre - t_post) / {c['tau']}) - {c['rho']}, -0.1 * {c['rho']});
-                weight = fmin({c['w_max']}, fmax({c['w_min']}, weight + {c['eta']} * timing));
-                t_last_post = t_post;
+                if (st_pre >= {start})
+                    timing = fmax(exp(-(t + dt - st_pre) / {c['tau']}) - {c['rho']}, -0.1 * {c['rho']});
+                {clip}
             }}
         """,
-        units={"weight": "nA", "t_last_pre": "ms", "t_last_post": "ms"})
+        units={"weight": "nA"})
 
 
 # ---- the network ----------------------------------------------------------------------------------------
