@@ -9,7 +9,7 @@ live in ``kernels/templates``, one template per kernel.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import jinja2
@@ -26,6 +26,9 @@ from .snippets import render
 #: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node).
 HISTORY_SIZE = 64
 
+#: Arrays packed into one device buffer start at multiples of this many elements (64-byte aligned for 4-byte types).
+PACK_ALIGN = 16
+
 #: Names every neuron snippet may use besides the model's own.
 NEURON_BUILTINS = {"t": "t", "dt": "dt", "step": "step", "i_inj": "i_inj"}
 
@@ -39,6 +42,21 @@ RKF45 = {
           _F(277020, 7618050)],
     "e": [_F(1, 360), 0, _F(-128, 4275), _F(-2197, 75240), _F(1, 50), _F(2, 55)],
 }
+
+
+def _pack_args(args: list, packed: dict):
+    """A kernel's arguments with packed arrays replaced by their buffer, and the declarations that name the
+    arrays inside the kernel (pointers into the buffer)."""
+    where = {name: (buffer, offset) for buffer, members in packed.items() for name, offset, _ in members}
+    out, aliases = [], []
+    for a in args:
+        if a.name in where:
+            buffer, offset = where[a.name]
+            _add_arg(out, KernelArg(buffer, a.ctype))
+            aliases.append(f"GLOBAL {a.ctype.rstrip('*')} *RESTRICT {a.name} = {buffer} + {offset};")
+        else:
+            _add_arg(out, a)
+    return out, aliases
 
 
 def _add_arg(args: list, arg: KernelArg):
@@ -56,6 +74,16 @@ class Program:
     layout: Layout
     dialect: str
     precision: str
+    #: device buffer -> [(array name, element offset, element count)]: fixed-size arrays packed into one buffer
+    packed: dict = field(default_factory=dict)
+
+    def member(self, name: str):
+        """(packed buffer, element offset, element count) of array ``name``, or None if it has its own buffer."""
+        for buffer, members in self.packed.items():
+            for member, offset, count in members:
+                if member == name:
+                    return buffer, offset, count
+        return None
 
 
 def _literal(x, single: bool) -> str:
@@ -209,8 +237,10 @@ class Generator:
         m, n = b.model, b.size
         names = dict(NEURON_BUILTINS)
         loads, stores = [], []
-        args += [KernelArg(b.state_buffer, "scalar*"), KernelArg(b.int_state_buffer, "int*"),
-                 KernelArg(b.param_buffer, "scalar*"), KernelArg(b.shared_param_buffer, "scalar*")]
+        args += [KernelArg(b.state_buffer, "scalar*"), KernelArg(b.param_buffer, "scalar*"),
+                 KernelArg(b.shared_param_buffer, "scalar*")]
+        if b.int_vars:
+            args.append(KernelArg(b.int_state_buffer, "int*"))
         for k, v in enumerate(b.scalar_vars):
             names[v] = f"l_{v}"
             loads.append(f"scalar l_{v} = {b.state_buffer}[{k * n} + i];")
@@ -520,13 +550,51 @@ class Generator:
                 kernels["spike_propagation"] = common_args + sargs
             if pblocks:
                 kernels["post_learning"] = common_args + pargs
+        packed = self._packing(layout)
         sources = []
         for name, args in kernels.items():
+            args, aliases = _pack_args(args, packed)
+            kernels[name] = args
             text = env.get_template(f"{name}.c.j2").render(signature=", ".join(a.declaration() for a in args),
                                                            **values)
+            head = text.index("{", text.index(f"KERNEL void {name}(")) + 1
+            text = text[:head] + "".join(f"\n    {line}" for line in aliases) + text[head:]
             sources.append(text if not sources else text.split(prelude, 1)[1])   # the prelude once
-        return Program(source="\n".join(sources), kernel_args=kernels, layout=layout,
-                       dialect=self.dialect.name, precision=self.precision)
+        used = {a.name for args in kernels.values() for a in args}
+        return Program(source="\n".join(sources), kernel_args=kernels, layout=layout, dialect=self.dialect.name,
+                       precision=self.precision, packed={k: v for k, v in packed.items() if k in used})
+
+    def _packing(self, layout: Layout) -> dict:
+        """The fixed-size arrays packed into one device buffer each per neuron block (state, parameters, table),
+        per synapse block (indices; variables) and for the neurons' rows: PoCL charges every kernel launch per
+        buffer argument, so fewer, larger buffers make every step cheaper.  Element counts match the packing
+        in :class:`~.simulation.Simulation`; each array starts at a multiple of PACK_ALIGN elements."""
+        groups = {}
+        for b in layout.neuron_blocks:
+            table = len(b.shared_params) + len(b.slots) * len(b.slot_params)
+            groups[f"nb{b.index}"] = ("scalar*", [(b.state_buffer, len(b.scalar_vars) * b.size),
+                                                  (b.param_buffer, max(len(b.params), 1) * b.size),
+                                                  (b.shared_param_buffer, max(table, 1))])
+        for sb in layout.synapse_blocks:
+            ints = [(sb.buffer("row_start"), sb.rows + 1), (sb.buffer("post"), sb.n_syn),
+                    (sb.buffer("delay"), sb.n_syn)]
+            if sb.columns:
+                ints += [(sb.buffer("col_post"), sb.columns), (sb.buffer("col_start"), sb.columns + 1),
+                         (sb.buffer("col_syn"), sb.n_syn)]
+            if sb.needs_syn_pre:
+                ints.append((sb.buffer("syn_pre"), sb.n_syn))
+            groups[f"sb{sb.index}_ints"] = ("int*", ints)
+            groups[f"sb{sb.index}_vars"] = ("scalar*", [(sb.buffer(f"var_{v}"), sb.n_syn) for v in sb.scalar_vars])
+        if layout.synapse_blocks:
+            groups["pg_pre"] = ("int*", [("pg_pre_row_start", layout.n_total + 1), ("pg_pre_rows", layout.n_rows)])
+        packed = {}
+        for buffer, (ctype, members) in groups.items():
+            offset, out = 0, []
+            for name, count in members:
+                out.append((name, offset, count))
+                offset += -(-count // PACK_ALIGN) * PACK_ALIGN
+            packed[buffer] = out
+        return packed
 
     def _rk_literals(self) -> dict:
         lit = lambda x: _literal(x, self.single)  # noqa: E731

@@ -51,7 +51,7 @@ class Simulation:
         self._host = {}         # buffer name -> host array (the source of every upload)
         self._pack_all()
         self.chunk_steps = self._check_memory()
-        self._buffers = {name: self.rt.to_device(arr) for name, arr in self._host.items()}
+        self._allocate()
         self._alloc_records()
         self.kernels = self.rt.compile(self.program.source, list(self.program.kernel_args),
                                        context="the network's kernels")
@@ -281,7 +281,46 @@ class Simulation:
 
     def upload(self, name: str):
         """Copy host array ``name`` to its device buffer (after the host copy was changed)."""
-        self.rt.copy_to_device(self._buffers[name], self._host[name])
+        self._upload_array(name, self._host[name])
+
+    def _device(self, name: str):
+        """The device buffer holding array ``name`` and the array's byte offset in it."""
+        if name in self._packed_at:
+            buffer, offset = self._packed_at[name]
+            return self._buffers[buffer], offset
+        return self._buffers[name], 0
+
+    def _upload_array(self, name: str, values: np.ndarray):
+        buffer, offset = self._device(name)
+        self.rt.copy_to_device(buffer, values, offset=offset)
+
+    def _download(self, name: str, out: np.ndarray, blocking: bool = True):
+        buffer, offset = self._device(name)
+        return self.rt.copy_from_device(buffer, out, blocking=blocking, offset=offset)
+
+    def _zero(self, name: str):
+        buffer, offset = self._device(name)
+        self.rt.fill_zero(buffer, self._host[name].nbytes, offset=offset)
+
+    def _allocate(self):
+        """Device buffers: one per host array, except the fixed-size arrays the program packs together."""
+        self._packed_at = {}
+        self._buffers = {}
+        for buffer, members in self.program.packed.items():
+            itemsize = self._host[members[0][0]].dtype.itemsize
+            total = max(offset + count for _, offset, count in members)
+            packed = np.zeros(max(total, 1), self._host[members[0][0]].dtype)
+            for name, offset, count in members:
+                values = self._host[name]
+                if len(values) > count or values.dtype != packed.dtype:
+                    raise CodegenError(f"array '{name}' ({len(values)} x {values.dtype}) does not fit its place in "
+                                       f"'{buffer}' ({count} x {packed.dtype})")
+                packed[offset:offset + len(values)] = values
+                self._packed_at[name] = (buffer, offset * itemsize)
+            self._buffers[buffer] = self.rt.to_device(packed)
+        for name, values in self._host.items():
+            if name not in self._packed_at:
+                self._buffers[name] = self.rt.to_device(values)
 
     def set_group_params(self, group, values: dict) -> bool:
         """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones.
@@ -320,7 +359,7 @@ class Simulation:
         b, slot = self.layout.group_slot[group]
         name, names = (b.state_buffer, b.scalar_vars) if var in b.scalar_vars else (b.int_state_buffer, b.int_vars)
         host = np.empty_like(self._host[name])
-        self.rt.copy_from_device(self._buffers[name], host)
+        self._download(name, host)
         return host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size].copy()
 
     def write_state(self, group, var: str, values):
@@ -328,9 +367,9 @@ class Simulation:
         b, slot = self.layout.group_slot[group]
         name, names = (b.state_buffer, b.scalar_vars) if var in b.scalar_vars else (b.int_state_buffer, b.int_vars)
         host = np.empty_like(self._host[name])
-        self.rt.copy_from_device(self._buffers[name], host)
+        self._download(name, host)
         host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size] = values
-        self.rt.copy_to_device(self._buffers[name], host)
+        self._upload_array(name, host)
 
     #: Device buffers holding spikes in flight and spike histories: carried over when a rebuild keeps the layout.
     DYNAMIC_BUFFERS = ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_st")
@@ -340,14 +379,14 @@ class Simulation:
         for name in self.DYNAMIC_BUFFERS:
             if name in self._host:
                 out[name] = np.empty_like(self._host[name])
-                self.rt.copy_from_device(self._buffers[name], out[name])
+                self._download(name, out[name])
         return out
 
     def import_dynamic(self, buffers: dict):
         """Restore buffers from :meth:`export_dynamic` of a simulation with the same neurons and delays."""
         for name, host in buffers.items():
             if name in self._host and self._host[name].shape == host.shape and self._host[name].dtype == host.dtype:
-                self.rt.copy_to_device(self._buffers[name], host)
+                self._upload_array(name, host)
 
     def set_extra_global(self, group, name: str, segments):
         """Replace a ragged extra-global array of ``group`` (e.g. spike times) on the device."""
@@ -393,7 +432,7 @@ class Simulation:
             self.upload(b.int_state_buffer)
         for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_errors"):
             if name in self._host:
-                self.rt.fill_zero(self._buffers[name], self._host[name].nbytes)
+                self._zero(name)
         if "pg_st" in self._host:
             self._host["pg_st"][:] = NO_SPIKE
             self.upload("pg_st")
@@ -478,7 +517,7 @@ class Simulation:
         sb, sl = self._synapse_slice(sg)
         name = sb.buffer(f"var_{var}")
         host = np.empty_like(self._host[name])
-        self.rt.copy_from_device(self._buffers[name], host)
+        self._download(name, host)
         out = np.empty(sl.stop - sl.start, float)
         out[self.synapse_order[sg]] = host[sl]
         return out
@@ -488,10 +527,10 @@ class Simulation:
         sb, sl = self._synapse_slice(sg)
         name = sb.buffer(f"var_{var}")
         current = np.empty_like(self._host[name])
-        self.rt.copy_from_device(self._buffers[name], current)
+        self._download(name, current)
         current[sl] = np.asarray(values, float)[self.synapse_order[sg]]
         self._host[name][sl] = current[sl]
-        self.rt.copy_to_device(self._buffers[name], current)
+        self._upload_array(name, current)
 
     def adopt_recordings(self, old: "Simulation"):
         """Take over what ``old`` recorded (same group, variable, cells and interval) after a rebuild."""

@@ -30,13 +30,15 @@ class Runtime:
         """Allocate a buffer holding a copy of ``array``."""
         raise NotImplementedError
 
-    def copy_to_device(self, buffer, array: np.ndarray):
+    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0):
+        """Copy ``array`` into ``buffer`` from byte ``offset`` on."""
         raise NotImplementedError
 
-    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True):
+    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True, offset: int = 0):
+        """Copy ``out.nbytes`` bytes of ``buffer`` from byte ``offset`` on into ``out``."""
         raise NotImplementedError
 
-    def fill_zero(self, buffer, nbytes: int):
+    def fill_zero(self, buffer, nbytes: int, offset: int = 0):
         raise NotImplementedError
 
     def compile(self, source: str, kernel_names, context: str = ""):

@@ -298,28 +298,29 @@ class CUDARuntime(Runtime):
         self.copy_to_device(buffer, array)
         return buffer
 
-    def copy_to_device(self, buffer, array: np.ndarray):
+    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0):
         self._current()
         # From pageable memory the driver stages the data before returning: ``array`` may change afterwards.
         array = np.ascontiguousarray(array)
         if array.nbytes:
-            _ok(self.drv.cuMemcpyHtoDAsync(buffer.ptr, array.ctypes.data, array.nbytes, self.stream),
-                "cuMemcpyHtoDAsync")
+            _ok(self.drv.cuMemcpyHtoDAsync(int(buffer.ptr) + int(offset), array.ctypes.data, array.nbytes,
+                                           self.stream), "cuMemcpyHtoDAsync")
 
-    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True):
+    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True, offset: int = 0):
         if out.nbytes == 0:
             return None
         self._current()
         if not out.flags.c_contiguous:
             raise DeviceError("copy_from_device needs a C-contiguous host array")
+        source = int(buffer.ptr) + int(offset)
         if blocking:
-            _ok(self.drv.cuMemcpyDtoHAsync(out.ctypes.data, buffer.ptr, out.nbytes, self.stream), "cuMemcpyDtoHAsync")
+            _ok(self.drv.cuMemcpyDtoHAsync(out.ctypes.data, source, out.nbytes, self.stream), "cuMemcpyDtoHAsync")
             self.synchronise()
             return None
         # Asynchronous: into pinned staging memory (a copy into pageable memory would block the host), moved
         # into ``out`` at the next synchronise().
         staging = self._take_pinned(out.nbytes)
-        _ok(self.drv.cuMemcpyDtoHAsync(staging.ctypes.data, buffer.ptr, out.nbytes, self.stream),
+        _ok(self.drv.cuMemcpyDtoHAsync(staging.ctypes.data, source, out.nbytes, self.stream),
             "cuMemcpyDtoHAsync")
         self._pending.append((staging, out))
         self._pending_bytes += out.nbytes
@@ -327,10 +328,11 @@ class CUDARuntime(Runtime):
             self.synchronise()
         return None
 
-    def fill_zero(self, buffer, nbytes: int):
+    def fill_zero(self, buffer, nbytes: int, offset: int = 0):
         self._current()
         if nbytes:
-            _ok(self.drv.cuMemsetD8Async(buffer.ptr, 0, int(nbytes), self.stream), "cuMemsetD8Async")
+            _ok(self.drv.cuMemsetD8Async(int(buffer.ptr) + int(offset), 0, int(nbytes), self.stream),
+                "cuMemsetD8Async")
 
     def _take_pinned(self, nbytes: int) -> np.ndarray:
         free = self._pinned.setdefault(nbytes, [])

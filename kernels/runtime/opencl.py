@@ -101,19 +101,19 @@ class OpenCLRuntime(Runtime):
             return self.allocate(4)
         return self.cl.Buffer(self.context, self._mf.READ_WRITE | self._mf.COPY_HOST_PTR, hostbuf=array)
 
-    def copy_to_device(self, buffer, array: np.ndarray):
+    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0):
         array = np.ascontiguousarray(array)
         if array.nbytes:
-            self.cl.enqueue_copy(self.queue, buffer, array)
+            self.cl.enqueue_copy(self.queue, buffer, array, dst_offset=int(offset))
 
-    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True):
+    def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True, offset: int = 0):
         if out.nbytes == 0:
             return None
-        return self.cl.enqueue_copy(self.queue, out, buffer, is_blocking=blocking)
+        return self.cl.enqueue_copy(self.queue, out, buffer, is_blocking=blocking, src_offset=int(offset))
 
-    def fill_zero(self, buffer, nbytes: int):
+    def fill_zero(self, buffer, nbytes: int, offset: int = 0):
         if nbytes:
-            self.cl.enqueue_fill_buffer(self.queue, buffer, np.uint8(0), 0, int(nbytes))
+            self.cl.enqueue_fill_buffer(self.queue, buffer, np.uint8(0), int(offset), int(nbytes))
 
     # ---- code ---------------------------------------------------------------------------------
 
