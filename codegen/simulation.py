@@ -290,9 +290,10 @@ class Simulation:
             return self._buffers[buffer], offset
         return self._buffers[name], 0
 
-    def _upload_array(self, name: str, values: np.ndarray):
+    def _upload_array(self, name: str, values: np.ndarray, first: int = 0):
+        """Copy ``values`` to the device array ``name`` from its element ``first`` on."""
         buffer, offset = self._device(name)
-        self.rt.copy_to_device(buffer, values, offset=offset)
+        self.rt.copy_to_device(buffer, values, offset=offset + first * self._host[name].dtype.itemsize)
 
     def _download(self, name: str, out: np.ndarray, blocking: bool = True):
         buffer, offset = self._device(name)
@@ -347,8 +348,9 @@ class Simulation:
         if per_neuron:   # only this group's slice of the rows that changed (a per-image input, say)
             host = self._host[b.param_buffer].reshape(max(len(b.params), 1), b.size)
             for p in per_neuron:
-                host[b.params.index(p), sl] = b.param_values[p][sl]
-            self.upload(b.param_buffer)
+                row = b.params.index(p)
+                host[row, sl] = b.param_values[p][sl]
+                self._upload_array(b.param_buffer, host[row, sl], first=row * b.size + slot.start)
         if len(per_neuron) < len(changed):
             self._host[b.shared_param_buffer] = b.table().astype(self.dtype)
             self.upload(b.shared_param_buffer)
