@@ -35,48 +35,69 @@ SIMPLE_STOCHASTIC = WeightUpdateModel(
     pre_spike_code="if (uniform() < p) add_to_post(weight);",
 )
 
+#: The learning rules below time pre/post pairs at the synapse.  With a fraction f of the delay d dendritic, a
+#: presynaptic spike reaches the synapse (1-f)d after its emission and a postsynaptic one f d after it fires, so
+#: the snippet, run at the emission step, compares with the postsynaptic history shifted by d_learn = (2f-1)d:
+#: all of d for NEST's models (f = 1), a per-synapse variable otherwise.  0.5 <= f keeps d_learn >= 0, i.e. every
+#: postsynaptic spike it needs has already happened.
+_ALL_DENDRITIC = "const scalar d_learn = delay;\n"
+_FRACTION_DENDRITIC = "const scalar d_learn = (2.0 * dendritic_delay_fraction - 1.0) * delay;\n"
+
+
+def _split_delay(model: WeightUpdateModel) -> WeightUpdateModel:
+    """``model`` with its learning shift d_learn read from the per-synapse ``dendritic_delay_fraction``."""
+    assert model.pre_spike_code.startswith(_ALL_DENDRITIC), model.name
+    return WeightUpdateModel(name=model.name + "SplitDelay", vars=model.vars + ("dendritic_delay_fraction",),
+                             post_trace=model.post_trace,
+                             pre_spike_code=model.pre_spike_code.replace(_ALL_DENDRITIC, _FRACTION_DENDRITIC, 1))
+
+
 #: NEST's stdp_synapse (pair-based STDP, all of the delay dendritic): at each presynaptic spike, first
 #: facilitation for every postsynaptic spike t_j with t_last - d < t_j <= t - d, using the presynaptic trace
 #: at t_j + d, then depression with the postsynaptic trace at t - d (from the last spike strictly before
 #: it), then the updated weight is transmitted.  mu_plus / mu_minus select the weight dependence
 #: (additive 0/0, multiplicative 1/1, additive potentiation with multiplicative depression 0/1, Gutig).
+#: Here d is d_learn (above); the weight is transmitted after the full delay.
 STDP = WeightUpdateModel(
     name="STDPSynapse",
     vars=("weight", "w_min", "w_max", "A_plus", "A_minus", "tau_plus", "tau_minus", "mu_plus", "mu_minus",
           "kplus", "t_last"),
     post_trace="tau_minus",
-    pre_spike_code="""
+    pre_spike_code=_ALL_DENDRITIC + """
         const scalar eps = 1.0e-6;
         const int n = post_spike_count;
         const int oldest = n > history_size ? n - history_size : 0;
         // the first post spike after t_last - d, and the end of those at or before t - d
         int first = n;
-        while (first > oldest && post_spike_time(first - 1) >= t_last - delay + eps)
+        while (first > oldest && post_spike_time(first - 1) >= t_last - d_learn + eps)
             first -= 1;
-        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - delay + eps)
+        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - d_learn + eps)
             history_overflow();
         for (int j = first; j < n; j++) {
             const scalar t_j = post_spike_time(j);
-            if (t_j >= t_spike - delay + eps)
+            if (t_j >= t_spike - d_learn + eps)
                 break;
-            const scalar kp = kplus * exp((t_last - (t_j + delay)) / tau_plus);
+            const scalar kp = kplus * exp((t_last - (t_j + d_learn)) / tau_plus);
             weight = fmin(weight + w_max * A_plus * pow(1.0 - weight / w_max, mu_plus) * kp, w_max);
         }
         // depression: the post trace at t - d, from the last post spike strictly before it
         int k = n - 1;
-        while (k >= oldest && t_spike - delay - post_spike_time(k) <= eps)
+        while (k >= oldest && t_spike - d_learn - post_spike_time(k) <= eps)
             k -= 1;
         if (k >= 0 && k < oldest)
             history_overflow();
         scalar kminus = 0.0;
         if (k >= oldest)
-            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - delay)) / tau_minus);
+            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - d_learn)) / tau_minus);
         weight = fmax(weight - w_max * A_minus * pow(weight / w_max, mu_minus) * kminus, w_min);
         add_to_post(weight);
         kplus = kplus * exp((t_last - t_spike) / tau_plus) + 1.0;
         t_last = t_spike;
     """,
 )
+
+#: STDP with a fraction of the delay dendritic (PyNN's dendritic_delay_fraction, 0.5 <= f <= 1).
+STDP_SPLIT_DELAY = _split_delay(STDP)
 
 #: PyNN's stochastic_stp_synapse (the NEST extension shipped in pyNN/nest/extensions): a two-state
 #: (recovered / unrecovered) release site after Fuhrmann et al. 2002.  u follows the facilitation of
@@ -152,36 +173,36 @@ MULTI_QUANTAL = WeightUpdateModel(
 #: t_last - d < t_j <= t - d (x_pre: the presynaptic trace, time constant tau, read at t_j + d), then
 #: w += eta * x_post(t - d) (the postsynaptic trace from the last spike strictly before t - d, time constant
 #: tau, NEST's tau_minus of the target), then w -= eta * alpha; the updated weight is transmitted.
-#: Potentiation is clipped at w_max, depression at w_min (NEST: 0).
+#: Potentiation is clipped at w_max, depression at w_min (NEST: 0).  Here d is d_learn (see STDP).
 VOGELS_SPREKELER = WeightUpdateModel(
     name="VogelsSprekelerSynapse",
     vars=("weight", "w_min", "w_max", "tau", "eta", "alpha", "kplus", "t_last"),
     post_trace="tau",
-    pre_spike_code="""
+    pre_spike_code=_ALL_DENDRITIC + """
         const scalar eps = 1.0e-6;
         const int n = post_spike_count;
         const int oldest = n > history_size ? n - history_size : 0;
         int first = n;
-        while (first > oldest && post_spike_time(first - 1) >= t_last - delay + eps)
+        while (first > oldest && post_spike_time(first - 1) >= t_last - d_learn + eps)
             first -= 1;
-        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - delay + eps)
+        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - d_learn + eps)
             history_overflow();
         // potentiation for each postsynaptic spike since the last presynaptic one
         for (int j = first; j < n; j++) {
             const scalar t_j = post_spike_time(j);
-            if (t_j >= t_spike - delay + eps)
+            if (t_j >= t_spike - d_learn + eps)
                 break;
-            weight = fmin(weight + eta * kplus * exp((t_last - (t_j + delay)) / tau), w_max);
+            weight = fmin(weight + eta * kplus * exp((t_last - (t_j + d_learn)) / tau), w_max);
         }
         // potentiation by the postsynaptic trace at t - d, then the constant depression
         int k = n - 1;
-        while (k >= oldest && t_spike - delay - post_spike_time(k) <= eps)
+        while (k >= oldest && t_spike - d_learn - post_spike_time(k) <= eps)
             k -= 1;
         if (k >= 0 && k < oldest)
             history_overflow();
         scalar kminus = 0.0;
         if (k >= oldest)
-            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - delay)) / tau);
+            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - d_learn)) / tau);
         weight = fmin(weight + eta * kminus, w_max);
         weight = fmax(weight - alpha * eta, w_min);
         add_to_post(weight);
@@ -189,3 +210,6 @@ VOGELS_SPREKELER = WeightUpdateModel(
         t_last = t_spike;
     """,
 )
+
+#: Vogels2011 with a fraction of the delay dendritic (0.5 <= f <= 1).
+VOGELS_SPREKELER_SPLIT_DELAY = _split_delay(VOGELS_SPREKELER)

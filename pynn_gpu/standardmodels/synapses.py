@@ -103,21 +103,66 @@ class SimpleStochasticSynapse(GPUSynapseMixin, synapses.SimpleStochasticSynapse)
     codegen_model = library.SIMPLE_STOCHASTIC
 
 
+def _check_fraction(values, where: str) -> np.ndarray:
+    """``dendritic_delay_fraction`` as floats, or InvalidParameterValueError saying what is allowed.
+
+    PyNN allows 0 <= f <= 1.  pyNN.gpu learns at the presynaptic spike's emission step, comparing with the
+    postsynaptic spikes up to (2f - 1) * delay before it; below f = 0.5 those would lie in the future.
+    """
+    allowed = "pyNN.gpu supports 0.5 <= dendritic_delay_fraction <= 1"
+    try:
+        f = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidParameterValueError(f"{where}: parameter 'dendritic_delay_fraction' must be a number; "
+                                         f"{allowed} (got {values!r})") from None
+    outside = ~((f >= 0.0) & (f <= 1.0))
+    if outside.any():
+        raise InvalidParameterValueError(
+            f"{where}: parameter 'dendritic_delay_fraction' is the fraction of the delay that is dendritic and must "
+            f"be in [0, 1]; {allowed} (got {f[outside].flat[0]})")
+    early = f < 0.5
+    if early.any():
+        raise InvalidParameterValueError(
+            f"{where}: dendritic_delay_fraction={f[early].flat[0]} is not supported; {allowed} (below 0.5 the "
+            "synapse would pair the presynaptic spike with postsynaptic spikes that have not happened yet at its "
+            "emission step, where pyNN.gpu applies the learning rule)")
+    return f
+
+
+def _set_fraction(values, projection):
+    """``Projection.set(dendritic_delay_fraction=...)``: the range check; a mechanism created with f = 1 (whose
+    model has no per-synapse fraction) moves to the split-delay model, rebuilt at the next run.  Other projections
+    sharing the mechanism move with it, unchanged in effect: their fraction is still 1."""
+    f = _check_fraction(values, _describe(projection))
+    mechanism = projection.synapse_type
+    if (f != 1.0).any() and mechanism.codegen_model is mechanism._models[0]:
+        from ..simulator import state
+        mechanism.codegen_model = mechanism._models[1]
+        state.mark_changed()
+
+
 class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
     """Pair-based STDP as NEST's stdp_synapse: a timing dependence (SpikePairRule) with any of PyNN's weight
-    dependences, or Vogels2011Rule (NEST's vogels_sprekeler_synapse) with AdditiveWeightDependence; all of
-    the delay is dendritic (``dendritic_delay_fraction=1``)."""
+    dependences, or Vogels2011Rule (NEST's vogels_sprekeler_synapse) with AdditiveWeightDependence.
+
+    ``dendritic_delay_fraction`` f as PyNN defines it: of the delay d, f*d is dendritic and (1-f)*d axonal, so
+    pairs are timed at the synapse, Delta = t_post - t_pre + (2f - 1) d; the weight is transmitted after the
+    full d.  pyNN.gpu supports 0.5 <= f <= 1 (NEST: f = 1 only).  With f = 1 the model is NEST's; any other
+    value adds a per-synapse variable holding f (one more load per synapse and presynaptic spike).
+    """
 
     base_translations = build_translations(("weight", "weight"), ("delay", "delay"),
                                            ("dendritic_delay_fraction", "dendritic_delay_fraction"))
     codegen_model = library.STDP
+    parameter_checks = {"weight": check_weights, "dendritic_delay_fraction": _set_fraction}
 
     def __init__(self, timing_dependence=None, weight_dependence=None, voltage_dependence=None,
                  dendritic_delay_fraction=1.0, weight=0.0, delay=None):
-        if dendritic_delay_fraction != 1:
-            raise NotImplementedError(
-                f"STDPMechanism(dendritic_delay_fraction={dendritic_delay_fraction}): pyNN.gpu, like NEST, treats "
-                "the whole delay as dendritic for learning; only dendritic_delay_fraction=1 is supported")
+        f = _check_fraction(dendritic_delay_fraction, "STDPMechanism")
+        if f.ndim:
+            raise InvalidParameterValueError("STDPMechanism: dendritic_delay_fraction must be a single number "
+                                             f"(got {dendritic_delay_fraction!r})")
+        dendritic_delay_fraction = float(f)
         if voltage_dependence is not None:
             raise NotImplementedError("STDPMechanism: voltage-dependent plasticity is not supported")
         if not isinstance(timing_dependence, (SpikePairRule, Vogels2011Rule)):
@@ -128,10 +173,14 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
                 raise NotImplementedError(
                     f"STDPMechanism: Vogels2011Rule takes AdditiveWeightDependence (its w_min, w_max bound the "
                     f"weight), not {type(weight_dependence).__name__}")
-            self.codegen_model = library.VOGELS_SPREKELER
+            self._models = (library.VOGELS_SPREKELER, library.VOGELS_SPREKELER_SPLIT_DELAY)
         elif not isinstance(weight_dependence, _WEIGHT_DEPENDENCES):
             raise NotImplementedError(f"STDPMechanism: weight dependence {type(weight_dependence).__name__} is "
                                       "not supported; available: " + ", ".join(c.__name__ for c in _WEIGHT_DEPENDENCES))
+        else:
+            self._models = (library.STDP, library.STDP_SPLIT_DELAY)
+        # (all-dendritic model, split-delay model): the first keeps NEST's code and cost for f = 1
+        self.codegen_model = self._models[dendritic_delay_fraction != 1.0]
         super().__init__(timing_dependence, weight_dependence, voltage_dependence, dendritic_delay_fraction,
                          weight, delay)
 
@@ -144,12 +193,16 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
         if isinstance(self.timing_dependence, Vogels2011Rule):
-            return _vogels_vars(attributes, n)
-        extra = self.weight_dependence.extra_parameters
-        out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "A_plus", "A_minus", "tau_plus", "tau_minus")}
-        for mu in ("mu_plus", "mu_minus"):
-            out[mu] = attributes[mu] if mu in attributes else np.full(n, float(extra[mu]))
-        out.update(kplus=np.zeros(n), t_last=np.zeros(n))
+            out = _vogels_vars(attributes, n)
+        else:
+            extra = self.weight_dependence.extra_parameters
+            out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "A_plus", "A_minus", "tau_plus",
+                                              "tau_minus")}
+            for mu in ("mu_plus", "mu_minus"):
+                out[mu] = attributes[mu] if mu in attributes else np.full(n, float(extra[mu]))
+            out.update(kplus=np.zeros(n), t_last=np.zeros(n))
+        if "dendritic_delay_fraction" in self.codegen_model.var_names:
+            out["dendritic_delay_fraction"] = attributes["dendritic_delay_fraction"]
         return out
 
 
