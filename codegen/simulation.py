@@ -465,6 +465,10 @@ class Simulation:
             rt.run_steps(chunk_start, chunk_end, launches)
             self.step = chunk_end
             pending += self._fetch_records(chunk_start, chunk_end)
+        if not pending and "pg_errors" not in self._host:
+            # Nothing to bring back: return with the steps still running (every read of device data waits
+            # for them), so that the host's next work -- setting the next input, say -- overlaps them.
+            return
         rt.synchronise()
         for rec_index, kind, start, host, count in pending:
             self._store(rec_index, kind, start, host, count)
