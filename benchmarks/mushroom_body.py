@@ -128,7 +128,9 @@ def infer(sim_name: str, data: Path) -> dict:
                 first[kk, j] = tt - starts[kk]
             counts[kk, j] += 1
     predicted = mb.first_to_fire(first, counts)
-    device = {"device": sim.simulator.state.runtime.device_name} if sim_name == "gpu" else {}
+    state = sim.simulator.state
+    device = ({"device": state.runtime.device_name, "gpu_backend": type(state.runtime).__name__,
+               "precision": state.precision} if sim_name == "gpu" else {})
     sim.end()
     return {**device, "build_s": round(build_s, 3), "test_s": round(loop_s, 3), "images": len(images),
             "images_per_s": round(len(images) / loop_s, 2), "accuracy": float(np.mean(predicted == labels)),
