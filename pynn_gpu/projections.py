@@ -69,14 +69,15 @@ class Connection(common.Connection):
 def _check_neuron_refs(synapse_type, pre, post, label):
     """A synapse snippet reading ``<var>_pre`` / ``<var>_post`` needs that variable in the neurons' model."""
     model = synapse_type.codegen_model
-    for side, refs, population in (("pre", model.neuron_refs()[0], pre), ("post", model.neuron_refs()[1], post)):
-        cell = getattr(population.celltype, "codegen_model", None)
-        missing = [v for v in refs if cell is not None and v not in cell.var_names]
-        if missing:
-            raise errors.NonExistentParameterError(
-                missing[0], f"the {side}synaptic cell type {type(population.celltype).__name__} (read as "
-                f"'{missing[0]}_{side}' by synapse type {type(synapse_type).__name__} of projection {label!r}; "
-                "its state variables", [v for v in cell.var_names if not v.startswith("pg_")])
+    for side, refs, cells in (("pre", model.neuron_refs()[0], pre), ("post", model.neuron_refs()[1], post)):
+        for population in getattr(cells, "populations", [cells]):      # an Assembly: each of its populations
+            cell = getattr(population.celltype, "codegen_model", None) if refs else None
+            missing = [v for v in refs if cell is not None and v not in cell.var_names]
+            if missing:
+                raise errors.NonExistentParameterError(
+                    missing[0], f"the {side}synaptic cell type {type(population.celltype).__name__} (read as "
+                    f"'{missing[0]}_{side}' by synapse type {type(synapse_type).__name__} of projection "
+                    f"{label!r}; its state variables", [v for v in cell.var_names if not v.startswith("pg_")])
 
 
 class Projection(common.Projection):

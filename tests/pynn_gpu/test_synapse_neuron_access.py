@@ -61,6 +61,12 @@ def test_missing_neuron_variable_is_named(sim):
     b = sim.Population(1, sim.IF_curr_exp())
     with pytest.raises(errors.NonExistentParameterError, match="u_post.*IF_curr_exp|IF_curr_exp.*u_post"):
         sim.Projection(a, b, sim.AllToAllConnector(), Reads(), label="reads u")
+    # the check looks into assemblies: each population must have the variable
+    c = sim.Population(1, sim.IF_curr_alpha())
+    ReadsV = sim.create_weight_update_model("ReadsV", vars={"w": 0.0}, pre_spike_code="w = v_post;")
+    sim.Projection(a, b + c, sim.AllToAllConnector(), ReadsV())
+    with pytest.raises(errors.NonExistentParameterError, match="u_post"):
+        sim.Projection(a, b + c, sim.AllToAllConnector(), Reads())
 
 
 def test_compiles_for_cuda(sim):
