@@ -102,9 +102,13 @@ class Generator:
     """Generate the kernels of ``network`` for ``dialect`` ('opencl' or 'cuda') and ``precision``."""
 
     def __init__(self, network: Network, dialect: str = "opencl", precision: str = "single",
-                 spike_workers: int | None = None):
+                 spike_workers: int | None = None, spike_bytes: bool = False, fuse: bool | str = True):
         """``spike_workers``: work-items of the propagation pass, each checking a contiguous share of the neurons
-        for spikes; None gives one per neuron, right for GPUs.  A CPU device wants a few per core."""
+        for spikes; None gives one per neuron, right for GPUs.  A CPU device wants a few per core.
+        ``spike_bytes``: record spikes as a byte per cell and step rather than a bit (CPU devices).
+        ``fuse``: one launch per step where delays allow (True), never (False), or 'cpu': only when some neuron
+        model integrates ODEs -- a CPU compiler vectorises a loop-free neuron update on its own but not fused
+        with the propagation loops, while ODE integrators are not vectorised either way (measured on PoCL)."""
         if dialect not in DIALECTS:
             raise CodegenError(f"unknown dialect {dialect!r}; allowed: {sorted(DIALECTS)}")
         if precision not in ("single", "double"):
@@ -114,6 +118,8 @@ class Generator:
         self.precision = precision
         self.single = precision == "single"
         self.spike_workers = spike_workers
+        self.spike_bytes = spike_bytes
+        self.fuse = fuse
 
     def integrator(self, model) -> str | None:
         """The integrator the generated code uses for ``model``'s ODEs under the network's ``ode_integrator``."""
@@ -202,9 +208,11 @@ class Generator:
         for g in self.net.neuron_groups:
             if g.record_spikes:
                 # one bit per cell and step, or one byte (a spike count) for models that emit several
-                words = (g.size + 3) // 4 if g.model.multiple_spikes else (g.size + 31) // 32
-                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, words,
-                                          counts=g.model.multiple_spikes))
+                # one byte per cell and step (a spike count) for models that emit several, and on CPU devices,
+                # where the atomic OR of a bit field keeps the compiler from vectorising the neuron update
+                counts = g.model.multiple_spikes or self.spike_bytes
+                words = (g.size + 3) // 4 if counts else (g.size + 31) // 32
+                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, words, counts=counts))
             for var, (indices, interval) in g.record_vars.items():
                 if var not in g.model.var_names:
                     raise CodegenError(f"neuron group '{g.name}' ({g.model.name}) has no variable '{var}' to record")
@@ -537,7 +545,8 @@ class Generator:
         # postsynaptic learning or per-step synapse pass.
         min_delay = min((int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)),
                         default=1)
-        if sblocks and not history and not reads_neurons and not pblocks and not dblocks and min_delay >= 2:
+        fuse = self.fuse if self.fuse != "cpu" else any(b.model.ode for b in layout.neuron_blocks)
+        if fuse and sblocks and not history and not reads_neurons and not pblocks and not dblocks and min_delay >= 2:
             fused = common_args + nargs
             for a in sargs:
                 _add_arg(fused, a)

@@ -45,7 +45,9 @@ class Simulation:
         self.precision = precision
         self.dtype = np.float64 if precision == "double" else np.float32
         self.program: Program = Generator(network, runtime.dialect, precision,
-                                          spike_workers=getattr(runtime, "spike_workers", None)).generate()
+                                          spike_workers=getattr(runtime, "spike_workers", None),
+                                          spike_bytes=bool(getattr(runtime, "is_cpu", False)),
+                                          fuse="cpu" if getattr(runtime, "is_cpu", False) else True).generate()
         self.layout = self.program.layout
         self.step = 0
         self._host = {}         # buffer name -> host array (the source of every upload)

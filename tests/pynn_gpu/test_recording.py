@@ -85,3 +85,40 @@ def test_write_data_and_clear(sim, tmp_path):
     from neo.io import PickleIO
     back = PickleIO(str(path)).read_block()
     assert back.segments[0].filter(name="v")[0].shape == (51, 4)
+
+
+def _spike_trains(sim, gpu_layout: bool):
+    """Spikes of a Poisson-driven network over several recording chunks; ``gpu_layout`` makes the generator treat
+    the CPU device as a GPU (spikes recorded as bits with an atomic OR, one fused launch per step)."""
+    sim.setup(timestep=0.1, min_delay=0.2, rng_seed=7)
+    runtime = sim.simulator.state.runtime
+    was_cpu = runtime.is_cpu
+    runtime.is_cpu = was_cpu and not gpu_layout
+    try:
+        return _run_network(sim)
+    finally:
+        runtime.is_cpu = was_cpu
+
+
+def _run_network(sim):
+    cells = sim.Population(70, sim.IF_curr_exp(tau_refrac=2.0))
+    drive = sim.Population(70, sim.SpikeSourcePoisson(rate=400.0))
+    sim.Projection(drive, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.5, delay=0.2))
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=sim.NumpyRNG(3)),
+                   sim.StaticSynapse(weight=0.2, delay=0.5))
+    cells.record("spikes")
+    sim.run(450.0)
+    trains = [np.asarray(st.magnitude) for st in cells.get_data().segments[0].spiketrains]
+    kernels = sorted(sim.simulator.state.simulation.kernels)
+    sim.end()
+    return trains, kernels
+
+
+def test_spike_bytes_and_bits_agree(sim):
+    """CPU devices record spikes as a byte per cell and step (vectorisable), GPUs as bits: the same spikes."""
+    as_bytes, cpu_kernels = _spike_trains(sim, gpu_layout=False)
+    as_bits, gpu_kernels = _spike_trains(sim, gpu_layout=True)
+    assert cpu_kernels == ["neuron_update", "spike_propagation"] and gpu_kernels == ["network_step"]
+    assert sum(len(t) for t in as_bytes) > 500
+    for a, b in zip(as_bytes, as_bits):
+        np.testing.assert_array_equal(a, b)
