@@ -274,9 +274,10 @@ class Projection(common.Projection):
         self._built_groups = []
         model = self.synapse_type.codegen_model
         delay_steps = steps_round(self._attributes["delay"], state.dt)
-        pairs = np.unique(np.stack([cpre, cpost]), axis=1).T if len(cpre) else []
-        for a, b in pairs:
-            sel = np.nonzero((cpre == a) & (cpost == b))[0]
+        keys = np.asarray(cpre, np.int64) * len(pops) + cpost      # one number per (pre, post) population pair
+        for key in (np.unique(keys) if len(keys) else []):
+            a, b = divmod(int(key), len(pops))
+            sel = np.nonzero(keys == key)[0]
             # the model's name of the receptor (PointNeuron labels that are not identifiers are renamed)
             receptor = getattr(pops[b].celltype, "model_receptor", str)(self.receptor_type)
             groups.append(SynapseGroup(
