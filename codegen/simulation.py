@@ -498,9 +498,14 @@ class Simulation:
     def _store(self, rec_index, kind, start, host, count):
         rec = self.layout.records[rec_index]
         if kind == "spikes" and rec.counts:
-            counts = host[:count].view(np.uint8)[:, :rec.group.size]
-            steps, idx = np.nonzero(counts)
-            repeat = counts[steps, idx]
+            flat = host[:count].view(np.uint8).reshape(-1)      # a byte per cell and step; padding stays 0
+            # spikes are rare: find the non-zero 8-byte words first, then the bytes within them
+            whole = len(flat) // 8 * 8
+            words = np.flatnonzero(flat[:whole].view(np.uint64))
+            candidates = np.concatenate([(words[:, None] * 8 + np.arange(8)).ravel(), np.arange(whole, len(flat))])
+            hits = candidates[flat[candidates] != 0]
+            steps, idx = np.divmod(hits, host.shape[1] * 4)
+            repeat = flat[hits]
             self.recorded[rec_index].append((np.repeat(steps, repeat) + start, np.repeat(idx, repeat)))
         elif kind == "spikes":
             bits = np.unpackbits(host[:count].view(np.uint8), axis=1, bitorder="little")[:, :rec.group.size]
