@@ -30,7 +30,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
 
 def end(compatible_output=True):
-    """Write any data requested with a filename, then finish."""
+    """Write any data requested with a filename, then finish (waiting for the device's queued steps)."""
+    if simulator.state.simulation is not None:
+        simulator.state.simulation.rt.synchronise()
     for (population, variables, filename) in simulator.state.write_on_end:
         io = get_io(filename)
         population.write_data(io, variables)
