@@ -8,6 +8,7 @@ live in ``kernels/templates``, one template per kernel.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -93,7 +94,9 @@ def _literal(x, single: bool) -> str:
     return text + ("f" if single else "")
 
 
+@functools.lru_cache(maxsize=None)
 def _env():
+    """The template environment, made once: it keeps the compiled templates (jinja2 checks their files' mtimes)."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), undefined=jinja2.StrictUndefined,
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 

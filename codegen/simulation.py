@@ -486,12 +486,13 @@ class Simulation:
     def _fetch_records(self, start: int, end: int) -> list:
         out = []
         for rec in self.layout.records:
-            host = np.empty(rec.shape, rec.dtype)
-            self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
             if rec.variable == "spikes":
                 count = end - start
             else:
                 count = (end // rec.interval) - (start // rec.interval)
+            # only the rows this chunk wrote: a short run copies little of a buffer sized for a whole chunk
+            host = np.empty((min(max(count, 1), rec.shape[0]),) + tuple(rec.shape[1:]), rec.dtype)
+            self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
             out.append((rec.index, rec.variable, start, host, count))
         return out
 
