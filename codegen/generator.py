@@ -78,14 +78,6 @@ class Program:
     #: device buffer -> [(array name, element offset, element count)]: fixed-size arrays packed into one buffer
     packed: dict = field(default_factory=dict)
 
-    def member(self, name: str):
-        """(packed buffer, element offset, element count) of array ``name``, or None if it has its own buffer."""
-        for buffer, members in self.packed.items():
-            for member, offset, count in members:
-                if member == name:
-                    return buffer, offset, count
-        return None
-
 
 def _literal(x, single: bool) -> str:
     text = repr(float(x))

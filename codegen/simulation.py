@@ -51,6 +51,7 @@ class Simulation:
         self.layout = self.program.layout
         self.step = 0
         self._host = {}         # buffer name -> host array (the source of every upload)
+        self._row_pre = {}      # synapse block index -> each row's presynaptic neuron (host only)
         self._pack_all()
         self.chunk_steps = self._check_memory()
         self._allocate()
@@ -123,10 +124,11 @@ class Simulation:
             delay.append(np.asarray(sg.delay_steps)[order])
             for v in sb.scalar_vars:
                 values[v].append(np.asarray(sg.vars[v], float)[order])
+        # each row's presynaptic neuron: host-side only, for the per-neuron row index (_pack_pre_rows)
+        self._row_pre[sb.index] = np.concatenate(pre).astype(np.int32)
         if sb.needs_syn_pre:    # each synapse's presynaptic neuron, in row order
-            self._host[sb.buffer("syn_pre")] = np.repeat(np.concatenate(pre), np.diff(np.concatenate(row_start))
-                                                         ).astype(np.int32)
-        self._host[sb.buffer("pre")] = np.concatenate(pre).astype(np.int32)
+            self._host[sb.buffer("syn_pre")] = np.repeat(self._row_pre[sb.index],
+                                                         np.diff(np.concatenate(row_start))).astype(np.int32)
         self._host[sb.buffer("row_start")] = np.concatenate(row_start).astype(np.int32)
         self._host[sb.buffer("post")] = np.concatenate(post).astype(np.int32)
         self._host[sb.buffer("delay")] = np.concatenate(delay).astype(np.int32)
@@ -138,7 +140,7 @@ class Simulation:
     def _pack_pre_rows(self):
         """Per neuron, the rows (over all synapse blocks) it is the source of; rows without synapses are left out."""
         lay = self.layout
-        pre = np.concatenate([self._host[sb.buffer("pre")] for sb in lay.synapse_blocks])
+        pre = np.concatenate([self._row_pre[sb.index] for sb in lay.synapse_blocks])
         lengths = np.concatenate([np.diff(self._host[sb.buffer("row_start")]) for sb in lay.synapse_blocks])
         rows = np.flatnonzero(lengths > 0)
         rows = rows[np.argsort(pre[rows], kind="stable")]

@@ -52,6 +52,36 @@ def _split_delay(model: WeightUpdateModel) -> WeightUpdateModel:
                              pre_spike_code=model.pre_spike_code.replace(_ALL_DENDRITIC, _FRACTION_DENDRITIC, 1))
 
 
+#: The part of both pair rules' presynaptic code that finds, in the postsynaptic spike history, ``first``: the
+#: first post spike after t_last - d (the entries ``first`` ... ``n - 1`` not yet paired with a pre spike).
+_SINCE_LAST_PRE = """
+        const scalar eps = 1.0e-6;
+        const int n = post_spike_count;
+        const int oldest = n > history_size ? n - history_size : 0;
+        // the first post spike after t_last - d, and the end of those at or before t - d
+        int first = n;
+        while (first > oldest && post_spike_time(first - 1) >= t_last - d_learn + eps)
+            first -= 1;
+        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - d_learn + eps)
+            history_overflow();
+"""
+
+
+def _post_trace_before_spike(tau: str) -> str:
+    """``kminus``: the postsynaptic trace (time constant ``tau``) at t - d, from the last post spike strictly
+    before it (NEST's get_K_value)."""
+    return f"""
+        int k = n - 1;
+        while (k >= oldest && t_spike - d_learn - post_spike_time(k) <= eps)
+            k -= 1;
+        if (k >= 0 && k < oldest)
+            history_overflow();
+        scalar kminus = 0.0;
+        if (k >= oldest)
+            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - d_learn)) / {tau});
+"""
+
+
 #: NEST's stdp_synapse (pair-based STDP, all of the delay dendritic): at each presynaptic spike, first
 #: facilitation for every postsynaptic spike t_j with t_last - d < t_j <= t - d, using the presynaptic trace
 #: at t_j + d, then depression with the postsynaptic trace at t - d (from the last spike strictly before
@@ -63,16 +93,7 @@ STDP = WeightUpdateModel(
     vars=("weight", "w_min", "w_max", "A_plus", "A_minus", "tau_plus", "tau_minus", "mu_plus", "mu_minus",
           "kplus", "t_last"),
     post_trace="tau_minus",
-    pre_spike_code=_ALL_DENDRITIC + """
-        const scalar eps = 1.0e-6;
-        const int n = post_spike_count;
-        const int oldest = n > history_size ? n - history_size : 0;
-        // the first post spike after t_last - d, and the end of those at or before t - d
-        int first = n;
-        while (first > oldest && post_spike_time(first - 1) >= t_last - d_learn + eps)
-            first -= 1;
-        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - d_learn + eps)
-            history_overflow();
+    pre_spike_code=_ALL_DENDRITIC + _SINCE_LAST_PRE + """
         for (int j = first; j < n; j++) {
             const scalar t_j = post_spike_time(j);
             if (t_j >= t_spike - d_learn + eps)
@@ -81,14 +102,7 @@ STDP = WeightUpdateModel(
             weight = fmin(weight + w_max * A_plus * pow(1.0 - weight / w_max, mu_plus) * kp, w_max);
         }
         // depression: the post trace at t - d, from the last post spike strictly before it
-        int k = n - 1;
-        while (k >= oldest && t_spike - d_learn - post_spike_time(k) <= eps)
-            k -= 1;
-        if (k >= 0 && k < oldest)
-            history_overflow();
-        scalar kminus = 0.0;
-        if (k >= oldest)
-            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - d_learn)) / tau_minus);
+    """ + _post_trace_before_spike("tau_minus") + """
         weight = fmax(weight - w_max * A_minus * pow(weight / w_max, mu_minus) * kminus, w_min);
         add_to_post(weight);
         kplus = kplus * exp((t_last - t_spike) / tau_plus) + 1.0;
@@ -178,15 +192,7 @@ VOGELS_SPREKELER = WeightUpdateModel(
     name="VogelsSprekelerSynapse",
     vars=("weight", "w_min", "w_max", "tau", "eta", "alpha", "kplus", "t_last"),
     post_trace="tau",
-    pre_spike_code=_ALL_DENDRITIC + """
-        const scalar eps = 1.0e-6;
-        const int n = post_spike_count;
-        const int oldest = n > history_size ? n - history_size : 0;
-        int first = n;
-        while (first > oldest && post_spike_time(first - 1) >= t_last - d_learn + eps)
-            first -= 1;
-        if (first == oldest && oldest > 0 && post_spike_time(oldest) >= t_last - d_learn + eps)
-            history_overflow();
+    pre_spike_code=_ALL_DENDRITIC + _SINCE_LAST_PRE + """
         // potentiation for each postsynaptic spike since the last presynaptic one
         for (int j = first; j < n; j++) {
             const scalar t_j = post_spike_time(j);
@@ -195,14 +201,7 @@ VOGELS_SPREKELER = WeightUpdateModel(
             weight = fmin(weight + eta * kplus * exp((t_last - (t_j + d_learn)) / tau), w_max);
         }
         // potentiation by the postsynaptic trace at t - d, then the constant depression
-        int k = n - 1;
-        while (k >= oldest && t_spike - d_learn - post_spike_time(k) <= eps)
-            k -= 1;
-        if (k >= 0 && k < oldest)
-            history_overflow();
-        scalar kminus = 0.0;
-        if (k >= oldest)
-            kminus = post_spike_trace(k) * exp((post_spike_time(k) - (t_spike - d_learn)) / tau);
+    """ + _post_trace_before_spike("tau") + """
         weight = fmin(weight + eta * kminus, w_max);
         weight = fmax(weight - alpha * eta, w_min);
         add_to_post(weight);
