@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models import NeuronModel, Var
-from .neurons import _AEIF_TOL_G, _AEIF_TOL_V, _COND_TOL_G, _COND_TOL_V, _f, _n_ref, _p21
+from .neurons import _AEIF_TOL_G, _AEIF_TOL_V, _COND_TOL_G, _COND_TOL_V, AEIF_STEP_CODE, _f, _n_ref, _p21
 
 NEURONS = ("LIF", "AdExp")
 
@@ -201,16 +201,7 @@ def _adexp(name, params, receptors) -> NeuronModel:
         integrator="rkf45", ode_tolerance=tol, ode_eps_rel=1e-6, ode_a_y=0.0, ode_a_dydt=1.0,
         ode_initial_step=0.01,
         pre_ode_code="int fired = 0;",
-        ode_step_code="""
-            if (r > 0) {
-                v = v_reset;
-            } else if (v >= v_peak) {
-                v = v_reset;
-                w += b;
-                r = r_spike;
-                fired = 1;
-            }
-        """,
+        ode_step_code=AEIF_STEP_CODE,
         sim_code="""
         if (r > 0)
             r -= 1;

@@ -35,6 +35,18 @@ _COND_TOL_V, _COND_TOL_G = 1e-3, 1e-6
 #: aeif: gsl_error_tol 1e-6 in mV, nS and pA, i.e. 1e-9 for conductances in uS and currents in nA.
 _AEIF_TOL_V, _AEIF_TOL_G = 1e-6, 1e-9
 
+#: After each accepted internal step of the adaptive exponential cell (NEST's aeif_*): clamp v while refractory,
+#: else spike at v_peak -- reset, adaptation jump b, refractory count, and a flag for the threshold.
+AEIF_STEP_CODE = """
+    if (r > 0) {
+        v = v_reset;
+    } else if (v >= v_peak) {
+        v = v_reset;
+        w += b;
+        r = r_spike;
+        fired = 1;
+    }
+"""
 
 #: iaf_cond_*: the step's input is added to the conductances after integration, then a refractory cell is held
 #: at v_reset (NEST's order); shared by the conductance-based LIF models.
@@ -319,16 +331,7 @@ def _aeif(name, alpha):
         ode_eps_rel=1e-6, ode_a_y=0.0, ode_a_dydt=1.0,
         ode_initial_step=0.01,
         pre_ode_code="int fired = 0;",
-        ode_step_code="""
-            if (r > 0) {
-                v = v_reset;
-            } else if (v >= v_peak) {
-                v = v_reset;
-                w += b;
-                r = r_spike;
-                fired = 1;
-            }
-        """,
+        ode_step_code=AEIF_STEP_CODE,
         sim_code=f"""
         if (r > 0)
             r -= 1;
