@@ -153,12 +153,7 @@ def main(argv=None) -> int:
     report["comparison"] = common.comparison(report["runs"])
     suffix = "" if args.scale == 1.0 else f"_scale{args.scale:g}"
     stem = common.result_stem(args.out, NAME, now, suffix)
-    paths = common.write_report(report, stem, markdown(report))
-    png = plot(report, common.with_ext(stem, ".png"))
-    print("wrote " + ", ".join(str(p) for p in paths + ([png] if png else [])))
-    for line in common.comparison_lines(report["comparison"]):
-        print(line)
-    return 0 if all(r["ok"] for r in report["runs"]) else 1
+    return common.finish(report, stem, markdown(report), lambda path: plot(report, path))
 
 
 if __name__ == "__main__":

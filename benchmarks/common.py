@@ -629,6 +629,17 @@ def write_report(report: dict, stem: Path, markdown: str) -> list:
     return paths
 
 
+def finish(report: dict, stem: Path, markdown: str, make_plot) -> int:
+    """Write the report (JSON, Markdown, and the plot ``make_plot(path)`` makes), print where and the ratios;
+    the exit status: 0 if every run succeeded, else 1."""
+    paths = write_report(report, stem, markdown)
+    png = make_plot(with_ext(stem, ".png"))
+    print("wrote " + ", ".join(str(p) for p in paths + ([png] if png else [])))
+    for line in comparison_lines(report["comparison"]):
+        print(line)
+    return 0 if all(r["ok"] for r in report["runs"]) else 1
+
+
 def result_stem(out: Path, name: str, now: datetime.datetime, suffix: str = "") -> Path:
     """``<out>/<name>_<date>_<host><suffix>``, without extension (use ``with_ext``: suffix may hold dots)."""
     return out / f"{name}_{now:%Y-%m-%d}_{host()}{suffix}"

@@ -174,13 +174,8 @@ def main(argv=None) -> int:
             "gpu_change_uS": by["gpu"]["mean_uS"] - NETWORK["w_exc_uS"],
             "diff_uS": by["gpu"]["mean_uS"] - by["nest"]["mean_uS"]}
     stem = common.result_stem(args.out, NAME, now)
-    paths = common.write_report(report, stem, markdown(report))
-    png = common.plot_runs(report, common.with_ext(stem, ".png"),
-                           f"VA COBA + STDP on E→E, {args.t_sim:g} ms — {report['opencl_device'] or ''}")
-    print("wrote " + ", ".join(str(p) for p in paths + ([png] if png else [])))
-    for line in common.comparison_lines(report["comparison"]):
-        print(line)
-    return 0 if all(r["ok"] for r in report["runs"]) else 1
+    title = f"VA COBA + STDP on E→E, {args.t_sim:g} ms — {report['opencl_device'] or ''}"
+    return common.finish(report, stem, markdown(report), lambda path: common.plot_runs(report, path, title))
 
 
 if __name__ == "__main__":
