@@ -84,6 +84,19 @@ def beta_normalization(tau_rise, tau_decay):
         return np.where(np.abs(peak) < eps, np.e / td, (1.0 / tr - 1.0 / td) / np.where(peak == 0, 1.0, peak))
 
 
+def _all_receptor_parts(neuron: str, receptors) -> tuple:
+    """(vars, ode, tolerances, derived params, input code lines) of all ``receptors`` ((name, kind) pairs)."""
+    vars_, ode, tol, derived, inputs = [], [], {}, [], []
+    for r, kind in receptors:
+        v, o, t, d, i = _receptor_parts(neuron, r, kind)
+        vars_ += v
+        ode += o
+        tol.update(t)
+        derived += d
+        inputs.append(i)
+    return vars_, ode, tol, derived, inputs
+
+
 def _receptor_parts(neuron: str, r: str, kind: str):
     """(vars, ode, tolerances, derived params, input code) of receptor ``r`` in an RKF45 model."""
     aeif = neuron == "AdExp"
@@ -141,16 +154,9 @@ def _lif_cond(name, params, receptors) -> NeuronModel:
     """iaf_cond_exp/alpha/beta with n receptors: V and the conductances by RKF45 (eps_abs 1e-3 in mV and nS); V
     frozen while refractory, bounded by v_thresh in the right-hand side; inputs added after the step."""
     v_eff = "(r > 0 ? v_reset : fmin(v, v_thresh))"
-    vars_, ode, tol, derived, inputs = [Var("v", unit="mV")], [], {"v": _COND_TOL_V}, [], []
-    syn = []
-    for r, kind in receptors:
-        v, o, t, d, i = _receptor_parts("LIF", r, kind)
-        vars_ += v
-        ode += o
-        tol.update(t)
-        derived += d
-        inputs.append(i)
-        syn.append(f" - {r}_gsyn * ({v_eff} - {r}_e_syn)")
+    vars_, ode, tol, derived, inputs = _all_receptor_parts("LIF", receptors)
+    vars_, tol = [Var("v", unit="mV")] + vars_, {"v": _COND_TOL_V, **tol}
+    syn = [f" - {r}_gsyn * ({v_eff} - {r}_e_syn)" for r, _ in receptors]
     derived += [("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])), ("n_ref", _n_ref)]
     vars_.append(Var("r", "int"))
     return NeuronModel(
@@ -175,16 +181,9 @@ def _adexp(name, params, receptors) -> NeuronModel:
     gsl_error_tol 1e-6 on (y, h y'), first trial step min(0.01, dt); spikes detected and reset after every
     internal step (w += b, r = N_ref + 1, counted down once at the end of the step); inputs added after the step."""
     v_eff = "(r > 0 ? v_reset : fmin(v, v_spike))"
-    vars_ = [Var("v", unit="mV"), Var("w", unit="nA")]
-    ode, tol, derived, inputs, syn = [], {"v": _AEIF_TOL_V, "w": _AEIF_TOL_G}, [], [], []
-    for r, kind in receptors:
-        v, o, t, d, i = _receptor_parts("AdExp", r, kind)
-        vars_ += v
-        ode += o
-        tol.update(t)
-        derived += d
-        inputs.append(i)
-        syn.append(f" + {r}_gsyn * ({r}_e_syn - {v_eff})" if RECEPTORS[kind][2] else f" + {r}_isyn")
+    vars_, ode, tol, derived, inputs = _all_receptor_parts("AdExp", receptors)
+    vars_, tol = [Var("v", unit="mV"), Var("w", unit="nA")] + vars_, {"v": _AEIF_TOL_V, "w": _AEIF_TOL_G, **tol}
+    syn = [f" + {r}_gsyn * ({r}_e_syn - {v_eff})" if RECEPTORS[kind][2] else f" + {r}_isyn" for r, kind in receptors]
     derived += [
         ("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
         ("a_us", lambda p, dt: _f(p["a"]) / 1000.0),
