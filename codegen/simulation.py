@@ -221,11 +221,12 @@ class Simulation:
             self._pack_synapses(sb)
         if lay.synapse_blocks:
             self._pack_pre_rows()
-        if any(a.name == "pg_st" for args in self.program.kernel_args.values() for a in args):
+        arg_names = {a.name for args in self.program.kernel_args.values() for a in args}
+        if "pg_st" in arg_names:
             self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)
         for spec in lay.sources:
             self._pack_source(spec)
-        if "pg_hist_t" in {a.name for args in self.program.kernel_args.values() for a in args}:
+        if "pg_hist_t" in arg_names:
             self._pack_history()
         for rec in lay.records:
             if rec.variable != "spikes":
@@ -452,10 +453,7 @@ class Simulation:
     def run(self, n_steps: int):
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
         rt, lay = self.rt, self.layout
-        sizes = {"network_step": lay.n_total + lay.n_workers, "neuron_update": lay.n_total,
-                 "synapse_dynamics": lay.n_dynamics, "spike_propagation": lay.n_workers,
-                 "post_learning": lay.n_columns}
-        launches = [(kernel, sizes[name]) for name, kernel in self.kernels.items()]
+        launches = [(kernel, lay.work_items(name)) for name, kernel in self.kernels.items()]
         pending = []
         end = self.step + int(n_steps)
         while self.step < end:

@@ -87,12 +87,6 @@ def _summary(net: Network, program) -> dict:
             "max_delay_steps": net.max_delay_steps()}
 
 
-def _threads(name: str, layout) -> int:
-    return {"network_step": layout.n_total + layout.n_workers, "neuron_update": layout.n_total,
-            "spike_propagation": layout.n_workers, "post_learning": layout.n_columns,
-            "synapse_dynamics": layout.n_dynamics}.get(name, layout.n_total)
-
-
 def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, device=None,
             network: Network | None = None) -> CompileReport:
     """Generate and compile every kernel of the network as currently described, without running it.
@@ -132,7 +126,7 @@ def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, d
         for name in names:
             r = module.resources.get(name)
             kernels[name] = KernelReport(
-                name, len(program.kernel_args[name]), _threads(name, program.layout),
+                name, len(program.kernel_args[name]), program.layout.work_items(name),
                 registers=r.registers if r else None, shared_bytes=r.shared_bytes if r else None,
                 local_bytes=r.local_bytes if r else None, spill_bytes=(r.spill_stores + r.spill_loads) if r else None)
         return CompileReport(backend, module.arch, precision, f"NVRTC {module.nvrtc_version}", kernels,
@@ -147,7 +141,7 @@ def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, d
     built = runtime.compile(program.source, names, context=context)
     compiled = time.perf_counter()
     kernels = {name: _opencl_kernel_report(runtime, name, built[name], len(program.kernel_args[name]),
-                                           _threads(name, program.layout)) for name in names}
+                                           program.layout.work_items(name)) for name in names}
     compiler = f"OpenCL ({getattr(runtime, 'platform_name', '')})".replace(" ()", "")
     return CompileReport(backend, runtime.device_name, precision, compiler, kernels, len(program.source.encode()),
                          program.source.count("\n") + 1, generated - start, compiled - generated, False,
