@@ -376,8 +376,8 @@ class Generator:
         if sb.model.uses_spike_times():
             _add_arg(args, KernelArg("pg_st", "scalar*"))
             names.update(st_pre=f"pg_st[{pre}]", st_post=f"pg_st[{post}]")
-        for side, refs, block, index in (("pre", sb.model.neuron_refs()[0], sb.pre_block, pre),
-                                          ("post", sb.model.neuron_refs()[1], sb.post_block, post)):
+        pre_refs, post_refs = sb.model.neuron_refs()
+        for side, refs, block, index in (("pre", pre_refs, sb.pre_block, pre), ("post", post_refs, sb.post_block, post)):
             if not refs:
                 continue
             groups = sorted({(sg.pre if side == "pre" else sg.post).name for sg in sb.groups})
