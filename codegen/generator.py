@@ -377,7 +377,8 @@ class Generator:
             _add_arg(args, KernelArg("pg_st", "scalar*"))
             names.update(st_pre=f"pg_st[{pre}]", st_post=f"pg_st[{post}]")
         pre_refs, post_refs = sb.model.neuron_refs()
-        for side, refs, block, index in (("pre", pre_refs, sb.pre_block, pre), ("post", post_refs, sb.post_block, post)):
+        for side, refs, block, index in (("pre", pre_refs, sb.pre_block, pre),
+                                          ("post", post_refs, sb.post_block, post)):
             if not refs:
                 continue
             groups = sorted({(sg.pre if side == "pre" else sg.post).name for sg in sb.groups})
