@@ -75,8 +75,8 @@ class OpenCLRuntime(Runtime):
         self.global_mem_size = int(self.device.global_mem_size)
         self.max_alloc_size = int(self.device.max_mem_alloc_size)
         self.is_cpu = bool(self.device.type & cl.device_type.CPU)
-        # propagation work-items: on a CPU one work-group per core walks the spike list (per-work-item overhead
-        # is what costs there); elsewhere None, one per neuron
+        # propagation work-items: on a CPU a work-group per core, each item checking a share of the neurons'
+        # spike flags (per-work-item overhead is what costs there); elsewhere None, one per neuron
         self.spike_workers = WORK_GROUP * int(self.device.max_compute_units) if self.is_cpu else None
         self._mf = cl.mem_flags
 
