@@ -15,6 +15,7 @@ from .errors import CodegenError
 from .generator import HISTORY_SIZE, Generator, Program
 from .models import evaluate_derived
 from .network import Network
+from .sorting import stable_order
 
 #: Steps between recording copies (fewer if memory is short).
 CHUNK_STEPS = 2000
@@ -114,7 +115,7 @@ class Simulation:
             _, pslot = lay.group_slot[sg.pre]
             pblock, qslot = lay.group_slot[sg.post]
             plane = lay.receptor_plane[(pblock.index, sg.receptor)]
-            order = np.argsort(sg.pre_ind, kind="stable")
+            order = stable_order(sg.pre_ind, sg.pre.size)
             self.synapse_order[sg] = order
             counts = np.bincount(sg.pre_ind, minlength=sg.pre.size)
             pre.append(pslot.global_start + np.arange(sg.pre.size))
@@ -143,7 +144,7 @@ class Simulation:
         pre = np.concatenate([self._row_pre[sb.index] for sb in lay.synapse_blocks])
         lengths = np.concatenate([np.diff(self._host[sb.buffer("row_start")]) for sb in lay.synapse_blocks])
         rows = np.flatnonzero(lengths > 0)
-        rows = rows[np.argsort(pre[rows], kind="stable")]
+        rows = rows[stable_order(pre[rows], lay.n_total)]
         self._host["pg_pre_rows"] = rows.astype(np.int32)
         self._host["pg_pre_row_start"] = np.concatenate(
             [[0], np.cumsum(np.bincount(pre[rows], minlength=lay.n_total))]).astype(np.int32)
@@ -156,7 +157,7 @@ class Simulation:
         for k, sg in enumerate(sb.groups):
             _, qslot = lay.group_slot[sg.post]
             post_sorted = np.asarray(sg.post_ind)[self.synapse_order[sg]]      # posts in row order
-            by_post = np.argsort(post_sorted, kind="stable")
+            by_post = stable_order(post_sorted, sg.post.size)
             col_post.append(qslot.global_start + np.arange(sg.post.size))
             col_start.append(col_base + np.cumsum(np.bincount(post_sorted, minlength=sg.post.size)))
             col_syn.append(sb.group_syn[k] + by_post)
@@ -181,7 +182,7 @@ class Simulation:
                     values = np.asarray(sg.vars[sb.model.post_trace], float)
                     # one trace per neuron (as NEST's archiving node): its time constant must be unique
                     clash = (tau[targets] != 0) & (tau[targets] != values)
-                    order = np.argsort(targets, kind="stable")
+                    order = stable_order(targets, lay.n_total)
                     t_sorted, v_sorted = targets[order], values[order]
                     same_target = np.r_[False, t_sorted[1:] == t_sorted[:-1]]
                     if clash.any() or np.any(same_target & (v_sorted != np.r_[v_sorted[:1], v_sorted[:-1]])):

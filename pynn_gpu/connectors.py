@@ -37,6 +37,8 @@ from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
+from .codegen.sorting import stable_order
+
 logger = logging.getLogger("PyNN")
 
 #: Upper bound on the number of candidate pairs or connections processed at once.
@@ -614,7 +616,7 @@ class FixedNumberPostConnector(_FixedNumberMixin, _pynn.FixedNumberPostConnector
         self._reserve(projection, counts.sum())
         post = self._sample(rng, n_post, counts, np.arange(n_pre), mode)
         pre = np.repeat(np.arange(n_pre), counts)
-        order = np.argsort(post, kind="stable")
+        order = stable_order(post, n_post)
         pre, post = pre[order], post[order]
         params = _SynapseParameters(self, projection, connector_rngs=[rng])
         _emit_in_chunks(self, projection, params, pre, post)
@@ -719,7 +721,7 @@ class FixedTotalNumberConnector(_VectorisedConnect, _pynn.FixedTotalNumberConnec
             post.append(targets)
         pre = np.concatenate(pre) if pre else np.zeros(0, dtype=np.int64)
         post = np.concatenate(post) if post else np.zeros(0, dtype=np.int64)
-        order = np.argsort(post, kind="stable")
+        order = stable_order(post, n_post)
         pre, post = pre[order], post[order]
         params = _SynapseParameters(self, projection, connector_rngs=[self.rng])
         _emit_in_chunks(self, projection, params, pre, post)

@@ -7,6 +7,8 @@ per synapse, rounded to whole steps as NEST rounds them.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from pyNN import common, errors
 from pyNN.space import Space
@@ -30,6 +32,22 @@ def _population_index(cells):
     order = np.argsort(firsts)
     which = order[np.searchsorted(firsts[order], ids, side="right") - 1]
     return which, ids - firsts[which]
+
+
+class _TargetParameters(Mapping):
+    """The target cells' parameters aligned with a group's synapses, converted only for a model that asks."""
+
+    def __init__(self, parameters: dict, index: np.ndarray):
+        self._parameters, self._index = parameters, index
+
+    def __getitem__(self, name):
+        return np.asarray(self._parameters[name], dtype=object)[self._index]
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __len__(self):
+        return len(self._parameters)
 
 
 class Connection(common.Connection):
@@ -286,8 +304,7 @@ class Projection(common.Projection):
                 post_ind=post_local[self._post[sel]], delay_steps=delay_steps[sel],
                 vars=self.synapse_type.model_vars(
                     {k: v[sel] for k, v in self._attributes.items()},
-                    {k: np.asarray(v, dtype=object)[post_local[self._post[sel]]]
-                     for k, v in pops[b]._parameters.items()},
+                    _TargetParameters(pops[b]._parameters, post_local[self._post[sel]]),
                     receptor, self._initial_values)))
             self._built_groups.append((groups[-1], sel))
         return groups
