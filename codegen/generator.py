@@ -60,6 +60,10 @@ def _pack_args(args: list, packed: dict):
     return out, aliases
 
 
+#: Above this many cells a step's work outweighs the launches saved by running steps in one work-item.
+SERIAL_MAX_CELLS = 100_000
+
+
 def _add_arg(args: list, arg: KernelArg):
     """Append ``arg`` to a kernel's argument list unless it is there already (blocks share buffers)."""
     if all(a.name != arg.name for a in args):
@@ -105,13 +109,16 @@ class Generator:
     """Generate the kernels of ``network`` for ``dialect`` ('opencl' or 'cuda') and ``precision``."""
 
     def __init__(self, network: Network, dialect: str = "opencl", precision: str = "single",
-                 spike_workers: int | None = None, spike_bytes: bool = False, fuse: bool | str = True):
+                 spike_workers: int | None = None, spike_bytes: bool = False, fuse: bool | str = True,
+                 serial: bool | str = False):
         """``spike_workers``: work-items of the propagation pass, each checking a contiguous share of the neurons
         for spikes; None gives one per neuron, right for GPUs.  A CPU device wants a few per core.
         ``spike_bytes``: record spikes as a byte per cell and step rather than a bit (CPU devices).
         ``fuse``: one launch per step where delays allow (True), never (False), or 'cpu': only when some neuron
         model integrates ODEs -- a CPU compiler vectorises a loop-free neuron update on its own but not fused
-        with the propagation loops, while ODE integrators are not vectorised either way (measured on PoCL)."""
+        with the propagation loops, while ODE integrators are not vectorised either way (measured on PoCL).
+        ``serial``: run many steps per launch in a single work-item (a CPU device: launches cost more than a
+        small network's step): True, False, or 'auto': where :meth:`runs_serially` finds it pays."""
         if dialect not in DIALECTS:
             raise CodegenError(f"unknown dialect {dialect!r}; allowed: {sorted(DIALECTS)}")
         if precision not in ("single", "double"):
@@ -123,6 +130,7 @@ class Generator:
         self.spike_workers = spike_workers
         self.spike_bytes = spike_bytes
         self.fuse = fuse
+        self.serial = serial
 
     def integrator(self, model) -> str | None:
         """The integrator the generated code uses for ``model``'s ODEs under the network's ``ode_integrator``."""
@@ -543,7 +551,7 @@ class Generator:
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
                       seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
-                      n_dynamics=layout.n_dynamics, spike_times=spike_times)
+                      n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True)
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the
         # neuron part of the same launch writes (spike history, spike times, neuron variables); nor a
         # postsynaptic learning or per-step synapse pass.
@@ -563,6 +571,14 @@ class Generator:
                 kernels["spike_propagation"] = common_args + sargs
             if pblocks:
                 kernels["post_learning"] = common_args + pargs
+        if self.serial is True or (self.serial == "auto" and self.runs_serially(layout, blocks)):
+            merged = []
+            for args in kernels.values():
+                for a in args:
+                    _add_arg(merged, a)
+            kernels = {"network_steps": merged + [KernelArg("pg_steps", "int", buffer=False)]}
+            values.update(n_workers=1, atomic=False)
+            layout.serial = True
         packed = self._packing(layout)
         sources = []
         for name, args in kernels.items():
@@ -576,6 +592,16 @@ class Generator:
         used = {a.name for args in kernels.values() for a in args}
         return Program(source="\n".join(sources), kernel_args=kernels, layout=layout, dialect=self.dialect.name,
                        precision=self.precision, packed={k: v for k, v in packed.items() if k in used})
+
+    def runs_serially(self, layout: Layout, blocks: list) -> bool:
+        """Whether one work-item running many steps per launch beats a launch per kernel and step: when the work
+        of a step is small next to the launches it saves, since one core does it all.  Measured with PoCL on two
+        cores: the VA CUBA network at 4k-64k cells runs 1.2-1.7x faster so, at 256k 1.2x slower; ODE
+        integrators (VA COBA) and random draws in the neuron update (Poisson sources: the microcircuit at 10 %
+        1.6x slower, Brunel even) are better spread over the cores."""
+        if any(b.model.ode for b in layout.neuron_blocks) or any(b["uses_rng"] for b in blocks):
+            return False
+        return layout.n_total <= SERIAL_MAX_CELLS
 
     def _packing(self, layout: Layout) -> dict:
         """The fixed-size arrays packed into one device buffer each per neuron block (state, parameters, table),

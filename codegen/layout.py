@@ -182,9 +182,10 @@ class Layout:
     n_columns: int = 0         # columns of the blocks with post_spike_code
     n_workers: int = 0         # work-items of the propagation pass, each checking a share of the neurons
     n_dynamics: int = 0        # synapses of the blocks with synapse_dynamics_code
+    serial: bool = False       # one work-item runs many steps per launch (kernel network_steps)
 
     def work_items(self, kernel: str) -> int:
         """How many work-items a launch of ``kernel`` has."""
         return {"network_step": self.n_total + self.n_workers, "neuron_update": self.n_total,
                 "synapse_dynamics": self.n_dynamics, "spike_propagation": self.n_workers,
-                "post_learning": self.n_columns}[kernel]
+                "post_learning": self.n_columns, "network_steps": 1}[kernel]

@@ -45,10 +45,11 @@ class Simulation:
         self.rt = runtime
         self.precision = precision
         self.dtype = np.float64 if precision == "double" else np.float32
+        cpu = bool(getattr(runtime, "is_cpu", False))
         self.program: Program = Generator(network, runtime.dialect, precision,
-                                          spike_workers=getattr(runtime, "spike_workers", None),
-                                          spike_bytes=bool(getattr(runtime, "is_cpu", False)),
-                                          fuse="cpu" if getattr(runtime, "is_cpu", False) else True).generate()
+                                          spike_workers=getattr(runtime, "spike_workers", None), spike_bytes=cpu,
+                                          fuse="cpu" if cpu else True,
+                                          serial=getattr(runtime, "serial_steps", False) if cpu else False).generate()
         self.layout = self.program.layout
         self.step = 0
         self._host = {}         # buffer name -> host array (the source of every upload)
@@ -465,7 +466,10 @@ class Simulation:
                     rt.fill_zero(self._buffers[rec.buffer], int(np.prod(rec.shape)) * 4)
             for kernel, _ in launches:
                 rt.set_arg(kernel, 1, np.int32(chunk_start))
-            rt.run_steps(chunk_start, chunk_end, launches)
+            if lay.serial:
+                rt.run_steps_serially(chunk_start, chunk_end, self.kernels["network_steps"])
+            else:
+                rt.run_steps(chunk_start, chunk_end, launches)
             self.step = chunk_end
             pending += self._fetch_records(chunk_start, chunk_end)
         if not pending and "pg_errors" not in self._host:

@@ -19,6 +19,8 @@ class Runtime:
     max_alloc_size = 0
     #: True if the device is a CPU (e.g. PoCL)
     is_cpu = False
+    #: many steps per launch in one work-item (kernel network_steps): False, True or 'auto' (where it pays)
+    serial_steps = False
 
     def supports_double(self) -> bool:
         raise NotImplementedError
@@ -62,6 +64,11 @@ class Runtime:
             for kernel, n in launches:
                 self.set_arg(kernel, 0, s)
                 self.launch(kernel, n)
+
+    def run_steps_serially(self, first: int, stop: int, kernel):
+        """Enqueue steps ``first`` .. ``stop - 1`` of ``kernel`` (network_steps, whose last argument is the number
+        of steps per launch) in launches of one work-item.  No host synchronisation."""
+        raise NotImplementedError
 
     def launch(self, kernel, global_size: int, args=None):
         """Enqueue ``kernel`` over ``global_size`` work-items (no host synchronisation)."""

@@ -11,7 +11,11 @@ from .base import Runtime
 from .diagnostics import DUMP_ENV, explain, maybe_dump  # noqa: F401 (DUMP_ENV re-exported)
 
 DEVICE_ENV = "PYNN_GPU_DEVICE"
+#: '0': never run many steps per launch in one work-item; '1': whenever the device is a CPU; unset: where it pays
+SERIAL_ENV = "PYNN_GPU_SERIAL_STEPS"
 WORK_GROUP = 64
+#: steps per launch of network_steps at most, so that a long run is still a sequence of short commands
+STEPS_PER_LAUNCH = 1000
 
 
 def _cl():
@@ -78,6 +82,9 @@ class OpenCLRuntime(Runtime):
         # propagation work-items: on a CPU a work-group per core, each item checking a share of the neurons'
         # spike flags (per-work-item overhead is what costs there); elsewhere None, one per neuron
         self.spike_workers = WORK_GROUP * int(self.device.max_compute_units) if self.is_cpu else None
+        # on a CPU, small networks run many steps per launch in one work-item (launches cost more than their step)
+        choice = os.environ.get(SERIAL_ENV, "auto")
+        self.serial_steps = False if not self.is_cpu or choice == "0" else True if choice == "1" else "auto"
         self._mf = cl.mem_flags
 
     def __repr__(self):
@@ -159,6 +166,14 @@ class OpenCLRuntime(Runtime):
             offset = (0, step)
             for kernel, size in padded:
                 enqueue(queue, kernel, size, local, offset)
+
+    def run_steps_serially(self, first, stop, kernel):
+        steps_arg = kernel.num_args - 1
+        kernel.set_arg(0, np.int32(0))     # the step travels as the launch's offset (PG_LAUNCH_STEP)
+        for start in range(first, stop, STEPS_PER_LAUNCH):
+            n = min(STEPS_PER_LAUNCH, stop - start)
+            kernel.set_arg(steps_arg, np.int32(n))
+            self.cl.enqueue_nd_range_kernel(self.queue, kernel, (1, 1), (1, 1), (0, start))
 
     def launch(self, kernel, global_size: int, args=None):
         if args is not None:

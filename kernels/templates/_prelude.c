@@ -5,6 +5,13 @@
 PG_LAUNCH_STEP_DECLARATION
 #endif
 
+/* The smaller of two ints.  OpenCL's builtin min() is a call PoCL does not inline, and one call keeps a whole
+   kernel's loops from being vectorised on a CPU. */
+DEVICE_FN int pg_min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
 /* Atomic add of a scalar: native where the dialect has it, else a compare-and-swap loop. */
 #if PG_DOUBLE
 DEVICE_FN void pg_atomic_add(GLOBAL scalar *p, scalar v)

@@ -1,5 +1,6 @@
 """post_spike_code runs once per synapse for every spike of its target, through the transposed index."""
 import numpy as np
+import pytest
 
 from pynn_gpu.codegen.library import neurons
 from pynn_gpu.codegen.models import WeightUpdateModel
@@ -16,7 +17,8 @@ COUNTER = WeightUpdateModel(
 )
 
 
-def test_post_spike_code_counts_target_spikes():
+@pytest.mark.parametrize("serial", [False, True], ids=["kernel per phase", "one work-item"])
+def test_post_spike_code_counts_target_spikes(serial):
     n_post = 5
     drive = np.array([0.0, 0.8, 1.0, 1.5, 2.5])                 # nA: from silent to fast
     post = NeuronGroup("post", neurons.IF_CURR_EXP, n_post,
@@ -29,8 +31,10 @@ def test_post_spike_code_counts_target_spikes():
     pre_ind, post_ind = pre_ind.ravel()[perm], post_ind.ravel()[perm]
     sg = SynapseGroup("s", pre, post, "excitatory", COUNTER, pre_ind, post_ind, np.full(15, 2),
                       {"weight": np.zeros(15), "count": np.zeros(15), "last": np.zeros(15)})
-    sim = Simulation(Network(dt=0.1, neuron_groups=[post, pre], synapse_groups=[sg]), OpenCLRuntime(), "double")
-    assert "post_learning" in sim.kernels
+    runtime = OpenCLRuntime()
+    runtime.serial_steps = serial
+    sim = Simulation(Network(dt=0.1, neuron_groups=[post, pre], synapse_groups=[sg]), runtime, "double")
+    assert ("network_steps" if serial else "post_learning") in sim.kernels
     sim.run(2000)
     steps, idx = (np.concatenate(x) for x in zip(*sim.recorded[0]))
     spikes_per_post = np.bincount(idx, minlength=n_post)

@@ -1,0 +1,71 @@
+"""On a CPU device small networks run many steps per launch in one work-item (kernel network_steps): the same
+network gives the same spikes, membrane traces and learned weights as with a kernel per phase and step."""
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def runtime(sim):
+    """The device, with its choice of step kernels restored afterwards (it outlives setup())."""
+    sim.setup()
+    rt = sim.simulator.state.runtime
+    choice = rt.serial_steps
+    yield rt
+    rt.serial_steps = choice
+
+
+def _run(sim, serial: bool):
+    """A network with every phase of a step: Poisson drive, delays of 1-20 steps, STDP (pre- and post-spike
+    code, spike history), Tsodyks-Markram (per-synapse state); recordings over several chunks and launches."""
+    sim.setup(timestep=0.1, min_delay=0.1, rng_seed=11)
+    sim.simulator.state.runtime.serial_steps = serial
+    cells = sim.Population(60, sim.IF_curr_exp(tau_refrac=2.0, i_offset=0.2))
+    drive = sim.Population(60, sim.SpikeSourcePoisson(rate=300.0))
+    sim.Projection(drive, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.2, delay=0.1))
+    rng = sim.NumpyRNG(5)
+    delays = sim.RandomDistribution("uniform", (0.1, 2.0), rng=rng)
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                                                 A_minus=0.012),
+                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
+                             weight=0.3, delay=delays)
+    plastic = sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1, rng=rng), stdp)
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.05, rng=rng),
+                   sim.TsodyksMarkramSynapse(weight=-0.2, delay=0.5, U=0.5, tau_rec=100.0),
+                   receptor_type="inhibitory")
+    cells.record(["spikes", "v"])
+    sim.run(0.1)
+    sim.run(150.0)      # 1,500 steps: two launches of the one work-item
+    sim.run(100.0)
+    seg = cells.get_data().segments[0]
+    trains = [np.asarray(st.magnitude) for st in seg.spiketrains]
+    v = np.asarray(seg.filter(name="v")[0].magnitude)
+    weights = plastic.get("weight", format="array")
+    kernels = sorted(sim.simulator.state.simulation.kernels)
+    sim.end()
+    return trains, v, weights, kernels
+
+
+def test_one_work_item_matches_kernel_per_phase(sim, runtime):
+    serial = _run(sim, True)
+    phased = _run(sim, False)
+    assert serial[3] == ["network_steps"]
+    assert phased[3] == ["neuron_update", "spike_propagation"]
+    assert sum(len(t) for t in serial[0]) > 1000
+    for a, b in zip(serial[0], phased[0]):
+        np.testing.assert_array_equal(a, b)
+    # the order in which synaptic input is summed differs (atomics in the phased kernels): single precision
+    np.testing.assert_allclose(serial[1], phased[1], atol=1e-3)
+    np.testing.assert_allclose(serial[2], phased[2], atol=1e-6, equal_nan=True)
+    assert np.nanmax(np.abs(serial[2] - 0.3)) > 0.01          # the weights did learn
+
+
+@pytest.mark.parametrize("cell, serial", [("IF_curr_exp", True), ("IF_cond_exp", False)])
+def test_chosen_where_it_pays(sim, runtime, cell, serial):
+    """'auto': one work-item for a small network of closed-form cells, a kernel per phase for ODE integrators
+    (and for random draws in the neuron update, as the Poisson sources above)."""
+    sim.setup(timestep=0.1)
+    assert sim.simulator.state.runtime.serial_steps == "auto"
+    cells = sim.Population(100, getattr(sim, cell)(i_offset=1.0))
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1), sim.StaticSynapse(weight=0.01, delay=1.0))
+    sim.run(1.0)
+    assert ("network_steps" in sim.simulator.state.simulation.kernels) == serial
