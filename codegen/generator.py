@@ -162,8 +162,8 @@ class Generator:
             b.slots.append(GroupSlot(group=g, start=b.size, global_start=0))
             b.size += g.size
         for b in blocks:
-            b.param_values = {p: np.concatenate([self._group_params(s.group)[p] for s in b.slots])
-                              for p in b.params}
+            per_group = [self._group_params(s.group) for s in b.slots]
+            b.param_values = {p: np.concatenate([values[p] for values in per_group]) for p in b.params}
             b.split_params()
         offset = 0
         for b in blocks:
@@ -551,7 +551,7 @@ class Generator:
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
                       seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
-                      n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True)
+                      n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True, scan_records=[])
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the
         # neuron part of the same launch writes (spike history, spike times, neuron variables); nor a
         # postsynaptic learning or per-step synapse pass.
@@ -577,7 +577,7 @@ class Generator:
                 for a in args:
                     _add_arg(merged, a)
             kernels = {"network_steps": merged + [KernelArg("pg_steps", "int", buffer=False)]}
-            values.update(n_workers=1, atomic=False)
+            values.update(n_workers=1, atomic=False, scan_records=self._scan_records(layout, blocks, sblocks))
             layout.serial = True
         packed = self._packing(layout)
         sources = []
@@ -592,6 +592,25 @@ class Generator:
         used = {a.name for args in kernels.values() for a in args}
         return Program(source="\n".join(sources), kernel_args=kernels, layout=layout, dialect=self.dialect.name,
                        precision=self.precision, packed={k: v for k, v in packed.items() if k in used})
+
+    @staticmethod
+    def _scan_records(layout: Layout, blocks: list, sblocks: list) -> list:
+        """Spike recordings that the one work-item of network_steps writes as bits while it scans the spike flags
+        for delivery, rather than as a byte per cell in the neuron loop: the loop stores less and the host
+        unpacks an eighth of the data.  (Cells that emit several spikes per step keep their byte counts.)"""
+        if not sblocks:
+            return []
+        moved = []
+        for rec in layout.records:
+            if rec.variable == "spikes" and not rec.group.model.multiple_spikes:
+                rec.counts, rec.words = False, (rec.group.size + 31) // 32
+                _, slot = layout.group_slot[rec.group]
+                moved.append({"buffer": rec.buffer, "first": slot.global_start,
+                              "stop": slot.global_start + rec.group.size, "words": rec.words})
+        names = {r["buffer"] for r in moved}
+        for b in blocks:
+            b["records"] = [r for r in b["records"] if r["buffer"] not in names]
+        return moved
 
     def runs_serially(self, layout: Layout, blocks: list) -> bool:
         """Whether one work-item running many steps per launch beats a launch per kernel and step: when the work

@@ -514,9 +514,13 @@ class Simulation:
             repeat = flat[hits]
             self.recorded[rec_index].append((np.repeat(steps, repeat) + start, np.repeat(idx, repeat)))
         elif kind == "spikes":
-            bits = np.unpackbits(host[:count].view(np.uint8), axis=1, bitorder="little")[:, :rec.group.size]
-            steps, idx = np.nonzero(bits)
-            self.recorded[rec_index].append((steps + start, idx))
+            # a bit per cell and step: only the non-zero 32-bit words are unpacked
+            words = host[:count].reshape(-1)
+            nonzero = np.flatnonzero(words)
+            bits = (words[nonzero, None] >> np.arange(32, dtype=np.uint32)) & 1
+            word, bit = np.nonzero(bits)
+            steps, first = np.divmod(nonzero[word], host.shape[1])
+            self.recorded[rec_index].append((steps + start, first * 32 + bit))
         else:
             self.recorded[rec_index].append(host[:count].copy())
 

@@ -287,15 +287,18 @@ class Projection(common.Projection):
         pops = state.populations
         pre_pop, pre_local = _population_index(self.pre)
         post_pop, post_local = _population_index(self.post)
-        cpre, cpost = pre_pop[self._pre], post_pop[self._post]
         groups = []
         self._built_groups = []
         model = self.synapse_type.codegen_model
         delay_steps = steps_round(self._attributes["delay"], state.dt)
-        keys = np.asarray(cpre, np.int64) * len(pops) + cpost      # one number per (pre, post) population pair
-        for key in (np.unique(keys) if len(keys) else []):
-            a, b = divmod(int(key), len(pops))
-            sel = np.nonzero(keys == key)[0]
+        if not len(self._pre):
+            pairs = []
+        elif pre_pop.min() == pre_pop.max() and post_pop.min() == post_pop.max():    # one population each side
+            pairs = [(int(pre_pop[0]), int(post_pop[0]), slice(None))]
+        else:       # one number per (pre, post) population pair
+            keys = np.asarray(pre_pop[self._pre], np.int64) * len(pops) + post_pop[self._post]
+            pairs = [(*divmod(int(key), len(pops)), np.nonzero(keys == key)[0]) for key in np.unique(keys)]
+        for a, b, sel in pairs:
             # the model's name of the receptor (PointNeuron labels that are not identifiers are renamed)
             receptor = getattr(pops[b].celltype, "model_receptor", str)(self.receptor_type)
             groups.append(SynapseGroup(

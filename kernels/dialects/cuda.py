@@ -13,8 +13,6 @@ CUDA = Dialect(
         ("PG_LAUNCH_STEP_DECLARATION", "__device__ int pg_launch_step;"),
         ("PG_LAUNCH_STEP", "pg_launch_step"),
         ("GID", "((int)(blockIdx.x * blockDim.x + threadIdx.x))"),
-        ("LID", "((int)threadIdx.x)"),
-        ("GROUP_BARRIER()", "__syncthreads()"),
         ("ATOMIC_OR_U32(p, v)", "atomicOr((unsigned int *)(p), (v))"),
         ("AS_UINT(x)", "__float_as_uint(x)"),
         ("AS_FLOAT(x)", "__uint_as_float(x)"),

@@ -10,8 +10,6 @@ OPENCL = Dialect(
         ("DEVICE_FN", "static inline"),
         ("PG_LAUNCH_STEP", "((int)get_global_id(1))"),   # the launch's step offset
         ("GID", "((int)get_global_id(0))"),
-        ("LID", "((int)get_local_id(0))"),
-        ("GROUP_BARRIER()", "barrier(CLK_GLOBAL_MEM_FENCE)"),   # global memory written by the work-group
         ("ATOMIC_OR_U32(p, v)", "atomic_or((volatile __global unsigned int *)(p), (v))"),
         ("AS_UINT(x)", "as_uint(x)"),
         ("AS_FLOAT(x)", "as_float(x)"),
