@@ -576,8 +576,9 @@ class Generator:
             for args in kernels.values():
                 for a in args:
                     _add_arg(merged, a)
+            values.update(n_workers=1, atomic=False, scan_records=self._scan_records(layout, blocks, sblocks),
+                          sampled_records=self._sampled_records(layout, blocks, merged))
             kernels = {"network_steps": merged + [KernelArg("pg_steps", "int", buffer=False)]}
-            values.update(n_workers=1, atomic=False, scan_records=self._scan_records(layout, blocks, sblocks))
             layout.serial = True
         packed = self._packing(layout)
         sources = []
@@ -611,6 +612,30 @@ class Generator:
         for b in blocks:
             b["records"] = [r for r in b["records"] if r["buffer"] not in names]
         return moved
+
+    @staticmethod
+    def _sampled_records(layout: Layout, blocks: list, args: list) -> list:
+        """Recorded state variables that the one work-item of network_steps copies after the neuron loop, from
+        the recorded cells only (the list of them: ``rec.cells``), rather than by a scattered store that every
+        cell of the loop tests for."""
+        out = []
+        for rec in layout.records:
+            if rec.variable == "spikes":
+                continue
+            b, slot = layout.group_slot[rec.group]
+            if rec.variable in b.scalar_vars:
+                first = b.scalar_vars.index(rec.variable) * b.size + slot.start
+                source = f"{b.state_buffer}[{first} + pg_cell]"
+            else:
+                first = b.int_vars.index(rec.variable) * b.size + slot.start
+                source = f"(scalar){b.int_state_buffer}[{first} + pg_cell]"
+            out.append({"buffer": rec.buffer, "cells": rec.cells, "ncols": len(rec.indices), "interval": rec.interval,
+                        "variable": rec.variable, "source": source})
+            _add_arg(args, KernelArg(rec.cells, "int*"))
+        names = {r["buffer"] for r in out}
+        for b in blocks:
+            b["records"] = [r for r in b["records"] if r["buffer"] not in names]
+        return out
 
     def runs_serially(self, layout: Layout, blocks: list) -> bool:
         """Whether one work-item running many steps per launch beats a launch per kernel and step: when the work

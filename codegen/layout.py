@@ -148,7 +148,13 @@ class RecordSpec:
 
     @property
     def columns(self):
+        """Per cell of the group: its column in the recording, or -1."""
         return f"rec{self.index}_cols"
+
+    @property
+    def cells(self):
+        """Per column of the recording: its cell (the group's index)."""
+        return f"rec{self.index}_cells"
 
 
 @dataclass(eq=False)

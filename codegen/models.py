@@ -9,6 +9,7 @@ Units follow PyNN: mV, ms, nA, nF, uS, Hz.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import keyword
@@ -106,14 +107,19 @@ class _ModelBase:
         h.update(type(self).__name__.encode())
         h.update(repr((self.name, self.params, self.vars)).encode())
         for d in self.derived_params:
-            try:
-                src = inspect.getsource(d.func)
-            except (OSError, TypeError):
-                src = repr(d.func)
-            h.update(d.name.encode() + src.encode())
+            h.update(d.name.encode() + _source(d.func).encode())
         for k, v in sorted(self.snippets().items()):
             h.update(k.encode() + b"\0" + repr(v).encode())
         return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _source(func) -> str:
+    """The source of a derived parameter's function (read once per process: inspect reads files)."""
+    try:
+        return inspect.getsource(func)
+    except (OSError, TypeError):
+        return repr(func)
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,8 @@ class Simulation:
                 cols = np.full(rec.group.size, -1, np.int32)
                 cols[rec.indices] = np.arange(len(rec.indices))
                 self._host[rec.columns] = cols
+                if rec.cells in arg_names:
+                    self._host[rec.cells] = np.asarray(rec.indices, np.int32)
 
     # ---- memory -------------------------------------------------------------------------------
 
