@@ -60,8 +60,9 @@ def _pack_args(args: list, packed: dict):
     return out, aliases
 
 
-#: Above this many cells a step's work outweighs the launches saved by running steps in one work-item.
-SERIAL_MAX_CELLS = 100_000
+#: Above this many cells (in all; integrated by RKF45) one work-item running many steps per launch is not used.
+SERIAL_MAX_CELLS = 300_000
+SERIAL_MAX_ADAPTIVE_CELLS = 4_000
 
 
 def _add_arg(args: list, arg: KernelArg):
@@ -571,7 +572,7 @@ class Generator:
                 kernels["spike_propagation"] = common_args + sargs
             if pblocks:
                 kernels["post_learning"] = common_args + pargs
-        if self.serial is True or (self.serial == "auto" and self.runs_serially(layout, blocks)):
+        if self.serial is True or (self.serial == "auto" and self.runs_serially(layout)):
             merged = []
             for args in kernels.values():
                 for a in args:
@@ -585,8 +586,11 @@ class Generator:
         for name, args in kernels.items():
             args, aliases = _pack_args(args, packed)
             kernels[name] = args
-            text = env.get_template(f"{name}.c.j2").render(signature=", ".join(a.declaration() for a in args),
-                                                           **values)
+            # Not restrict in network_steps: there PoCL's compiler was seen to hoist a load, from a buffer that the
+            # step loop writes, out of that loop (a recorded state variable kept its first value).
+            restrict = name != "network_steps"
+            text = env.get_template(f"{name}.c.j2").render(
+                signature=", ".join(a.declaration(restrict) for a in args), **values)
             head = text.index("{", text.index(f"KERNEL void {name}(")) + 1
             text = text[:head] + "".join(f"\n    {line}" for line in aliases) + text[head:]
             sources.append(text if not sources else text.split(prelude, 1)[1])   # the prelude once
@@ -637,15 +641,15 @@ class Generator:
             b["records"] = [r for r in b["records"] if r["buffer"] not in names]
         return out
 
-    def runs_serially(self, layout: Layout, blocks: list) -> bool:
-        """Whether one work-item running many steps per launch beats a launch per kernel and step: when the work
-        of a step is small next to the launches it saves, since one core does it all.  Measured with PoCL on two
-        cores: the VA CUBA network at 4k-64k cells runs 1.2-1.7x faster so, at 256k 1.2x slower; ODE
-        integrators (VA COBA) and random draws in the neuron update (Poisson sources: the microcircuit at 10 %
-        1.6x slower, Brunel even) are better spread over the cores."""
-        if any(b.model.ode for b in layout.neuron_blocks) or any(b["uses_rng"] for b in blocks):
-            return False
-        return layout.n_total <= SERIAL_MAX_CELLS
+    def runs_serially(self, layout: Layout) -> bool:
+        """Whether one work-item running many steps per launch beats a launch per kernel and step.  Its loops over
+        the cells vectorise (a block at a time), while a launch costs more than a small network's whole step;
+        only the loop of the adaptive integrator (RKF45) does not vectorise, so many such cells are better spread
+        over the cores.  Measured with PoCL on two cores: VA CUBA 4k-256k cells 2x-5x faster in one work-item,
+        VA COBA (RK4) 5x, the microcircuit at 10 % and Brunel (Poisson sources) 1.5x-2x; AdEx with RKF45
+        about even from 1,000 to 16,000 cells."""
+        adaptive = sum(b.size for b in layout.neuron_blocks if b.model.ode and self.integrator(b.model) == "rkf45")
+        return adaptive <= SERIAL_MAX_ADAPTIVE_CELLS and layout.n_total <= SERIAL_MAX_CELLS
 
     def _packing(self, layout: Layout) -> dict:
         """The fixed-size arrays packed into one device buffer each per neuron block (state, parameters, table),

@@ -19,11 +19,11 @@ class KernelArg:
     ctype: str          # 'int', 'scalar*', 'int*', 'unsigned int*', 'unsigned char*'
     buffer: bool = True
 
-    def declaration(self) -> str:
+    def declaration(self, restrict: bool = True) -> str:
         if not self.buffer:
             return f"const {self.ctype} {self.name}"
         base = self.ctype.rstrip("*")
-        return f"GLOBAL {base} *RESTRICT {self.name}"
+        return f"GLOBAL {base} *{'RESTRICT ' if restrict else ''}{self.name}"
 
 
 @dataclass(eq=False)

@@ -18,6 +18,8 @@ class Dialect:
     name: str
     defines: tuple  # (macro, definition) pairs
     fp64_pragma: str = ""
+    #: (macro, definition) pairs that replace builtins of the language (the compiler may define them as macros)
+    builtins: tuple = ()
     extern_c: bool = False
 
     def prelude(self, precision: str) -> str:
@@ -26,6 +28,8 @@ class Dialect:
         if precision == "double" and self.fp64_pragma:
             lines.append(self.fp64_pragma)
         lines += [f"#define {k} {v}" for k, v in self.defines]
+        for k, v in self.builtins:
+            lines += [f"#undef {k.split('(')[0]}", f"#define {k} {v}"]
         scalar = "double" if precision == "double" else "float"
         lines.append(f"typedef {scalar} scalar;")
         lines.append(f"#define PG_DOUBLE {1 if precision == 'double' else 0}")

@@ -17,9 +17,15 @@ OPENCL = Dialect(
         ("AS_DOUBLE(x)", "as_double(x)"),
         ("ATOMIC_CAS_U32(p, o, n)", "atomic_cmpxchg((volatile __global unsigned int *)(p), (o), (n))"),
         ("ATOMIC_CAS_U64(p, o, n)", "atom_cmpxchg((volatile __global unsigned long *)(p), (o), (n))"),
-        ("MULHI_U32(a, b)", "mul_hi((unsigned int)(a), (unsigned int)(b))"),
+        # mul_hi is a call that PoCL's CPU compiler does not inline, and one call keeps a loop from vectorising
+        ("MULHI_U32(a, b)", "((unsigned int)(((unsigned long)(a) * (unsigned long)(b)) >> 32))"),
         ("HAS_NATIVE_FLOAT_ATOMIC_ADD", "0"),
         ("ATOMIC_ADD_NATIVE(p, v)", "0"),
+    ),
+    # the same for fmin and fmax, which generated code and user snippets call: selects (_prelude.c)
+    builtins=(
+        ("fmin(a, b)", "pg_fmin((scalar)(a), (scalar)(b))"),
+        ("fmax(a, b)", "pg_fmax((scalar)(a), (scalar)(b))"),
     ),
     fp64_pragma="#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
                 "#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable",

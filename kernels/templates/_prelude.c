@@ -12,6 +12,18 @@ DEVICE_FN int pg_min_int(int a, int b)
     return a < b ? a : b;
 }
 
+/* IEEE fmin and fmax (a NaN operand yields the other) as selects, for a dialect whose builtins are calls the
+   compiler does not inline (it maps fmin and fmax here). */
+DEVICE_FN scalar pg_fmin(scalar a, scalar b)
+{
+    return (b < a || a != a) ? b : a;
+}
+
+DEVICE_FN scalar pg_fmax(scalar a, scalar b)
+{
+    return (b > a || a != a) ? b : a;
+}
+
 /* Atomic add of a scalar: native where the dialect has it, else a compare-and-swap loop. */
 #if PG_DOUBLE
 DEVICE_FN void pg_atomic_add(GLOBAL scalar *p, scalar v)

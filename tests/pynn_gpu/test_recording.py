@@ -87,17 +87,19 @@ def test_write_data_and_clear(sim, tmp_path):
     assert back.segments[0].filter(name="v")[0].shape == (51, 4)
 
 
-def _spike_trains(sim, gpu_layout: bool):
+def _spike_trains(sim, gpu_layout: bool, serial=False):
     """Spikes of a Poisson-driven network over several recording chunks; ``gpu_layout`` makes the generator treat
-    the CPU device as a GPU (spikes recorded as bits with an atomic OR, one fused launch per step)."""
+    the CPU device as a GPU (spikes recorded as bits with an atomic OR, one fused launch per step); ``serial``:
+    many steps per launch in one work-item (bits set while scanning for delivery)."""
     sim.setup(timestep=0.1, min_delay=0.2, rng_seed=7)
     runtime = sim.simulator.state.runtime
-    was_cpu = runtime.is_cpu
+    was_cpu, was_serial = runtime.is_cpu, runtime.serial_steps
     runtime.is_cpu = was_cpu and not gpu_layout
+    runtime.serial_steps = serial
     try:
         return _run_network(sim)
     finally:
-        runtime.is_cpu = was_cpu
+        runtime.is_cpu, runtime.serial_steps = was_cpu, was_serial
 
 
 def _run_network(sim):
@@ -115,10 +117,14 @@ def _run_network(sim):
 
 
 def test_spike_bytes_and_bits_agree(sim):
-    """CPU devices record spikes as a byte per cell and step (vectorisable), GPUs as bits: the same spikes."""
+    """CPU devices record spikes as a byte per cell and step (vectorisable) in a kernel per phase, or as bits while
+    scanning for delivery in one work-item; GPUs as bits with an atomic OR: the same spikes."""
     as_bytes, cpu_kernels = _spike_trains(sim, gpu_layout=False)
     as_bits, gpu_kernels = _spike_trains(sim, gpu_layout=True)
+    scanned, serial_kernels = _spike_trains(sim, gpu_layout=False, serial=True)
     assert cpu_kernels == ["neuron_update", "spike_propagation"] and gpu_kernels == ["network_step"]
+    assert serial_kernels == ["network_steps"]
     assert sum(len(t) for t in as_bytes) > 500
-    for a, b in zip(as_bytes, as_bits):
+    for a, b, c in zip(as_bytes, as_bits, scanned):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

@@ -59,13 +59,32 @@ def test_one_work_item_matches_kernel_per_phase(sim, runtime):
     assert np.nanmax(np.abs(serial[2] - 0.3)) > 0.01          # the weights did learn
 
 
-@pytest.mark.parametrize("cell, serial", [("IF_curr_exp", True), ("IF_cond_exp", False)])
-def test_chosen_where_it_pays(sim, runtime, cell, serial):
-    """'auto': one work-item for a small network of closed-form cells, a kernel per phase for ODE integrators
-    (and for random draws in the neuron update, as the Poisson sources above)."""
-    sim.setup(timestep=0.1)
+@pytest.mark.parametrize("cell, n, integrator, serial", [("IF_curr_exp", 100, "auto", True),
+                                                     ("IF_cond_exp", 100, "auto", True),
+                                                     ("EIF_cond_exp_isfa_ista", 1000, "rkf45", True),
+                                                     ("EIF_cond_exp_isfa_ista", 5000, "rkf45", False)])
+def test_chosen_where_it_pays(sim, runtime, cell, n, integrator, serial):
+    """'auto': one work-item unless many cells integrate with RKF45, whose adaptive loop does not vectorise."""
+    sim.setup(timestep=0.1, ode_integrator=integrator)
     assert sim.simulator.state.runtime.serial_steps == "auto"
-    cells = sim.Population(100, getattr(sim, cell)(i_offset=1.0))
-    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.1), sim.StaticSynapse(weight=0.01, delay=1.0))
+    cells = sim.Population(n, getattr(sim, cell)(i_offset=1.0))
+    sim.Projection(cells, cells, sim.FixedProbabilityConnector(0.01), sim.StaticSynapse(weight=0.01, delay=1.0))
     sim.run(1.0)
     assert ("network_steps" in sim.simulator.state.simulation.kernels) == serial
+
+
+@pytest.mark.parametrize("cell", ["IF_curr_exp", "IF_cond_exp"])
+def test_recorded_state_follows_the_steps(sim, runtime, cell):
+    """A recorded variable is read after each step's update (a compiler once kept its first value: a load
+    hoisted out of the step loop), in a network with nothing but the recorded cells."""
+    traces = []
+    for serial in (True, False):
+        sim.setup(timestep=0.1, min_delay=0.1)
+        sim.simulator.state.runtime.serial_steps = serial
+        cells = sim.Population(4, getattr(sim, cell)(i_offset=[0.0, 0.5, 1.0, 1.5]))
+        cells.record("v")
+        sim.run(20.0)
+        traces.append(np.asarray(cells.get_data().segments[0].filter(name="v")[0].magnitude))
+        sim.end()
+    assert traces[0][-1, 3] > -60.0          # driven, not stuck at rest
+    np.testing.assert_allclose(traces[0], traces[1], atol=1e-4)
