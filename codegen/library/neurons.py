@@ -122,18 +122,22 @@ IF_CURR_EXP = NeuronModel(
 
 def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offset"):
     """NEST's iaf_cond_exp: V and both conductances integrated together (RKF45 with NEST's tolerance, or RK4,
-    shown to give the same spikes); ``leak`` names the leak conductance (uS), ``offset`` the constant current."""
+    shown to give the same spikes); ``leak`` names the leak conductance (uS), ``offset`` the constant current.
+    The right-hand sides multiply by reciprocals: divisions dominated a vectorised step (four RK4 stages)."""
     return NeuronModel(
         name=name,
         params=params,
         vars=(Var("v", unit="mV"), Var("gsyn_exc", unit="uS"), Var("gsyn_inh", unit="uS"), Var("r", "int")),
-        derived_params=derived_params,
+        derived_params=tuple(derived_params) + (
+            ("inv_cm", lambda p, dt: 1.0 / _f(p["cm"])),
+            ("inv_tau_syn_E", lambda p, dt: 1.0 / _f(p["tau_syn_E"])),
+            ("inv_tau_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"]))),
         receptors=("excitatory", "inhibitory"),
         ode=(
             ("v", f"r > 0 ? 0 : (-{leak} * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
-                  f" - gsyn_inh * (fmin(v, v_thresh) - e_rev_I){offset} + i_inj) / cm"),
-            ("gsyn_exc", "-gsyn_exc / tau_syn_E"),
-            ("gsyn_inh", "-gsyn_inh / tau_syn_I"),
+                  f" - gsyn_inh * (fmin(v, v_thresh) - e_rev_I){offset} + i_inj) * inv_cm"),
+            ("gsyn_exc", "-gsyn_exc * inv_tau_syn_E"),
+            ("gsyn_inh", "-gsyn_inh * inv_tau_syn_I"),
         ),
         integrator="rkf45",
         rk4_equivalent=True,
