@@ -33,6 +33,13 @@ def _fmt_bytes(n: float) -> str:
         n /= 1024
 
 
+def _in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``values[order]``, without the gather when all values are equal (one delay, one weight: the usual case)."""
+    if values.size and values.min() == values.max():
+        return np.full(len(order), values.flat[0], values.dtype)
+    return values[order]
+
+
 class Simulation:
     """Build ``network`` on ``runtime`` and step it.
 
@@ -122,20 +129,20 @@ class Simulation:
             pre.append(pslot.global_start + np.arange(sg.pre.size))
             row_start.append(base + np.cumsum(counts))
             base += len(order)
-            post.append(plane * lay.n_total + qslot.global_start + np.asarray(sg.post_ind)[order])
-            delay.append(np.asarray(sg.delay_steps)[order])
+            post.append((np.asarray(sg.post_ind, np.int32) + np.int32(plane * lay.n_total + qslot.global_start))[order])
+            delay.append(_in_order(np.asarray(sg.delay_steps, np.int32), order))
             for v in sb.scalar_vars:
-                values[v].append(np.asarray(sg.vars[v], float)[order])
+                values[v].append(_in_order(np.asarray(sg.vars[v], self.dtype), order))
         # each row's presynaptic neuron: host-side only, for the per-neuron row index (_pack_pre_rows)
         self._row_pre[sb.index] = np.concatenate(pre).astype(np.int32)
         if sb.needs_syn_pre:    # each synapse's presynaptic neuron, in row order
             self._host[sb.buffer("syn_pre")] = np.repeat(self._row_pre[sb.index],
                                                          np.diff(np.concatenate(row_start))).astype(np.int32)
         self._host[sb.buffer("row_start")] = np.concatenate(row_start).astype(np.int32)
-        self._host[sb.buffer("post")] = np.concatenate(post).astype(np.int32)
-        self._host[sb.buffer("delay")] = np.concatenate(delay).astype(np.int32)
+        self._host[sb.buffer("post")] = np.concatenate(post).astype(np.int32, copy=False)
+        self._host[sb.buffer("delay")] = np.concatenate(delay).astype(np.int32, copy=False)
         for v in sb.scalar_vars:
-            self._host[sb.buffer(f"var_{v}")] = np.concatenate(values[v]).astype(self.dtype)
+            self._host[sb.buffer(f"var_{v}")] = np.concatenate(values[v]).astype(self.dtype, copy=False)
         if sb.columns:
             self._pack_columns(sb)
 

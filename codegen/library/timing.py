@@ -17,4 +17,7 @@ def steps_ceil(t, dt):
 def steps_round(t, dt):
     """Nearest step, halves up: delays (0.15 ms at dt 0.1 -> 2; 1.04 -> 10)."""
     step = _tics(dt)
+    t = np.asarray(t, dtype=float)
+    if t.size > 1 and t.min() == t.max():      # one delay for all (usual): converted once
+        return np.full(t.shape, (2 * _tics(t.flat[0]) + step) // (2 * step), np.int64)
     return (2 * _tics(t) + step) // (2 * step)
