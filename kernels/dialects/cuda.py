@@ -21,6 +21,7 @@ CUDA = Dialect(
         ("ATOMIC_CAS_U32(p, o, n)", "atomicCAS((unsigned int *)(p), (o), (n))"),
         ("ATOMIC_CAS_U64(p, o, n)", "atomicCAS((unsigned long long *)(p), (o), (n))"),
         ("MULHI_U32(a, b)", "__umulhi((unsigned int)(a), (unsigned int)(b))"),
+        ("ANY_BYTE_OF_8(p)", "(((p)[0] | (p)[1] | (p)[2] | (p)[3] | (p)[4] | (p)[5] | (p)[6] | (p)[7]) != 0)"),
         ("HAS_NATIVE_FLOAT_ATOMIC_ADD", "1"),
         ("ATOMIC_ADD_NATIVE(p, v)", "atomicAdd((p), (v))"),
     ),

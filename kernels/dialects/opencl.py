@@ -19,6 +19,7 @@ OPENCL = Dialect(
         ("ATOMIC_CAS_U64(p, o, n)", "atom_cmpxchg((volatile __global unsigned long *)(p), (o), (n))"),
         # mul_hi is a call that PoCL's CPU compiler does not inline, and one call keeps a loop from vectorising
         ("MULHI_U32(a, b)", "((unsigned int)(((unsigned long)(a) * (unsigned long)(b)) >> 32))"),
+        ("ANY_BYTE_OF_8(p)", "(as_ulong(vload8(0, (p))) != 0)"),   # p: unsigned char*, any alignment
         ("HAS_NATIVE_FLOAT_ATOMIC_ADD", "0"),
         ("ATOMIC_ADD_NATIVE(p, v)", "0"),
     ),

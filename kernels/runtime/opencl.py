@@ -74,6 +74,7 @@ class OpenCLRuntime(Runtime):
         self.platform, self.device = choose_device(device)
         self.context = cl.Context([self.device])
         self.queue = cl.CommandQueue(self.context)
+        import pyopencl.invoker  # noqa: F401  (pyopencl's kernel-call code generator: loaded with the device)
         self.device_name = self.device.name.strip()
         self.platform_name = self.platform.name.strip()
         self.global_mem_size = int(self.device.global_mem_size)
