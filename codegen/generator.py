@@ -117,7 +117,7 @@ class Generator:
         ``spike_bytes``: record spikes as a byte per cell and step rather than a bit (CPU devices).
         ``fuse``: one launch per step where delays allow (True), never (False), or 'cpu': only when some neuron
         model integrates ODEs -- a CPU compiler vectorises a loop-free neuron update on its own but not fused
-        with the propagation loops, while ODE integrators are not vectorised either way (measured on PoCL).
+        with the propagation loops, while the adaptive integrator's loop is not vectorised either way (PoCL).
         ``serial``: run many steps per launch in a single work-item (a CPU device: launches cost more than a
         small network's step): True, False, or 'auto': where :meth:`runs_serially` finds it pays."""
         if dialect not in DIALECTS:
