@@ -186,11 +186,16 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
     Per-synapse variables: ``weight`` and ``plastic`` (1: learn and transmit nothing, as in GeNN's training
     model; 0: transmit ``weight``).  GeNN handles a spike in the step after it, so its time differences are one
     step longer than those of the spikes' time stamps (``+ dt``).  A spike from an earlier presentation (of
-    ``t_present`` ms) counts as no spike (GeNN resets spike times between images).
+    ``t_present`` ms) counts as no spike (GeNN resets spike times between images).  So does any spike for a
+    spike in the last step of a presentation: GeNN handles that one in the first step of the next image, after
+    the reset.  (Time stamps are the ends of steps: the presentation that begins at ``start`` holds the stamps
+    ``start + dt`` ... ``start + t_present``.)
     """
     c = {k: repr(float(v)) for k, v in dict(tau=tau, rho=rho, eta=eta, w_min=w_min, w_max=w_max,
                                              T=t_present).items()}
     start = f"{c['T']} * floor((t - 0.5 * dt) / {c['T']})"     # when the presentation of the spike at t began
+    # the other cell's last spike (st) counts if it is in that presentation and t is not its last step
+    seen = f"t < {start} + {c['T']} - 0.5 * dt && {{st}} > {start} + 0.5 * dt"
     clip = f"weight = fmin({c['w_max']}, fmax({c['w_min']}, weight + {c['eta']} * timing));"
     return sim.create_weight_update_model(
         "SymmetricSTDP",
@@ -198,7 +203,7 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
         pre_spike_code=f"""
             if (plastic != 0.0) {{
                 scalar timing = -{c['rho']};
-                if (st_post >= {start})
+                if ({seen.format(st='st_post')})
                     timing = exp(-(t + dt - st_post) / {c['tau']}) - {c['rho']};
                 {clip}
             }} else {{
@@ -208,7 +213,7 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
         post_spike_code=f"""
             if (plastic != 0.0) {{
                 scalar timing = -0.1 * {c['rho']};
-                if (st_pre >= {start})
+                if ({seen.format(st='st_pre')})
                     timing = fmax(exp(-(t + dt - st_pre) / {c['tau']}) - {c['rho']}, -0.1 * {c['rho']});
                 {clip}
             }}
