@@ -121,6 +121,29 @@ class Reference:
         return first
 
 
+def train_both(n_train: int, seed: int = 1, precision: str = "double"):
+    """Train the pyNN.gpu example, then the reference on the same PN->KC connections, on the first ``n_train``
+    training images of the default split: the two learned KC->MBON weight matrices, the two KC spike counts of
+    training, and the reference (for testing)."""
+    (train_x, train_y), _ = load_default(seed=seed)
+    train_i, train_y = mb.currents(train_x[:n_train]), train_y[:n_train]
+
+    sim.setup(timestep=DT, min_delay=DT, precision=precision, rng_seed=seed)
+    net = mb.MushroomBody(seed=seed, first_image=train_i[0], first_label=int(train_y[0]))
+    conn = np.array(net.pn_kc.get("weight", format="list"))
+    net.kc.record("spikes")
+    for k in range(len(train_i)):
+        net.present(train_i[k], int(train_y[k]))
+    w_ours = net.kc_mbon_weights()
+    ours_kc = sum(len(s) for s in net.kc.get_data("spikes").segments[0].spiketrains)
+    sim.end()
+
+    ref = Reference(conn[:, 0].astype(int), conn[:, 1].astype(int))
+    for k in range(len(train_i)):
+        ref.present(train_i[k], mb.MushroomBody._teacher(int(train_y[k])), learn=True)
+    return w_ours, ref.g, ours_kc, ref.kc_spikes, ref
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=int, default=100)
@@ -128,33 +151,16 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--precision", default="double")
     args = parser.parse_args()
-    (train_x, train_y), (test_x, test_y) = load_default(seed=args.seed)
-    train_i, train_y = mb.currents(train_x[:args.train]), train_y[:args.train]
-
-    sim.setup(timestep=DT, min_delay=DT, precision=args.precision, rng_seed=args.seed)
-    net = mb.MushroomBody(seed=args.seed, first_image=train_i[0], first_label=int(train_y[0]))
-    conn = np.array(net.pn_kc.get("weight", format="list"))
-    net.kc.record("spikes")
     t0 = time.perf_counter()
-    for k in range(len(train_i)):
-        net.present(train_i[k], int(train_y[k]))
-    w_ours = net.kc_mbon_weights()
-    ours_kc = sum(len(s) for s in net.kc.get_data("spikes").segments[0].spiketrains)
-    sim.end()
-    print(f"pyNN.gpu: {time.perf_counter() - t0:.0f} s", flush=True)
-
-    ref = Reference(conn[:, 0].astype(int), conn[:, 1].astype(int))
-    t0 = time.perf_counter()
-    for k in range(len(train_i)):
-        teacher = mb.MushroomBody._teacher(int(train_y[k]))
-        ref.present(train_i[k], teacher, learn=True)
-    print(f"reference: {time.perf_counter() - t0:.0f} s")
-    diff = np.abs(w_ours - ref.g)
-    print(f"KC spikes in training: pyNN.gpu {ours_kc}, reference {ref.kc_spikes}")
+    w_ours, w_ref, ours_kc, ref_kc, ref = train_both(args.train, args.seed, args.precision)
+    print(f"both trained in {time.perf_counter() - t0:.0f} s")
+    diff = np.abs(w_ours - w_ref)
+    print(f"KC spikes in training: pyNN.gpu {ours_kc}, reference {ref_kc}")
     print(f"weights: pyNN.gpu mean {w_ours.mean():.6g} ({np.mean(w_ours > 0):.4f} nonzero), reference mean "
-          f"{ref.g.mean():.6g} ({np.mean(ref.g > 0):.4f} nonzero); max |difference| {diff.max():.3g}, "
+          f"{w_ref.mean():.6g} ({np.mean(w_ref > 0):.4f} nonzero); max |difference| {diff.max():.3g}, "
           f"{np.sum(diff > 1e-9)} differ by more than 1e-9")
     if args.test:
+        _, (test_x, test_y) = load_default(seed=args.seed)
         test_i, test_y = mb.currents(test_x[:args.test]), test_y[:args.test]
         ref.spikes = {"pn": np.zeros(0, int), "kc": np.zeros(0, int), "mbon": np.zeros(0, int), "ggn": False}
         pred = np.array([ref.present(test_i[k], np.zeros(mb.N_MBON), learn=False) for k in range(len(test_i))])
