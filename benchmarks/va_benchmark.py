@@ -120,7 +120,11 @@ def markdown(report: dict) -> str:
              f"PyNN {PYNN_VERSION} `examples/{SCRIPT}`, unchanged, one process per run. "
              f"Machine: {m['hostname']}, {m['platform']}, {m['cpu_count']} CPUs; "
              f"OpenCL device: {report['opencl_device'] or '—'}. "
-             f"Commit {(report['git']['commit'] or '?')[:10]}{' (dirty)' if report['git']['dirty'] else ''}.",
+             f"Commit {(report['git']['commit'] or '?')[:10]}{' (dirty)' if report['git']['dirty'] else ''}. "
+             "The script times its `run()` as the simulation; pyNN.gpu's kernels come from its cache there (the "
+             "user's, filled by any earlier run of the same network), as GeNN's simulation figures leave out code "
+             "generation and compilation; a cold compile (see the first-step column of the other benchmarks) "
+             "would add about 0.5 s to gpu's simulation time.",
              "", "| model | sim | build (s) | simulation (s) | writing (s) | exc. rate (Hz) | inh. rate (Hz) "
              "| synapses | peak RSS (MB) | wall (s) |", "|---|---|---|---|---|---|---|---|---|---|"]
     runs = {(r["model"], r["sim"]): r for r in report["runs"]}
