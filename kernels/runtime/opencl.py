@@ -83,7 +83,8 @@ class OpenCLRuntime(Runtime):
         # propagation work-items: on a CPU a work-group per core, each item checking a share of the neurons'
         # spike flags (per-work-item overhead is what costs there); elsewhere None, one per neuron
         self.spike_workers = WORK_GROUP * int(self.device.max_compute_units) if self.is_cpu else None
-        # on a CPU, small networks run many steps per launch in one work-item (launches cost more than their step)
+        # on a CPU, many steps per launch in one work-item where it pays (Generator.runs_serially): launches cost
+        # more than a small network's step, and the work-item's loops over the cells vectorise
         choice = os.environ.get(SERIAL_ENV, "auto")
         self.serial_steps = False if not self.is_cpu or choice == "0" else True if choice == "1" else "auto"
         self._mf = cl.mem_flags
