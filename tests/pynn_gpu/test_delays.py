@@ -2,7 +2,7 @@
 import numpy as np
 
 
-def test_each_synapse_keeps_its_delay(sim):
+def test_each_synapse_keeps_its_delay(sim, step_kernels):
     sim.setup(timestep=0.1, min_delay=0.1, max_delay=5.0)
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0]))
     cells = sim.Population(4, sim.IF_curr_exp(tau_syn_E=0.5))

@@ -145,7 +145,7 @@ def test_record_set_get_initialize(sim):
         cells.set(tau=float("nan"))
 
 
-def test_user_weight_update_model_learns_and_is_read_back(sim):
+def test_user_weight_update_model_learns_and_is_read_back(sim, step_kernels):
     Decaying = sim.create_weight_update_model(
         "Decaying", params={"factor": None}, vars={"weight": 0.0, "count": 0.0},
         pre_spike_code="add_to_post(weight);\nweight *= factor;\ncount += 1;")
@@ -178,7 +178,7 @@ def test_user_weight_update_model_learns_and_is_read_back(sim):
     np.testing.assert_allclose(prj.get("weight", format="array")[0], [0.0625, 0.0625])
 
 
-def test_user_current_source(sim):
+def test_user_current_source(sim, step_kernels):
     Ramp = sim.create_current_source_model("Ramp", params={"slope": 0.1, "onset": 2.0},
                                            injection_code="t >= onset ? slope * (t - onset) : 0.0")
     Const = sim.create_current_source_model("Const", params=["magnitude"], injection_code="injectCurrent(magnitude);")
@@ -205,7 +205,7 @@ def test_user_current_source(sim):
     np.testing.assert_allclose(v[1:, 1], DT * 0.5 * np.arange(1, 101), atol=1e-9)
 
 
-def test_postsynaptic_model_shapes_the_current(sim):
+def test_postsynaptic_model_shapes_the_current(sim, step_kernels):
     ExpCurr = sim.create_postsynaptic_model(
         "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
         apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")

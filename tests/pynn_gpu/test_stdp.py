@@ -38,7 +38,7 @@ def run_script(sim, dependence, delay, **setup_kw):
 
 @pytest.mark.parametrize("dependence", ["additive", "multiplicative", "add_pot_mult_dep", "gutig"])
 @pytest.mark.parametrize("delay", [0.5, 2.3])
-def test_final_weights_match_nest(sim, nest, dependence, delay):
+def test_final_weights_match_nest(sim, step_kernels, nest, dependence, delay):
     wg, sg = run_script(sim, dependence, delay, precision="double")
     wn, sn = run_script(nest, dependence, delay)
     np.testing.assert_allclose(sg, sn)                    # the same post spikes (the pairing schedule)

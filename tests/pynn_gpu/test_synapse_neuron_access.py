@@ -25,7 +25,7 @@ def _network(sim, delay=0.2):
     return pre, post, proj
 
 
-def test_spike_times_state_and_dynamics(sim):
+def test_spike_times_state_and_dynamics(sim, step_kernels):
     pre, post, proj = _network(sim)
     post.record("v")
     sim.run(10.0)
@@ -42,7 +42,7 @@ def test_spike_times_state_and_dynamics(sim):
     np.testing.assert_allclose(v[-1], 98.0)                       # after step 99: inputs of steps 0 ... 97
 
 
-def test_state_survives_reset(sim):
+def test_state_survives_reset(sim, step_kernels):
     """After sim.reset() the spike times start again from 'never'."""
     pre, post, proj = _network(sim)
     sim.run(2.0)       # the post spike at 1.0 ms, no pre spike yet

@@ -21,7 +21,7 @@ def run_script(sim, celltype, tau_facil, **setup_kw):
 
 @pytest.mark.parametrize("celltype", ["IF_curr_exp", "IF_cond_exp"])
 @pytest.mark.parametrize("tau_facil", [0.0, 60.0])
-def test_depression_and_facilitation_match_nest(sim, nest, celltype, tau_facil):
+def test_depression_and_facilitation_match_nest(sim, step_kernels, nest, celltype, tau_facil):
     vg = run_script(sim, celltype, tau_facil, precision="double")
     vn = run_script(nest, celltype, tau_facil)
     assert vg.shape == vn.shape == (3001,)
