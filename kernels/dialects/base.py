@@ -28,10 +28,10 @@ class Dialect:
         if precision == "double" and self.fp64_pragma:
             lines.append(self.fp64_pragma)
         lines += [f"#define {k} {v}" for k, v in self.defines]
-        for k, v in self.builtins:
-            lines += [f"#undef {k.split('(')[0]}", f"#define {k} {v}"]
         scalar = "double" if precision == "double" else "float"
         lines.append(f"typedef {scalar} scalar;")
         lines.append(f"#define PG_DOUBLE {1 if precision == 'double' else 0}")
         lines.append(_PRELUDE())
+        for k, v in self.builtins:      # after the prelude, whose replacements may call the builtins themselves
+            lines += [f"#undef {k.split('(')[0]}", f"#define {k} {v}"]
         return "\n".join(lines) + "\n"

@@ -23,10 +23,12 @@ OPENCL = Dialect(
         ("HAS_NATIVE_FLOAT_ATOMIC_ADD", "0"),
         ("ATOMIC_ADD_NATIVE(p, v)", "0"),
     ),
-    # the same for fmin and fmax, which generated code and user snippets call: selects (_prelude.c)
+    # the same for fmin and fmax, which generated code and user snippets call (selects), and pow's
+    # exponents 0 and 1 (weight dependences: additive, multiplicative) answered without the call: _prelude.c
     builtins=(
         ("fmin(a, b)", "pg_fmin((scalar)(a), (scalar)(b))"),
         ("fmax(a, b)", "pg_fmax((scalar)(a), (scalar)(b))"),
+        ("pow(a, b)", "pg_pow((scalar)(a), (scalar)(b))"),
     ),
     fp64_pragma="#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
                 "#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable",

@@ -13,7 +13,7 @@ DEVICE_FN int pg_min_int(int a, int b)
 }
 
 /* IEEE fmin and fmax (a NaN operand yields the other) as selects, for a dialect whose builtins are calls the
-   compiler does not inline (it maps fmin and fmax here). */
+   compiler does not inline (it maps fmin and fmax here, after this prelude). */
 DEVICE_FN scalar pg_fmin(scalar a, scalar b)
 {
     return (b < a || a != a) ? b : a;
@@ -22,6 +22,12 @@ DEVICE_FN scalar pg_fmin(scalar a, scalar b)
 DEVICE_FN scalar pg_fmax(scalar a, scalar b)
 {
     return (b > a || a != a) ? b : a;
+}
+
+/* pow, exact for the exponents 0 and 1 without the call (a dialect maps pow here, after this prelude). */
+DEVICE_FN scalar pg_pow(scalar a, scalar b)
+{
+    return b == (scalar)0 ? (scalar)1 : b == (scalar)1 ? a : pow(a, b);
 }
 
 /* Atomic add of a scalar: native where the dialect has it, else a compare-and-swap loop. */
