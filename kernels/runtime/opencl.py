@@ -159,24 +159,25 @@ class OpenCLRuntime(Runtime):
         kernel.set_arg(index, value)
 
     def run_steps(self, first, stop, launches):
-        # The step travels as the launch's offset in dimension 1 (PG_LAUNCH_STEP): cheaper than set_arg.
+        # The step travels as the launch's offset in dimension 1 (PG_LAUNCH_STEP), cheaper than set_arg: step + 1
+        # with step_base = -1, as PoCL compiles a kernel once more for a launch whose offsets are all zero.
         enqueue, queue = self.cl.enqueue_nd_range_kernel, self.queue
         padded = [(k, (-(-int(n) // WORK_GROUP) * WORK_GROUP, 1)) for k, n in launches]
         local = (WORK_GROUP, 1)
         for kernel, _ in padded:
-            kernel.set_arg(0, np.int32(0))
+            kernel.set_arg(0, np.int32(-1))
         for step in range(first, stop):
-            offset = (0, step)
+            offset = (0, step + 1)
             for kernel, size in padded:
                 enqueue(queue, kernel, size, local, offset)
 
     def run_steps_serially(self, first, stop, kernel):
+        # one launch per STEPS_PER_LAUNCH steps: the first step as step_base, no offset (see run_steps)
         steps_arg = kernel.num_args - 1
-        kernel.set_arg(0, np.int32(0))     # the step travels as the launch's offset (PG_LAUNCH_STEP)
         for start in range(first, stop, STEPS_PER_LAUNCH):
-            n = min(STEPS_PER_LAUNCH, stop - start)
-            kernel.set_arg(steps_arg, np.int32(n))
-            self.cl.enqueue_nd_range_kernel(self.queue, kernel, (1, 1), (1, 1), (0, start))
+            kernel.set_arg(0, np.int32(start))
+            kernel.set_arg(steps_arg, np.int32(min(STEPS_PER_LAUNCH, stop - start)))
+            self.cl.enqueue_nd_range_kernel(self.queue, kernel, (1, 1), (1, 1))
 
     def launch(self, kernel, global_size: int, args=None):
         if args is not None:
