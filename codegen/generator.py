@@ -65,6 +65,13 @@ SERIAL_MAX_CELLS = 300_000
 SERIAL_MAX_ADAPTIVE_CELLS = 4_000
 
 
+def _leave_neuron_loop(blocks: list, records: list):
+    """Take ``records`` (their buffers) out of the neuron blocks' recording code: another phase writes them."""
+    names = {r["buffer"] for r in records}
+    for b in blocks:
+        b["records"] = [r for r in b["records"] if r["buffer"] not in names]
+
+
 def _add_arg(args: list, arg: KernelArg):
     """Append ``arg`` to a kernel's argument list unless it is there already (blocks share buffers)."""
     if all(a.name != arg.name for a in args):
@@ -612,9 +619,7 @@ class Generator:
                 _, slot = layout.group_slot[rec.group]
                 moved.append({"buffer": rec.buffer, "first": slot.global_start,
                               "stop": slot.global_start + rec.group.size, "words": rec.words})
-        names = {r["buffer"] for r in moved}
-        for b in blocks:
-            b["records"] = [r for r in b["records"] if r["buffer"] not in names]
+        _leave_neuron_loop(blocks, moved)
         return moved
 
     @staticmethod
@@ -636,9 +641,7 @@ class Generator:
             out.append({"buffer": rec.buffer, "cells": rec.cells, "ncols": len(rec.indices), "interval": rec.interval,
                         "variable": rec.variable, "source": source})
             _add_arg(args, KernelArg(rec.cells, "int*"))
-        names = {r["buffer"] for r in out}
-        for b in blocks:
-            b["records"] = [r for r in b["records"] if r["buffer"] not in names]
+        _leave_neuron_loop(blocks, out)
         return out
 
     def runs_serially(self, layout: Layout) -> bool:
