@@ -184,8 +184,9 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
     the neurons' last spike times read as ``st_pre`` / ``st_post``.
 
     Per-synapse variables: ``weight`` and ``plastic`` (1: learn and transmit nothing, as in GeNN's training
-    model; 0: transmit ``weight``).  GeNN handles a spike in the step after it, so its time differences are one
-    step longer than those of the spikes' time stamps (``+ dt``).  A spike from an earlier presentation (of
+    model; 0: transmit ``weight``).  GeNN handles a spike in the step after it, but its synaptic code sees spike
+    times one step later too (``st_pre``/``st_post`` include the one-step axonal and back-propagation delay), so
+    its time differences are those of the spikes' time stamps.  A spike from an earlier presentation (of
     ``t_present`` ms) counts as no spike (GeNN resets spike times between images).  So does any spike for a
     spike in the last step of a presentation: GeNN handles that one in the first step of the next image, after
     the reset.  (Time stamps are the ends of steps: the presentation that begins at ``start`` holds the stamps
@@ -204,7 +205,7 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
             if (plastic != 0.0) {{
                 scalar timing = -{c['rho']};
                 if ({seen.format(st='st_post')})
-                    timing = exp(-(t + dt - st_post) / {c['tau']}) - {c['rho']};
+                    timing = exp(-(t - st_post) / {c['tau']}) - {c['rho']};
                 {clip}
             }} else {{
                 add_to_post(weight);
@@ -214,7 +215,7 @@ def symmetric_stdp(tau, rho, eta, w_min, w_max, t_present):
             if (plastic != 0.0) {{
                 scalar timing = -0.1 * {c['rho']};
                 if ({seen.format(st='st_pre')})
-                    timing = fmax(exp(-(t + dt - st_pre) / {c['tau']}) - {c['rho']}, -0.1 * {c['rho']});
+                    timing = fmax(exp(-(t - st_pre) / {c['tau']}) - {c['rho']}, -0.1 * {c['rho']});
                 {clip}
             }}
         """,

@@ -5,7 +5,8 @@ userproject/mnist_mb_classifier.py runs it, to check the example's fidelity.
 
 GeNN's order in every step: the synapse update handles the previous step's spikes (PN->KC and GGN->KC add to
 the ExpCurr inputs, KC->GGN to the GGN's delta input, the STDP pre code for the KCs that spiked with ``t`` this
-step's time, then the post code for the MBONs that spiked), then the neuron update (ExpCurr: current
+step's time, then the post code for the MBONs that spiked; as in GeNN 5, ``st_pre``/``st_post`` in synaptic code
+are the spike times plus one step, the axonal and back-propagation delay), then the neuron update (ExpCurr: current
 ``init * inSyn``, then inSyn decays; LIF; IF; spike times ``sT = t``).  After each image the neuron state and
 the inputs are reset, in training also the KC and MBON spike times (to -inf); the last step's spikes stay
 queued for the next image.  Testing uses the learned weights on static synapses; the answer is the first MBON
@@ -90,10 +91,10 @@ class Reference:
                 self.in_ggn_kc += mb.GGN_KC_WEIGHT
             if learn:
                 if len(sp["kc"]):
-                    timing = np.exp(-(t - self.st_mbon) / TAU) - RHO
+                    timing = np.exp(-(t - (self.st_mbon + DT)) / TAU) - RHO
                     self.g[sp["kc"]] = np.clip(self.g[sp["kc"]] + ETA * timing, W_MIN, W_MAX)
                 for j in sp["mbon"]:
-                    timing = np.maximum(np.exp(-(t - self.st_kc) / TAU) - RHO, -0.1 * RHO)
+                    timing = np.maximum(np.exp(-(t - (self.st_kc + DT)) / TAU) - RHO, -0.1 * RHO)
                     self.g[:, j] = np.clip(self.g[:, j] + ETA * timing, W_MIN, W_MAX)
             elif len(sp["kc"]):
                 self.in_kc_mbon += self.g[sp["kc"]].sum(axis=0)
