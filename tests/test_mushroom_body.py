@@ -134,3 +134,42 @@ def test_learns_as_a_numpy_transcription_of_genn():
     assert kc_ours == kc_ref > 1000
     assert np.mean(w_ref > 0) > 0.005                       # synapses did learn
     np.testing.assert_allclose(w_ours, w_ref, rtol=0, atol=1e-12)
+
+
+def test_stdp_pairs_spike_time_stamps_as_genn():
+    """The example's symmetric STDP rule on one synapse, against GeNN 5's arithmetic written out by hand.
+
+    GeNN runs a spike's synaptic code in the step after it but reads ``st_pre``/``st_post`` plus the one-step
+    delay, so each pairing sees the difference of the two spikes' time stamps: a presynaptic spike adds
+    ``eta (exp(-(t_pre - t_post) / tau) - rho)`` (``-eta rho`` with no earlier postsynaptic spike in the
+    presentation), a postsynaptic spike ``eta max(exp(-(t_post - t_pre) / tau) - rho, -0.1 rho)``; same-step
+    pairs count both ways (difference 0)."""
+    mb = _module("mushroom_body")
+    import pyNN.gpu as sim
+
+    tau, rho, eta = 15.0, 0.01, 1e-4
+    sim.setup(timestep=mb.DT, min_delay=mb.DT, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 5.5, 6.3, 14.0]), label="pre")
+    post = sim.Population(1, mb.lif_neuron()(i_offset=5.0), label="post")     # fires every 2.5 ms
+    rule = mb.symmetric_stdp(tau=tau, rho=rho, eta=eta, w_min=0.0, w_max=1.0, t_present=mb.PRESENT_MS)
+    proj = sim.Projection(pre, post, sim.OneToOneConnector(), rule(weight=0.01, plastic=1.0, delay=mb.DT))
+    pre.record("spikes")
+    post.record("spikes")
+    sim.run(mb.PRESENT_MS - 2 * mb.DT)            # not the presentation's last step (paired with nothing)
+    t_pre = np.asarray(pre.get_data("spikes").segments[0].spiketrains[0].magnitude)
+    t_post = np.asarray(post.get_data("spikes").segments[0].spiketrains[0].magnitude)
+    weight = float(proj.get("weight", format="array")[0, 0])
+    sim.end()
+
+    assert len(t_pre) == 4 and len(t_post) >= 6
+    assert np.any(np.isclose(t_pre[:, None], t_post[None, :]))        # a same-step pair is among them
+    expected = 0.01
+    for stamp in np.unique(np.concatenate([t_pre, t_post])):
+        if np.any(np.isclose(t_pre, stamp)):
+            earlier = t_post[t_post <= stamp + 1e-9]
+            expected += eta * ((np.exp(-(stamp - earlier[-1]) / tau) - rho) if len(earlier) else -rho)
+        if np.any(np.isclose(t_post, stamp)):
+            earlier = t_pre[t_pre <= stamp + 1e-9]
+            expected += eta * (max(np.exp(-(stamp - earlier[-1]) / tau) - rho, -0.1 * rho) if len(earlier)
+                               else -0.1 * rho)
+    assert weight == pytest.approx(expected, abs=1e-12)     # one step more per difference: off by 6e-6
