@@ -8,10 +8,21 @@ Usage (on a machine with a GPU; exits with status 2 and says why on one without)
 Each configuration runs in its own processes with ``PYNN_GPU_BACKEND`` / ``PYNN_GPU_DEVICE`` set, which
 ``sim.setup()`` honours: ``cuda`` (when the CUDA driver sees a GPU and NVRTC is installed) and ``opencl-gpu``
 (when an OpenCL platform lists a GPU).  For each: ``pytest tests`` (counts, failures, time from its JUnit
-report) and ``benchmarks/va_benchmark.py`` (COBA and CUBA; pyNN.nest once beside the first configuration
-for the ratios); ``benchmarks/microcircuit.py`` too once it exists.  Everything goes into one file,
-``<out>/gpu_check_<date>_<device>.json``: device name, compute capability, memory, driver and NVRTC
-versions, commit, test results, times and firing rates.  Exit status 1 if a test or a benchmark failed.
+report), ``benchmarks/va_benchmark.py`` (COBA and CUBA) and ``benchmarks/microcircuit.py`` (pyNN.nest once
+beside the first configuration for the ratios; their own results go to ``--out`` too), and the mushroom-body
+example's full default run (accuracy, images/s).  The summary goes into ``<out>/gpu_check_<date>_<device>.json``
+(``_tests`` / ``_benchmarks`` added when one part is skipped): device name, compute capability, memory, driver
+and NVRTC versions, commit, test results, times and firing rates.  Exit status 1 if a test or a benchmark failed.
+
+On a lent machine that cannot download (see ``benchmarks/device_setup.sh``): fetch the wheels here, then one call
+per part, each within a 10-minute command::
+
+    bash benchmarks/device_setup.sh fetch tests          # here; carry .whl-tests
+    bash benchmarks/device_setup.sh install .whl-tests && export PYTHONPATH=/tmp/site &&
+        python3 benchmarks/gpu_check.py --skip-benchmarks --out $OUT --timeout 240
+    bash benchmarks/device_setup.sh fetch benchmarks     # here; carry .whl-benchmarks
+    bash benchmarks/device_setup.sh install .whl-benchmarks && export PYTHONPATH=/tmp/site &&
+        python3 benchmarks/gpu_check.py --skip-tests --out $OUT --timeout 150
 """
 from __future__ import annotations
 
@@ -94,7 +105,11 @@ def run_tests(env: dict, timeout: float) -> dict:
     """``pytest tests`` in a subprocess with ``env``; counts and failures from its JUnit report."""
     with tempfile.TemporaryDirectory(prefix="gpu_check_") as tmp:
         junit = Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", "-q", "tests", "-p", "no:cacheprovider", f"--junitxml={junit}"]
+        # -P: the checkout's pynn_gpu/ folder must not shadow the installed package (whose codegen/ and kernels/
+        # are mapped into it at install time)
+        safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+        cmd = [sys.executable, *safe_path, "-m", "pytest", "-q", "tests", "-p", "no:cacheprovider",
+               f"--junitxml={junit}"]
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
@@ -132,18 +147,30 @@ def run_va(env: dict, sims: list, models: list, timeout: float) -> dict:
             "runs": [{k: r[k] for k in keep if k in r} for r in runs], "tail": tail if status != 0 else []}
 
 
-def run_microcircuit(env: dict, timeout: float) -> dict:
-    script = REPO / "benchmarks" / "microcircuit.py"
-    if not script.is_file():
-        return {"ok": None, "note": "not run: benchmarks/microcircuit.py does not exist yet"}
+def run_script(env: dict, args: list, timeout: float, lines: int = 30) -> dict:
+    """A benchmark or example command line (``args`` after the interpreter) with ``env``; its last ``lines``."""
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True,
+        proc = subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True,
                               timeout=timeout)
-        status, out = proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-30:]
+        status, out = proc.returncode, proc.stdout.strip().splitlines()[-lines:]      # progress bars: stderr
+        if status != 0:
+            out += proc.stderr.strip().splitlines()[-lines:]
     except subprocess.TimeoutExpired:
         status, out = None, [f"timed out after {timeout:g} s"]
     return {"ok": status == 0, "exit_status": status, "wall_s": round(time.perf_counter() - t0, 1), "output": out}
+
+
+def run_microcircuit(env: dict, sims: list, out: Path, timeout: float) -> dict:
+    """benchmarks/microcircuit.py (scale 0.1, Poisson drive) for ``sims``, its results into ``out``."""
+    return run_script(env, [str(REPO / "benchmarks" / "microcircuit.py"), "--sims", *sims, "--out", str(out),
+                            "--timeout", str(timeout)], timeout * len(sims) + 300)
+
+
+def run_mushroom_body(env: dict, timeout: float) -> dict:
+    """The mushroom-body example's default run (4,000 training and 1,000 test images); its last lines."""
+    return run_script(env, [str(REPO / "examples" / "mushroom_body.py"), "--train", "4000", "--test", "1000"],
+                      timeout, lines=6)
 
 
 def versions() -> dict:
@@ -212,16 +239,23 @@ def main(argv=None) -> int:
                           flush=True)
                 else:
                     print(f"    {run['sim']} {run['model']}: FAILED ({run.get('error')})", flush=True)
-            report["benchmarks"][name] = {"va": va, "microcircuit": run_microcircuit(env, args.timeout)}
+            print(f"--- {name}: microcircuit, mushroom body ...", flush=True)
+            report["benchmarks"][name] = {"va": va, "microcircuit": run_microcircuit(env, sims, args.out, args.timeout),
+                                          "mushroom_body": run_mushroom_body(env, args.timeout)}
+            for part in ("microcircuit", "mushroom_body"):
+                r = report["benchmarks"][name][part]
+                print(f"    {part}: {'ok' if r['ok'] else 'FAILED'} in {r['wall_s']} s; {(r['output'] or [''])[-1]}",
+                      flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()[:40] or "gpu"
-    path = args.out / f"gpu_check_{now:%Y-%m-%d}_{slug}.json"
+    stage = "_tests" if args.skip_benchmarks else "_benchmarks" if args.skip_tests else ""
+    path = args.out / f"gpu_check_{now:%Y-%m-%d}_{slug}{stage}.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     results = [r["ok"] for r in report["tests"].values()]
     results += [b["va"]["ok"] for b in report["benchmarks"].values()]
-    results += [b["microcircuit"]["ok"] for b in report["benchmarks"].values() if b["microcircuit"]["ok"] is not None]
+    results += [b[part]["ok"] for b in report["benchmarks"].values() for part in ("microcircuit", "mushroom_body")]
     return 0 if all(results) else 1
 
 
