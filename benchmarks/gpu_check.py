@@ -9,7 +9,7 @@ Each configuration runs in its own processes with ``PYNN_GPU_BACKEND`` / ``PYNN_
 ``sim.setup()`` honours: ``cuda`` (when the CUDA driver sees a GPU and NVRTC is installed) and ``opencl-gpu``
 (when an OpenCL platform lists a GPU).  For each: ``pytest tests`` (counts, failures, time from its JUnit
 report), ``benchmarks/va_benchmark.py`` (COBA and CUBA) and ``benchmarks/microcircuit.py`` (pyNN.nest once
-beside the first configuration for the ratios; their own results go to ``--out`` too), and the mushroom-body
+beside the first configuration for the ratios; its own results go to ``<out>/<configuration>/``), and the mushroom-body
 example's full default run (accuracy, images/s).  The summary goes into ``<out>/gpu_check_<date>_<device>.json``
 (``_tests`` / ``_benchmarks`` added when one part is skipped): device name, compute capability, memory, driver
 and NVRTC versions, commit, test results, times and firing rates.  Exit status 1 if a test or a benchmark failed.
@@ -240,7 +240,8 @@ def main(argv=None) -> int:
                 else:
                     print(f"    {run['sim']} {run['model']}: FAILED ({run.get('error')})", flush=True)
             print(f"--- {name}: microcircuit, mushroom body ...", flush=True)
-            report["benchmarks"][name] = {"va": va, "microcircuit": run_microcircuit(env, sims, args.out, args.timeout),
+            micro = run_microcircuit(env, sims, args.out / name, args.timeout)     # its files per configuration
+            report["benchmarks"][name] = {"va": va, "microcircuit": micro,
                                           "mushroom_body": run_mushroom_body(env, args.timeout)}
             for part in ("microcircuit", "mushroom_body"):
                 r = report["benchmarks"][name][part]
