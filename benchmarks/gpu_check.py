@@ -22,7 +22,7 @@ per part, each within a 10-minute command::
         python3 benchmarks/gpu_check.py --skip-benchmarks --out $OUT --timeout 240
     bash benchmarks/device_setup.sh fetch benchmarks     # here; carry .whl-benchmarks
     bash benchmarks/device_setup.sh install .whl-benchmarks && export PYTHONPATH=/tmp/site &&
-        python3 benchmarks/gpu_check.py --skip-tests --out $OUT --timeout 150
+        python3 benchmarks/gpu_check.py --skip-tests --out $OUT --timeout 300
 """
 from __future__ import annotations
 
@@ -219,6 +219,15 @@ def main(argv=None) -> int:
         "versions": versions(), "configurations": [name for name, _ in configs], "tests": {}, "benchmarks": {},
     }
     print(f"gpu_check on {device}: configurations {', '.join(report['configurations'])}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()[:40] or "gpu"
+    stage = "_tests" if args.skip_benchmarks else "_benchmarks" if args.skip_tests else ""
+    path = args.out / f"gpu_check_{now:%Y-%m-%d}_{slug}{stage}.json"
+
+    def save():
+        """The report so far: a run stopped from outside keeps what was done."""
+        path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
     for k, (name, extra) in enumerate(configs):
         env = dict(os.environ, MPLBACKEND="Agg", PYTHONUNBUFFERED="1", **extra)
         for key in [key for key, value in extra.items() if not value]:
@@ -228,6 +237,7 @@ def main(argv=None) -> int:
             r = report["tests"][name] = run_tests(env, args.timeout)
             print(f"    {r.get('passed', '?')} passed, {r.get('failures', '?')} failed, {r.get('errors', '?')} errors, "
                   f"{r.get('skipped', '?')} skipped in {r['wall_s']} s", flush=True)
+            save()
         if not args.skip_benchmarks:
             sims = ["gpu"] + (["nest"] if k == 0 and not args.no_nest else [])
             print(f"--- {name}: VA benchmark ({' '.join(args.models)}; {' '.join(sims)}) ...", flush=True)
@@ -239,20 +249,19 @@ def main(argv=None) -> int:
                           flush=True)
                 else:
                     print(f"    {run['sim']} {run['model']}: FAILED ({run.get('error')})", flush=True)
+            report["benchmarks"][name] = {"va": va}
+            save()
             print(f"--- {name}: microcircuit, mushroom body ...", flush=True)
             micro = run_microcircuit(env, sims, args.out / name, args.timeout)     # its files per configuration
-            report["benchmarks"][name] = {"va": va, "microcircuit": micro,
-                                          "mushroom_body": run_mushroom_body(env, args.timeout)}
+            report["benchmarks"][name]["microcircuit"] = micro
+            save()
+            report["benchmarks"][name]["mushroom_body"] = run_mushroom_body(env, args.timeout)
             for part in ("microcircuit", "mushroom_body"):
                 r = report["benchmarks"][name][part]
                 print(f"    {part}: {'ok' if r['ok'] else 'FAILED'} in {r['wall_s']} s; {(r['output'] or [''])[-1]}",
                       flush=True)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()[:40] or "gpu"
-    stage = "_tests" if args.skip_benchmarks else "_benchmarks" if args.skip_tests else ""
-    path = args.out / f"gpu_check_{now:%Y-%m-%d}_{slug}{stage}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    save()
     print(f"wrote {path}")
     results = [r["ok"] for r in report["tests"].values()]
     results += [b["va"]["ok"] for b in report["benchmarks"].values()]
