@@ -56,7 +56,7 @@ class Simulation:
         self.program: Program = Generator(network, runtime.dialect, precision,
                                           spike_workers=getattr(runtime, "spike_workers", None), spike_bytes=cpu,
                                           fuse="cpu" if cpu else True,
-                                          serial=getattr(runtime, "serial_steps", False) if cpu else False).generate()
+                                          serial=getattr(runtime, "serial_steps", False)).generate()
         self.layout = self.program.layout
         self.step = 0
         self._host = {}         # buffer name -> host array (the source of every upload)
