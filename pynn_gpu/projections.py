@@ -301,14 +301,14 @@ class Projection(common.Projection):
         for a, b, sel in pairs:
             # the model's name of the receptor (PointNeuron labels that are not identifiers are renamed)
             receptor = getattr(pops[b].celltype, "model_receptor", str)(self.receptor_type)
+            post_ind = post_local[self._post[sel]]
             groups.append(SynapseGroup(
                 name=f"{self.label}[{pops[a].label}->{pops[b].label}]", pre=pops[a]._group, post=pops[b]._group,
                 receptor=receptor, model=model, pre_ind=pre_local[self._pre[sel]],
-                post_ind=post_local[self._post[sel]], delay_steps=delay_steps[sel],
+                post_ind=post_ind, delay_steps=delay_steps[sel],
                 vars=self.synapse_type.model_vars(
                     {k: v[sel] for k, v in self._attributes.items()},
-                    _TargetParameters(pops[b]._parameters, post_local[self._post[sel]]),
-                    receptor, self._initial_values)))
+                    _TargetParameters(pops[b]._parameters, post_ind), receptor, self._initial_values)))
             self._built_groups.append((groups[-1], sel))
         return groups
 
