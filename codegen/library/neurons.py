@@ -443,7 +443,8 @@ SPIKE_SOURCE_POISSON = NeuronModel(
     multiple_spikes=True,
 )
 
-#: Spike source replaying given times: ``spike_steps`` holds the step in which each spike is emitted.
+#: Spike source replaying given times: ``spike_steps`` holds the step in which each spike is emitted.  Times
+#: that fall in one step (repeated, or closer than dt) are that many spikes, as NEST's spike_generator sends them.
 SPIKE_SOURCE_ARRAY = NeuronModel(
     name="SpikeSourceArray",
     vars=(Var("next_spike", "int"),),
@@ -452,12 +453,13 @@ SPIKE_SOURCE_ARRAY = NeuronModel(
         int fire = 0;
         while (next_spike < spike_steps_len && spike_steps[next_spike] <= step) {
             if (spike_steps[next_spike] == step)
-                fire = 1;
+                fire += 1;
             next_spike += 1;
         }
     """,
     threshold_code="fire",
     spike_source=True,
+    multiple_spikes=True,
 )
 
 @functools.lru_cache(maxsize=None)

@@ -300,7 +300,8 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
 
     def spike_times(self, native, idx, steps, dt, precise):
         """With ``precise`` (PyNN's default spike_precision='off_grid') the given times themselves, as NEST's
-        precise parrots report them; a spike no longer in the list keeps its grid time."""
+        precise parrots report them (the n-th spike of a step the n-th time given in it); a spike no longer in the
+        list keeps its grid time."""
         times = (steps + 1) * dt
         if not precise:
             return times
@@ -309,8 +310,12 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
             given = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
             given_steps = steps_ceil(given, dt) - 1
             sel = np.nonzero(idx == k)[0]
-            pos = np.searchsorted(given_steps, steps[sel], side="right") - 1
-            ok = (pos >= 0) & (given_steps[np.maximum(pos, 0)] == steps[sel])
+            sel = sel[np.argsort(steps[sel], kind="stable")]
+            emitted = steps[sel]
+            rank = np.arange(len(sel)) - np.searchsorted(emitted, emitted, side="left")   # among spikes of its step
+            pos = np.searchsorted(given_steps, emitted, side="left") + rank
+            ok = pos < len(given)
+            ok[ok] = given_steps[pos[ok]] == emitted[ok]
             times[sel[ok]] = given[pos[ok]]
         return times
 

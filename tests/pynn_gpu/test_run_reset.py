@@ -70,6 +70,26 @@ def test_spike_source_array_changed_between_runs(sim, precision):
     np.testing.assert_allclose(st[1], [2.0, 12.0, 15.0])
 
 
+@pytest.mark.parametrize("precision", ["on_grid", "off_grid"])
+def test_spike_source_array_times_in_one_step_are_several_spikes(sim, precision):
+    """Repeated times, or times closer than dt, are that many spikes (NEST's spike_generator): each delivers its
+    weight and is recorded; off the grid each keeps its own given time."""
+    sim.setup(timestep=0.1, min_delay=0.1, spike_precision=precision)
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0, 1.0, 3.04, 3.06], [1.0]]))
+    post = sim.Population(2, sim.IF_curr_exp(tau_syn_E=5.0))
+    sim.Projection(src, post, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=1.0))
+    src.record("spikes")
+    post.record("isyn_exc")
+    sim.run(6.0)
+    st = [np.asarray(s) for s in src.get_data().segments[0].spiketrains]
+    np.testing.assert_allclose(st[0], [1.0, 1.0, 3.1, 3.1] if precision == "on_grid" else [1.0, 1.0, 3.04, 3.06])
+    np.testing.assert_allclose(st[1], [1.0])
+    isyn = post.get_data().segments[0].filter(name="isyn_exc")[0].magnitude
+    # arrival at 2.0 ms: cell 0 gets two spikes of 1 nA, cell 1 one; at 4.1 ms cell 0 gets two more
+    np.testing.assert_allclose(isyn[20], [2.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(isyn[41, 0], 2.0 * np.exp(-2.1 / 5.0) + 2.0, rtol=1e-5)
+
+
 def test_parameter_and_dc_changes_between_runs(sim):
     sim.setup(timestep=0.1, min_delay=0.1)
     cells = sim.Population(2, sim.IF_curr_exp())
