@@ -389,22 +389,41 @@ class Simulation:
         host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size] = values
         self._upload_array(name, host)
 
-    #: Device buffers holding spikes in flight and spike histories: carried over when a rebuild keeps the layout.
-    DYNAMIC_BUFFERS = ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_st")
-
-    def export_dynamic(self) -> dict:
-        out = {}
-        for name in self.DYNAMIC_BUFFERS:
-            if name in self._host:
-                out[name] = np.empty_like(self._host[name])
-                self._download(name, out[name])
-        return out
-
-    def import_dynamic(self, buffers: dict):
-        """Restore buffers from :meth:`export_dynamic` of a simulation with the same neurons and delays."""
-        for name, host in buffers.items():
-            if name in self._host and self._host[name].shape == host.shape and self._host[name].dtype == host.dtype:
-                self._upload_array(name, host)
+    def carry_dynamic(self, old: "Simulation"):
+        """Take over, for every neuron group ``old`` also held, the spikes on their way to it (its ring-buffer
+        input, per receptor), its last spike flags and its spike history: after a rebuild between runs, even one
+        that added cells or longer delays, the network goes on as if nothing had happened."""
+        lay, olay = self.layout, old.layout
+        host = {}
+        for name in ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_st"):
+            if name in self._host and name in old._host:
+                host[name] = np.empty_like(old._host[name])
+                old._download(name, host[name])
+        new = {name: self._host[name].copy() for name in host}
+        for group, (b, slot) in lay.group_slot.items():
+            if group not in olay.group_slot:
+                continue
+            ob, oslot = olay.group_slot[group]
+            to = np.arange(slot.global_start, slot.global_start + group.size)
+            frm = np.arange(oslot.global_start, oslot.global_start + group.size)
+            for name in ("pg_st", "pg_hist_n"):
+                if name in new:
+                    new[name][to] = host[name][frm]
+            for name in ("spiked", "pg_hist_t", "pg_hist_k"):      # (copies or steps) x cells
+                if name in new:
+                    new[name].reshape(-1, lay.n_total)[:, to] = host[name].reshape(-1, olay.n_total)[:, frm]
+            if "inbuf" in new:
+                dst = new["inbuf"].reshape(lay.n_slots, lay.n_receptor_planes, lay.n_total)
+                src = host["inbuf"].reshape(olay.n_slots, olay.n_receptor_planes, olay.n_total)
+                for receptor in b.model.receptors:
+                    plane = lay.receptor_plane.get((b.index, receptor))
+                    oplane = olay.receptor_plane.get((ob.index, receptor))
+                    if plane is None or oplane is None:
+                        continue
+                    for s in range(self.step, self.step + olay.n_slots):    # the steps inputs are pending for
+                        dst[s % lay.n_slots, plane, to] = src[s % olay.n_slots, oplane, frm]
+        for name, values in new.items():
+            self._upload_array(name, values)
 
     def set_extra_global(self, group, name: str, segments):
         """Replace a ragged extra-global array of ``group`` (e.g. spike times) on the device."""
@@ -554,14 +573,16 @@ class Simulation:
         out[self.synapse_order[sg]] = host[sl]
         return out
 
-    def write_synapse_var(self, sg, var: str, values):
-        """Set per-synapse ``var`` of ``sg`` (in the group's order) on the device and as its reset value."""
+    def write_synapse_var(self, sg, var: str, values, reset_value: bool = True):
+        """Set per-synapse ``var`` of ``sg`` (in the group's order) on the device and, with ``reset_value``, as
+        the value :meth:`reset` returns to."""
         sb, sl = self._synapse_slice(sg)
         name = sb.buffer(f"var_{var}")
         current = np.empty_like(self._host[name])
         self._download(name, current)
         current[sl] = np.asarray(values, float)[self.synapse_order[sg]]
-        self._host[name][sl] = current[sl]
+        if reset_value:
+            self._host[name][sl] = current[sl]
         self._upload_array(name, current)
 
     def adopt_recordings(self, old: "Simulation"):

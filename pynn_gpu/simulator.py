@@ -186,11 +186,9 @@ class State(common.control.BaseState):
         if self.simulation is not None:
             for prj in self.projections:      # what synapses learned so far survives the rebuild
                 prj._sync_from_device(force=True)
+        old_groups = {prj: list(getattr(prj, "_built_groups", [])) for prj in self.projections}
         net = self.describe()
         carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
-        in_flight = self.simulation.export_dynamic() if carried else None
-        same_neurons = carried is not None and self.network is not None and \
-            [g.size for g in self.network.neuron_groups] == [g.size for g in net.neuron_groups]
         self.network = net
         old, self.simulation = self.simulation, Simulation(net, self.runtime, self.precision)
         self.simulation.step = self.step
@@ -200,9 +198,25 @@ class State(common.control.BaseState):
             for pop, values in carried.items():
                 for var, v in values.items():
                     self.simulation.write_state(pop._group, var, v)
-            if same_neurons:      # spikes already on their way are delivered as if nothing had happened
-                self.simulation.import_dynamic(in_flight)
+            self.simulation.carry_dynamic(old)    # spikes on their way, spike histories
+            self._carry_synapse_state(old, old_groups)
         self.structure_changed = False
+
+    def _carry_synapse_state(self, old, old_groups):
+        """Synaptic state the model changes as it runs and that is no PyNN parameter (depression and
+        facilitation of Tsodyks-Markram synapses, STDP traces...) goes on from where it was (the parameters,
+        learned weights among them, are carried by the projections themselves)."""
+        for prj, before in old_groups.items():
+            after = getattr(prj, "_built_groups", [])
+            if len(before) != len(after):
+                continue
+            for (old_sg, _), (new_sg, _) in zip(before, after):
+                if len(old_sg.pre_ind) != len(new_sg.pre_ind):
+                    continue
+                written = old._synapse_slice(old_sg)[0].written_vars
+                for var in sorted(set(written) - set(prj._attributes)):
+                    self.simulation.write_synapse_var(new_sg, var, old.read_synapse_var(old_sg, var),
+                                                      reset_value=False)
 
     def _carry_state(self):
         """State of every already-built population, so a rebuild between runs continues from it."""

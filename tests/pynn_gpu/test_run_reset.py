@@ -120,3 +120,39 @@ def test_initialize_and_get(sim):
     np.testing.assert_allclose(cells.get("tau_m"), [10.0, 20.0, 30.0])
     # relaxation towards v_rest with each cell's own tau_m
     np.testing.assert_allclose(v[10], -65.0 + (v[0] + 65.0) * np.exp(-1.0 / np.array([10.0, 20.0, 30.0])), atol=1e-4)
+
+
+@pytest.mark.parametrize("change", ["cells", "recording"])
+def test_rebuild_between_runs_continues_the_network(sim, change):
+    """A structural change between runs (new cells and a projection with a longer delay, or a new recording)
+    rebuilds the network; spikes on their way, spike histories and synaptic state (Tsodyks-Markram depression,
+    STDP) go on as if nothing had happened: the traces and weights equal those of a run without the change."""
+    def run(extra):
+        sim.setup(timestep=0.1, min_delay=0.1)
+        src = sim.Population(2, sim.SpikeSourceArray(spike_times=[list(np.arange(5.0, 100.0, 7.0)),
+                                                                  list(np.arange(8.0, 100.0, 9.0))]))
+        post = sim.Population(2, sim.IF_curr_exp(i_offset=0.6, tau_refrac=2.0))
+        sim.Projection(src, post, sim.OneToOneConnector(),
+                       sim.TsodyksMarkramSynapse(U=0.5, tau_rec=200.0, weight=2.0, delay=3.0))
+        stdp = sim.Projection(src, post, sim.AllToAllConnector(), sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.05, A_minus=0.06),
+            weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=2.0), weight=1.0, delay=4.0))
+        post.record("v")
+        sim.run(51.0)                      # spikes of 44-50 ms still on their way
+        if extra == "cells":               # a cell of the same model (shifts the layout) and one of another
+            more = sim.Population(3, sim.IF_curr_exp())
+            other = sim.Population(1, sim.IF_cond_exp())
+            sim.Projection(src, more, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5, delay=15.0))
+            sim.Projection(post, other, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01, delay=1.0))
+        elif extra == "recording":
+            src.record("spikes")
+        sim.run(49.0)
+        v = post.get_data().segments[0].filter(name="v")[0].magnitude
+        return v, stdp.get("weight", format="array")
+
+    v0, w0 = run(None)
+    v1, w1 = run(change)
+    assert v0.shape == v1.shape == (1001, 2)
+    np.testing.assert_allclose(v1, v0, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(w1, w0, rtol=1e-6)
+    assert np.ptp(w0) > 0.01                     # the weights did learn
