@@ -87,6 +87,8 @@ def _post_trace_before_spike(tau: str) -> str:
 #: at t_j + d, then depression with the postsynaptic trace at t - d (from the last spike strictly before
 #: it), then the updated weight is transmitted.  mu_plus / mu_minus select the weight dependence
 #: (additive 0/0, multiplicative 1/1, additive potentiation with multiplicative depression 0/1, Gutig).
+#: As NEST, the rule works on the weight in units of w_max, bounded by w_min / w_max and 1: so it holds for the
+#: negative weights (and w_min, w_max) of inhibitory current-based synapses too, growing them towards w_max.
 #: Here d is d_learn (above); the weight is transmitted after the full delay.
 STDP = WeightUpdateModel(
     name="STDPSynapse",
@@ -99,11 +101,11 @@ STDP = WeightUpdateModel(
             if (t_j >= t_spike - d_learn + eps)
                 break;
             const scalar kp = kplus * exp((t_last - (t_j + d_learn)) / tau_plus);
-            weight = fmin(weight + w_max * A_plus * pow(1.0 - weight / w_max, mu_plus) * kp, w_max);
+            weight = fmin(weight / w_max + A_plus * pow(1.0 - weight / w_max, mu_plus) * kp, 1.0) * w_max;
         }
         // depression: the post trace at t - d, from the last post spike strictly before it
     """ + _post_trace_before_spike("tau_minus") + """
-        weight = fmax(weight - w_max * A_minus * pow(weight / w_max, mu_minus) * kminus, w_min);
+        weight = fmax(weight / w_max - A_minus * pow(weight / w_max, mu_minus) * kminus, w_min / w_max) * w_max;
         add_to_post(weight);
         kplus = kplus * exp((t_last - t_spike) / tau_plus) + 1.0;
         t_last = t_spike;

@@ -9,16 +9,17 @@ POST_TIMES = np.arange(50.0, 1000.0, 80.0)  # the post cell is made to fire at t
 W_MAX = 0.02
 
 
-def weight_dependence(sim, name):
-    return {"additive": lambda: sim.AdditiveWeightDependence(w_min=0.0, w_max=W_MAX),
-            "multiplicative": lambda: sim.MultiplicativeWeightDependence(w_min=0.0, w_max=W_MAX),
-            "add_pot_mult_dep": lambda: sim.AdditivePotentiationMultiplicativeDepression(w_min=0.0, w_max=W_MAX),
+def weight_dependence(sim, name, w_max=W_MAX):
+    return {"additive": lambda: sim.AdditiveWeightDependence(w_min=0.0, w_max=w_max),
+            "multiplicative": lambda: sim.MultiplicativeWeightDependence(w_min=0.0, w_max=w_max),
+            "add_pot_mult_dep": lambda: sim.AdditivePotentiationMultiplicativeDepression(w_min=0.0, w_max=w_max),
             # pyNN.nest drops mu_plus/mu_minus given to GutigWeightDependence (NEST then uses 0.5, 0.5):
             # compare at those values
-            "gutig": lambda: sim.GutigWeightDependence(w_min=0.0, w_max=W_MAX, mu_plus=0.5, mu_minus=0.5)}[name]()
+            "gutig": lambda: sim.GutigWeightDependence(w_min=0.0, w_max=w_max, mu_plus=0.5, mu_minus=0.5)}[name]()
 
 
-def run_script(sim, dependence, delay, **setup_kw):
+def run_script(sim, dependence, delay, sign=1.0, **setup_kw):
+    """``sign`` -1: inhibitory current-based synapses, whose weights (and w_max) are negative."""
     sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid", **setup_kw)
     pre = sim.Population(len(LAGS), sim.SpikeSourceArray(spike_times=[list(POST_TIMES + lag) for lag in LAGS]))
     driver = sim.Population(1, sim.SpikeSourceArray(spike_times=list(POST_TIMES - 0.5)))
@@ -26,8 +27,10 @@ def run_script(sim, dependence, delay, **setup_kw):
     sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.4))
     stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=16.0, tau_minus=25.0, A_plus=0.05,
                                                                   A_minus=0.06),
-                             weight_dependence=weight_dependence(sim, dependence), weight=0.5 * W_MAX, delay=delay)
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+                             weight_dependence=weight_dependence(sim, dependence, sign * W_MAX),
+                             weight=sign * 0.5 * W_MAX, delay=delay)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp,
+                         receptor_type="excitatory" if sign > 0 else "inhibitory")
     post.record("spikes")
     sim.run(1100.0)
     weights = np.array(prj.get("weight", format="array"))[:, 0]
@@ -47,6 +50,17 @@ def test_final_weights_match_nest(sim, step_kernels, nest, dependence, delay):
     # close causal pairs (pre before post) potentiate, close anti-causal ones depress
     close = np.abs(LAGS) <= 15
     assert wg[close & (LAGS < 0)].min() > 0.5 * W_MAX > wg[close & (LAGS > delay)].max()
+
+
+@pytest.mark.parametrize("dependence", ["additive", "multiplicative"])
+def test_inhibitory_weights_learn_as_in_nest(sim, nest, dependence):
+    """Negative weights and w_max (inhibitory current-based synapses): the rule works in units of w_max, as
+    NEST's, so close pairs strengthen or weaken the inhibition instead of being clipped to [0, w_max]."""
+    wg, _ = run_script(sim, dependence, 1.0, sign=-1.0, precision="double")
+    wn, _ = run_script(nest, dependence, 1.0, sign=-1.0)
+    np.testing.assert_allclose(wg, wn, rtol=1e-6, atol=1e-9)
+    close = np.abs(LAGS) <= 15
+    assert wg[close & (LAGS < 0)].max() < -0.5 * W_MAX < wg[close & (LAGS > 1.0)].min() < 0.0
 
 
 def test_learned_weights_round_trip_and_reset(sim):
