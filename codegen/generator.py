@@ -232,10 +232,11 @@ class Generator:
                 counts = g.model.multiple_spikes or self.spike_bytes
                 words = (g.size + 3) // 4 if counts else (g.size + 31) // 32
                 records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, words, counts=counts))
-            for var, (indices, interval) in g.record_vars.items():
+            for var, (indices, interval, *phase) in g.record_vars.items():
                 if var not in g.model.var_names:
                     raise CodegenError(f"neuron group '{g.name}' ({g.model.name}) has no variable '{var}' to record")
-                records.append(RecordSpec(len(records), g, var, np.asarray(indices, dtype=np.int64), int(interval)))
+                records.append(RecordSpec(len(records), g, var, np.asarray(indices, dtype=np.int64), int(interval),
+                                          phase=int(phase[0]) % int(interval) if phase else 0))
 
         sources = []
         for cs in self.net.current_sources:
@@ -363,6 +364,7 @@ class Generator:
             kind = ("spike_counts" if rec.counts else "spikes") if rec.variable == "spikes" else "var"
             entry = {"kind": kind, "buffer": rec.buffer,
                      "start": slot.start, "stop": slot.start + slot.group.size, "interval": rec.interval,
+                     "phase": rec.phase,
                      "words": rec.words, "columns": rec.columns, "ncols": len(rec.indices),
                      "value": f"l_{rec.variable}"}
             records.append(entry)
@@ -639,7 +641,7 @@ class Generator:
                 first = b.int_vars.index(rec.variable) * b.size + slot.start
                 source = f"(scalar){b.int_state_buffer}[{first} + pg_cell]"
             out.append({"buffer": rec.buffer, "cells": rec.cells, "ncols": len(rec.indices), "interval": rec.interval,
-                        "variable": rec.variable, "source": source})
+                        "phase": rec.phase, "variable": rec.variable, "source": source})
             _add_arg(args, KernelArg(rec.cells, "int*"))
         _leave_neuron_loop(blocks, out)
         return out

@@ -141,6 +141,7 @@ class RecordSpec:
     interval: int = 1          # steps between samples
     words: int = 0             # spikes: 32-bit words per step
     counts: bool = False       # spikes: a byte per cell and step holding the number of spikes
+    phase: int = 0             # state: samples end the steps phase + k * interval (0 <= phase < interval)
 
     @property
     def buffer(self):

@@ -522,7 +522,7 @@ class Simulation:
             if rec.variable == "spikes":
                 count = end - start
             else:
-                count = (end // rec.interval) - (start // rec.interval)
+                count = (end - rec.phase) // rec.interval - (start - rec.phase) // rec.interval
             # only the rows this chunk wrote: a short run copies little of a buffer sized for a whole chunk
             host = np.empty((min(max(count, 1), rec.shape[0]),) + tuple(rec.shape[1:]), rec.dtype)
             self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
@@ -590,6 +590,7 @@ class Simulation:
         for rec in self.layout.records:
             for prev in old.layout.records:
                 if (prev.group is rec.group and prev.variable == rec.variable and prev.interval == rec.interval
+                        and prev.phase == rec.phase
                         and np.array_equal(prev.indices, rec.indices)):
                     self.recorded[rec.index] = old.recorded[prev.index]
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from pyNN import recording
+import quantities as pq
+from pyNN import errors, recording
 
 from . import simulator
 
@@ -22,25 +23,50 @@ class Recorder(recording.Recorder):
     def __init__(self, population, file=None):
         super().__init__(population, file)
         self._first_samples = {}
-        self._cleared = {}       # variable -> number of samples/steps already handed out and cleared
+        self._var_start = {}     # model variable -> step its recording began, when later than the recorder's start
+        self._phase = 0          # the sampling grid in use: steps phase + k * interval
+
+    def _check_sampling_interval(self, sampling_interval):
+        super()._check_sampling_interval(sampling_interval)
+        if sampling_interval is not None:
+            self._interval_steps(sampling_interval)
 
     def _record(self, variable, new_ids, sampling_interval=None):
         if sampling_interval is not None:
             self.sampling_interval = sampling_interval
-        simulator.state.mark_changed()
+        state = simulator.state
+        if state.t > 0 and new_ids:
+            self._first_samples.pop(model_variable(self.population.celltype, variable.name), None)   # stale
+            first = all(not ids for var, ids in self.recorded.items() if var != variable) and \
+                self.recorded[variable] == set(new_ids)
+            if first:     # nothing else recorded: the recording (its signals and spike trains) starts now
+                self._clear_simulator()
+                self._recording_start_time = state.t * pq.ms
+                self._var_start = {}
+            elif variable.name != "spikes":     # (more cells for a variable: it starts again, all its cells)
+                self._var_start[model_variable(self.population.celltype, variable.name)] = \
+                    int(round(state.t / state.dt))
+        state.mark_changed()
 
     def _reset(self):
+        self._var_start = {}
         simulator.state.mark_changed()
 
     # ---- build --------------------------------------------------------------------------------
 
-    def _interval_steps(self):
+    def _interval_steps(self, interval=None):
         dt = simulator.state.dt
-        steps = int(round(self.sampling_interval / dt))
-        if steps < 1 or abs(steps * dt - self.sampling_interval) > 1e-9 * max(1.0, self.sampling_interval):
-            raise ValueError(f"sampling_interval {self.sampling_interval} ms of population "
-                             f"'{self.population.label}' must be a multiple of the timestep {dt} ms")
+        interval = self.sampling_interval if interval is None else interval
+        steps = int(round(interval / dt))
+        if steps < 1 or abs(steps * dt - interval) > 1e-9 * max(1.0, interval):
+            raise errors.InvalidParameterValueError(
+                f"sampling_interval {interval} ms of population '{self.population.label}' must be a positive "
+                f"multiple of the timestep {dt} ms")
         return steps
+
+    def _start_step(self) -> int:
+        """The step the recorder's signals start at (PyNN's recording start: creation, clear or reset)."""
+        return int(round(float(self._recording_start_time.rescale(pq.ms).magnitude) / simulator.state.dt))
 
     def _request(self, network):
         """Tell this population's neuron group what to record."""
@@ -53,8 +79,10 @@ class Recorder(recording.Recorder):
                 group.record_spikes = True
             else:
                 idx = np.sort(np.array([int(i) - first for i in ids], dtype=np.int64))
+                interval = self._interval_steps()
+                self._phase = self._start_step() % interval
                 group.record_vars[model_variable(self.population.celltype, variable.name)] = \
-                    (idx, self._interval_steps())
+                    (idx, interval, self._phase)
 
     # ---- data ---------------------------------------------------------------------------------
 
@@ -115,6 +143,13 @@ class Recorder(recording.Recorder):
         if first is None:
             first = sim.read_state(rec.group, name)[rec.indices]
         chunks = [first.reshape(1, -1)] + list(sim.recorded[rec.index])
+        began = self._var_start.get(name)
+        if began is not None:
+            # recorded since a later step than the other variables: NaN until then, on their sampling grid
+            late = began - self._start_step()
+            if late % rec.interval:
+                chunks = chunks[1:]        # the value when it began lies between two samples
+            chunks.insert(0, np.full((-(-late // rec.interval), len(rec.indices)), np.nan))
         data = np.concatenate(chunks, axis=0)
         cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))
         return data[:, cols].astype(float), None
@@ -126,6 +161,9 @@ class Recorder(recording.Recorder):
         return {int(i): int(counts[int(i) - first]) for i in self.filter_recorded(variable, filter_ids)}
 
     def _clear_simulator(self):
+        self._var_start = {}
+        if self._start_step() % self._interval_steps() != self._phase:
+            simulator.state.mark_changed()      # the samples after the clear need a grid that starts there
         sim, records = self._records()
         for var, rec in records.items():
             sim.recorded[rec.index] = []

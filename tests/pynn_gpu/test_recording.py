@@ -1,6 +1,8 @@
 """Recording: shapes, units, sampling intervals, channel indices, views, assemblies, spike counts."""
 import numpy as np
+import pytest
 import quantities as pq
+from pyNN import errors
 
 
 def small_net(sim, **setup_kw):
@@ -128,3 +130,66 @@ def test_spike_bytes_and_bits_agree(sim):
     for a, b, c in zip(as_bytes, as_bits, scanned):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+def _reference(sim):
+    """Two driven cells recorded every step from t = 0, and two identical cells for the recording under test."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=[0.5, 1.5], tau_refrac=2.0))
+    ref = sim.Population(2, sim.IF_curr_exp(i_offset=[0.5, 1.5], tau_refrac=2.0))
+    ref.record("v")
+    return cells, ref
+
+
+def test_recording_started_between_runs(sim):
+    """A recording begun at 1.3 ms starts its signal there, sampled every 0.5 ms from there."""
+    cells, ref = _reference(sim)
+    sim.run(1.3)
+    cells.record("v", sampling_interval=0.5)
+    sim.run(30.0)
+    sig = cells.get_data().segments[0].filter(name="v")[0]
+    r = ref.get_data().segments[0].filter(name="v")[0].magnitude
+    assert float(sig.t_start.rescale(pq.ms)) == pytest.approx(1.3)
+    assert float(sig.sampling_period.rescale(pq.ms)) == pytest.approx(0.5)
+    assert sig.shape == (61, 2)                     # 1.3, 1.8, ..., 31.3
+    np.testing.assert_allclose(sig.magnitude, r[13::5], atol=1e-4)
+
+
+def test_variable_recorded_later_than_another(sim):
+    """Spikes recorded from 0, v from 1.3 ms: v's signal shares the recording start and its sampling grid
+    (0, 0.5, 1.0 ... ms), with no value (NaN) before 1.3 ms."""
+    cells, ref = _reference(sim)
+    cells.record("spikes")
+    sim.run(1.3)
+    cells.record("v", sampling_interval=0.5)
+    sim.run(30.0)
+    seg = cells.get_data().segments[0]
+    sig = seg.filter(name="v")[0]
+    r = ref.get_data().segments[0].filter(name="v")[0].magnitude
+    assert float(sig.t_start) == 0.0 and sig.shape == (63, 2)
+    assert np.isnan(sig.magnitude[:3]).all()
+    np.testing.assert_allclose(sig.magnitude[3:], r[15::5], atol=1e-4)
+    assert len(seg.spiketrains[1]) > 0
+
+
+def test_clear_between_sampling_points(sim):
+    """get_data(clear=True) at 1.3 ms with 0.5 ms sampling: the next signal starts at 1.3 ms and is sampled from
+    there."""
+    cells, ref = _reference(sim)
+    cells.record("v", sampling_interval=0.5)
+    sim.run(1.3)
+    first = cells.get_data(clear=True).segments[0].filter(name="v")[0]
+    sim.run(30.0)
+    sig = cells.get_data().segments[0].filter(name="v")[0]
+    r = ref.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(first.magnitude, r[0:14:5], atol=1e-4)     # 0, 0.5, 1.0
+    assert float(sig.t_start.rescale(pq.ms)) == pytest.approx(1.3) and sig.shape == (61, 2)
+    np.testing.assert_allclose(sig.magnitude, r[13::5], atol=1e-4)
+
+
+def test_sampling_interval_not_a_multiple_of_the_timestep(sim):
+    sim.setup(timestep=0.1)
+    cells = sim.Population(1, sim.IF_curr_exp())
+    for bad in (0.25, -1.0, 0.0):
+        with pytest.raises(errors.InvalidParameterValueError, match="sampling_interval"):
+            cells.record("v", sampling_interval=bad)
