@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import ParameterSpace, Sequence, simplify
+from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -108,6 +108,15 @@ class PopulationView(_ParameterAccess, common.PopulationView):
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
 
+    def initialize(self, **initial_values):
+        """Initial values for the viewed cells, given as to ``Population.initialize``; they are kept by the parent
+        population (its ``initial_values`` show them).  (PyNN's own view code fails after setting them.)"""
+        pop, _ = self._owner()
+        for variable, value in initial_values.items():
+            self._set_initial_value_array(variable, LazyArray(value, shape=(self.size,), dtype=float))
+            full = pop._init[model_variable(pop.celltype, variable)]
+            pop.initial_values[variable] = LazyArray(full.copy(), shape=(pop.size,), dtype=float)
+
 
 class Population(_ParameterAccess, common.Population):
     __doc__ = common.Population.__doc__
@@ -120,6 +129,9 @@ class Population(_ParameterAccess, common.Population):
 
     def _create_cells(self):
         state = simulator.state
+        if self.size < 1:
+            raise errors.InvalidDimensionsError(
+                f"Population '{self.label}': the size must be a positive number of cells (got {self.size})")
         if not isinstance(self.celltype, StandardCellType) or getattr(self.celltype, "codegen_model", None) is None:
             raise NotImplementedError(f"pyNN.gpu cannot simulate cell type {type(self.celltype).__name__}")
         id_range = np.arange(state.id_counter, state.id_counter + self.size)

@@ -235,8 +235,13 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
+        steps = (tstop - self.t) / self.dt
+        n_steps = int(round(steps))
+        if n_steps < 0 or abs(steps - n_steps) > 1e-6:
+            raise errors.InvalidParameterValueError(
+                f"cannot run until {tstop} ms from {self.t} ms: the simulation advances in whole timesteps of "
+                f"{self.dt} ms and cannot go back")
         self.ensure_built()
-        n_steps = int(round((tstop - self.t) / self.dt))
         for rec in self.recorders:
             rec._capture_first_samples()
         if n_steps > 0:

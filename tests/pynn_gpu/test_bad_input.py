@@ -402,3 +402,29 @@ def test_changes_between_runs_are_validated(gpu):
     assert gpu.get_current_time() == pytest.approx(4.0)
     v = cells.get_data().segments[0].filter(name="v")[0].magnitude
     assert v.shape == (41, 2) and np.all(np.isfinite(v))
+
+
+def test_population_size_must_be_positive(gpu):
+    from pyNN.errors import InvalidDimensionsError
+    for size in (0, -1):
+        check_raises(InvalidDimensionsError, lambda: gpu.Population(size, gpu.IF_curr_exp(), label="empty"),
+                     "'empty'", f"got {size}")
+
+
+def test_run_time_must_be_whole_timesteps(gpu):
+    gpu.Population(1, gpu.IF_curr_exp())
+    check_raises(InvalidParameterValueError, lambda: gpu.run(0.05), "0.05", "timesteps of 0.1 ms")
+    gpu.run(1.0)
+    check_raises(ValueError, lambda: gpu.run_until(0.5), "0.5")          # PyNN's own check: in the past
+    assert gpu.get_current_time() == pytest.approx(1.0)
+
+
+def test_view_initialize_sets_only_the_viewed_cells(gpu):
+    cells = gpu.Population(4, gpu.IF_curr_exp())
+    cells.record("v")
+    cells[2:].initialize(v=-50.0)
+    np.testing.assert_allclose(cells.initial_values["v"].evaluate(), [-65.0, -65.0, -50.0, -50.0])
+    gpu.run(0.1)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(v[0], [-65.0, -65.0, -50.0, -50.0])
+    check_raises(NonExistentParameterError, lambda: cells[:1].initialize(u=1.0), "u")
