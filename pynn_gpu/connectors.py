@@ -743,8 +743,24 @@ class FromListConnector(_VectorisedConnect, _pynn.FromListConnector):
         # explicit, because for FromFileConnector the next class in the MRO would re-read the file
         return _pynn.FromListConnector.connect(self, projection)
 
+    def _check_indices(self, projection):
+        """Every source and target must be a cell of the projection: PyNN would wrap a negative source around and
+        drop a non-integer or out-of-range target without a word (pyNN.nest fails on a negative source)."""
+        conn_list = self.conn_list
+        if conn_list.ndim != 2 or conn_list.dtype.kind not in "iufb":
+            return          # PyNN's own code words the error
+        for col, side, cells in ((0, "source", projection.pre), (1, "target", projection.post)):
+            index = conn_list[:, col].astype(float)
+            bad = ~((index >= 0) & (index < cells.size) & (index == np.trunc(index)))
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise errors.ConnectionError(
+                    f"{type(self).__name__} of projection '{projection.label}': {side} index {index[row]:g} "
+                    f"(row {row}) is not a cell of {cells.label!r}; {side} indices must be whole numbers in "
+                    f"[0, {cells.size - 1}]")
+
     def connect(self, projection):
-        # the same validation, in the same order, as PyNN
+        # the same validation, in the same order, as PyNN; then the indices (ConnectionError)
         synapse_parameter_names = projection.synapse_type.get_parameter_names()
         for name in self.column_names:
             if name not in synapse_parameter_names:
@@ -752,18 +768,12 @@ class FromListConnector(_VectorisedConnect, _pynn.FromListConnector):
                                  name, projection.synapse_type.__class__.__name__))
         if self.conn_list.size == 0:
             return
+        self._check_indices(projection)
         try:
             _check_fast_path(self, projection)
             conn_list = self.conn_list
             if conn_list.ndim != 2 or conn_list.dtype.kind not in "iuf":
                 raise _Fallback("connection list is not a 2D numeric array")
-            if np.any(conn_list[:, 0] >= projection.pre.size):
-                raise _Fallback("PyNN raises 'source index out of range'")
-            targets = conn_list[:, 1]
-            if not np.all(np.isfinite(targets) & (targets == np.trunc(targets))):
-                raise _Fallback("non-integer target indices")
-            if np.any(conn_list[:, 0] < 0):
-                raise _Fallback("negative source indices")
             ps = deepcopy(projection.synapse_type.parameter_space)
             for name, value in ps.items():
                 if name not in self.column_names and not (isinstance(value, larray)
@@ -773,14 +783,9 @@ class FromListConnector(_VectorisedConnect, _pynn.FromListConnector):
             return self._fallback(projection, err)
         # PyNN sorts by target with the default (unstable) argsort and keeps the sorted list
         idx = np.argsort(conn_list[:, 1])
-        self.conn_list = conn_list = conn_list[idx]
-        targets = conn_list[:, 1]
-        keep = (targets >= 0) & (targets < projection.post.size)  # other targets are ignored
-        rows = conn_list[keep]
+        self.conn_list = rows = conn_list[idx]
         n = rows.shape[0]
         self._reserve(projection, n)
-        if n == 0:
-            return
         ps.shape = (n,)
         for col, name in enumerate(self.column_names, 2):
             ps.update(**{name: rows[:, col]})

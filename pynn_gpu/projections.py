@@ -1,9 +1,11 @@
 """Projection and Connection for pyNN.gpu.
 
 Connections are held as flat arrays (presynaptic index, postsynaptic index and one array per
-native synaptic parameter) in the order the connector made them.  At build time a projection
-becomes one synapse group per (presynaptic population, postsynaptic population) pair; delays stay
-per synapse, rounded to whole steps as NEST rounds them.
+native synaptic parameter) in the order the connector made them (by target).  PyNN sees them in
+NEST's order, by source (``get(format="list")``, ``prj[i]``, iteration, ``save``, ``set`` with one
+value per connection), through a permutation computed on the host.  At build time a projection
+becomes one synapse group per (presynaptic population, postsynaptic population) pair; delays are
+stored as simulated: rounded to whole steps as NEST rounds them, and refused where NEST refuses them.
 """
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ from collections.abc import Mapping
 
 import numpy as np
 from pyNN import common, errors
+from pyNN.parameters import ParameterSpace
 from pyNN.space import Space
+from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
-from .codegen.library.timing import steps_round
+from .codegen.library.timing import steps_round, steps_to_ms
+from .codegen.sorting import stable_order
 from .codegen.network import SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError
@@ -51,33 +56,50 @@ class _TargetParameters(Mapping):
 
 
 class Connection(common.Connection):
-    """One connection of a projection: a view onto the projection's arrays."""
+    """One connection of a projection: a view onto the projection's arrays.
 
-    def __init__(self, projection, index):
+    ``index`` is the connection's position in the projection (NEST's order, as ``prj[index]``); ``_k`` its
+    position in the projection's arrays."""
+
+    def __init__(self, projection, index, k=None):
         self.projection = projection
         self.index = index
+        self._k = index if k is None else k
 
     @property
     def presynaptic_index(self):
-        return int(self.projection._pre[self.index])
+        return int(self.projection._pre[self._k])
 
     @property
     def postsynaptic_index(self):
-        return int(self.projection._post[self.index])
+        return int(self.projection._post[self._k])
+
+    @property
+    def source(self):
+        """The ID of the presynaptic cell (as pyNN.nest's Connection)."""
+        return self.projection.pre[self.presynaptic_index]
+
+    @property
+    def target(self):
+        """The ID of the postsynaptic cell (as pyNN.nest's Connection)."""
+        return self.projection.post[self.postsynaptic_index]
+
+    presynaptic_cell = source
+    postsynaptic_cell = target
 
     def _get(self, name):
-        return float(self.projection._attributes[name][self.index])
+        return float(self.projection._attributes[name][self._k])
 
     def _set(self, name, value):
-        self.projection._set_connection_values(name, np.array([self.index]), np.array([value], float))
+        self.projection._set_connection_values(name, np.array([self._k]), np.array([value], float))
 
     weight = property(lambda self: self._get("weight"), lambda self, v: self._set("weight", v))
     delay = property(lambda self: self._get("delay"), lambda self, v: self._set("delay", v))
 
     def __getattr__(self, name):
-        attributes = self.__dict__.get("projection")._attributes
-        if name in attributes:
-            return float(attributes[name][self.index])
+        projection = self.__dict__.get("projection")
+        if projection is not None and name in projection._attributes:
+            return self._get(name)
         raise AttributeError(name)
 
     def as_tuple(self, *attribute_names):
@@ -118,6 +140,7 @@ class Projection(common.Projection):
         self._pre = np.zeros(0, np.int64)
         self._post = np.zeros(0, np.int64)
         self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
+        self._order = None      # NEST's order of the connections (see _source_order), computed when first needed
         simulator.state.projections.append(self)
         try:
             connector.connect(self)
@@ -147,7 +170,7 @@ class Projection(common.Projection):
         for name, value in parameters.items():
             arr = np.broadcast_to(np.asarray(value, dtype=float), pre.shape)
             values[name] = arr
-        self._check_values(values)
+        values = self._check_values(values)
         self._chunks.append((pre, post, values))
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index, location_selector=None,
@@ -156,24 +179,49 @@ class Projection(common.Projection):
             raise NotImplementedError("pyNN.gpu does not support multicompartment location selectors")
         self._add_connections(presynaptic_indices, postsynaptic_index, **connection_parameters)
 
-    def _check_values(self, values):
-        state = simulator.state
+    def _check_values(self, values, type_checks=True):
+        """``values`` checked, with delays as simulated; ConnectionError (or the synapse type's error) otherwise.
+
+        With ``type_checks``, the synapse type's ``parameter_checks`` too (Tsodyks-Markram's U, tau_rec...); the
+        weight-sign rule only for a safe connector (``safe=False`` skips it when connecting, as in PyNN)."""
         for name, arr in values.items():
             bad = ~np.isfinite(arr)
             if arr.size and bad.any():
                 raise errors.ConnectionError(f"projection '{self.label}': synaptic parameter '{name}' must be a "
                                              f"finite number (got {arr[bad].flat[0]})")
         if "delay" in values and values["delay"].size:
-            d = values["delay"]
-            short = steps_round(d, state.dt) < 1
-            if short.any():
+            values = {**values, "delay": self._simulated_delays(values["delay"])}
+        for name, check in getattr(self.synapse_type, "parameter_checks", {}).items() if type_checks else ():
+            if name in values and values[name].size and (name != "weight" or getattr(self._connector, "safe", True)):
+                check(values[name], self)
+        return values
+
+    def _simulated_delays(self, delays):
+        """The delays (ms) NEST simulates: whole steps, rounded as NEST rounds them, back in ms.
+
+        As NEST, refuses a delay under one step, and one outside [min_delay, max_delay] where setup() was given
+        them; with 'auto' NEST widens the range instead (and get_min_delay() follows the delays)."""
+        state = simulator.state
+        dt = state.dt
+        steps = steps_round(delays, dt)
+        short = steps < 1
+        if short.any():
+            raise errors.ConnectionError(
+                f"projection '{self.label}': delay {delays[short].flat[0]} ms is below the timestep {dt} ms (it "
+                "rounds to 0 steps); delays must be at least one timestep")
+        given = {k: v for k, v in (("min_delay", state._min_delay), ("max_delay", state._max_delay)) if v != "auto"}
+        if given:
+            low = int(steps_round(float(given.get("min_delay", dt)), dt))
+            high = int(steps_round(float(given["max_delay"]), dt)) if "max_delay" in given else None
+            bad = (steps < low) | ((steps > high) if high is not None else False)
+            if bad.any():
+                k = np.flatnonzero(bad.ravel())[0]
+                upper = f"{float(steps_to_ms(high, dt))}]" if high is not None else "inf)"
                 raise errors.ConnectionError(
-                    f"projection '{self.label}': delay {d[short].flat[0]} ms is below the timestep {state.dt} ms; "
-                    "delays must be at least one timestep")
-        check = getattr(self.synapse_type, "parameter_checks", {}).get("weight")
-        if (check is not None and "weight" in values and values["weight"].size
-                and getattr(self._connector, "safe", True)):
-            check(values["weight"], self)
+                    f"projection '{self.label}': delay {delays.ravel()[k]} ms ({steps.ravel()[k]} steps of {dt} ms) "
+                    f"is outside [{float(steps_to_ms(low, dt))}, {upper} ms, the range allowed by setup("
+                    + ", ".join(f"{name}={value}" for name, value in given.items()) + ")")
+        return steps_to_ms(steps, dt)
 
     def _finalise(self):
         if self._chunks:
@@ -183,29 +231,60 @@ class Projection(common.Projection):
                 parts = [c[2][name] if name in c[2] else np.full(len(c[0]), np.nan) for c in self._chunks]
                 self._attributes[name] = np.concatenate([self._attributes[name]] + parts)
             self._chunks = []
+            self._order = None
 
     def __len__(self):
         self._finalise()
         return len(self._pre)
 
     def _min_delay_value(self):
-        return float(self._attributes["delay"].min())
+        return float(self._attributes["delay"].min())      # as simulated: a whole number of steps, >= dt
+
+    def _source_order(self):
+        """Position ``i`` of NEST's connection order -> index into the arrays.
+
+        NEST lists connections by source ID (within a source: small projections in creation order, larger ones as
+        its unstable sort leaves them); here, within a source, the order of creation (by target, for every
+        connector).  The arrays themselves stay in creation order: the device layout sorts by source itself, and
+        the vectorised connectors' chunks rely on it."""
+        self._finalise()
+        if self._order is None:
+            ids = np.asarray(self.pre.all_cells, dtype=np.int64)
+            key = self._pre
+            if ids.size > 1 and (ids[1:] < ids[:-1]).any():    # a view or assembly not in ID order
+                rank = np.empty(ids.size, np.int64)
+                rank[np.argsort(ids, kind="stable")] = np.arange(ids.size)
+                key = rank[self._pre]
+            if key.size < 2 or (key[1:] >= key[:-1]).all():
+                self._order = np.arange(key.size)
+            else:
+                self._order = stable_order(key, max(ids.size, 1))
+        return self._order
 
     # ---- access -------------------------------------------------------------------------------
 
     @property
     def connections(self):
-        return [Connection(self, i) for i in range(len(self))]
+        order = self._source_order()
+        self._sync_from_device()        # learned weights as they are now
+        return [Connection(self, i, int(k)) for i, k in enumerate(order)]
+
+    def __iter__(self):
+        return iter(self.connections)
 
     def __getitem__(self, i):
+        order = self._source_order()
+        self._sync_from_device()
         if isinstance(i, (int, np.integer)):
-            if not -len(self) <= i < len(self):
-                raise IndexError(f"projection '{self.label}' has {len(self)} connections")
-            return Connection(self, int(i) % len(self))
-        return [Connection(self, j) for j in range(len(self))[i]]
+            if not -len(order) <= i < len(order):
+                raise IndexError(f"projection '{self.label}' has {len(order)} connections")
+            i = int(i) % len(order)
+            return Connection(self, i, int(order[i]))
+        positions = range(len(order))[i]
+        return [Connection(self, j, int(order[j])) for j in positions]
 
     def _get_attributes_as_list(self, names):
-        self._finalise()
+        order = self._source_order()
         self._sync_from_device()
         columns = []
         for name in names:
@@ -215,7 +294,7 @@ class Projection(common.Projection):
                 columns.append(self._post)
             else:
                 columns.append(self._attribute(name))
-        return [tuple(row) for row in zip(*[c.tolist() for c in columns])]
+        return list(zip(*[c[order].tolist() for c in columns]))        # zip makes the tuples
 
     def _attribute(self, name):
         if name not in self._attributes:
@@ -233,6 +312,7 @@ class Projection(common.Projection):
             array = np.full((self.pre.size, self.post.size), np.nan)
             flat = self._pre * self.post.size + self._post
             if multiple_synapses in ("last", "first"):
+                # the connections of one pair keep their relative order in NEST's order too
                 order = np.arange(len(flat)) if multiple_synapses == "last" else np.arange(len(flat))[::-1]
                 array.flat[flat[order]] = values[order]
             else:
@@ -243,6 +323,26 @@ class Projection(common.Projection):
                 array.flat[uniq] = acc
             out.append(array)
         return out
+
+    def set(self, **attributes):
+        """As PyNN's; besides, a list or 1-D array with one value per connection is taken in the order of
+        ``get(..., format="list")`` and iteration (so what get() returned can be written back, several
+        connections between one pair of cells included)."""
+        self._finalise()
+        per_connection = {name: value for name, value in attributes.items()
+                          if isinstance(value, (list, np.ndarray)) and np.ndim(value) == 1
+                          and len(value) == len(self._pre)}
+        if per_connection:
+            space = ParameterSpace(per_connection, self.synapse_type.get_schema(), (len(self._pre),))
+            if isinstance(self.synapse_type, StandardSynapseType):
+                space = self.synapse_type.translate(space)
+            space.evaluate()
+            for name, value in space.items():
+                self._attribute(name)       # NonExistentParameterError for a name the synapse type lacks
+                self._set_connection_values(name, self._source_order(), np.asarray(value, float))
+        rest = {name: value for name, value in attributes.items() if name not in per_connection}
+        if rest:
+            super().set(**rest)
 
     def _set_attributes(self, parameter_space):
         self._finalise()
@@ -261,7 +361,7 @@ class Projection(common.Projection):
         check = getattr(self.synapse_type, "parameter_checks", {}).get(name)
         if check is not None:
             check(values, self)
-        self._check_values({name: values})
+        values = self._check_values({name: np.asarray(values, float)}, type_checks=False)[name]
         self._sync_from_device()
         self._attributes[name][index] = values
         sim = self._device()

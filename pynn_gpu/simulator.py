@@ -74,7 +74,7 @@ class State(common.control.BaseState):
         self.num_processes = 1
         self.dt = 0.1
         self._min_delay = "auto"
-        self.max_delay = "auto"
+        self._max_delay = "auto"
         self.backend = "auto"
         self.device = None
         self.precision = "single"
@@ -101,7 +101,7 @@ class State(common.control.BaseState):
                                                     "number of ms")
         self.dt = float(timestep)
         self._min_delay = min_delay
-        self.max_delay = max_delay
+        self._max_delay = max_delay
         self.backend, self.device, self.precision = backend, device, precision
         self.rng_seed = int(rng_seed) if rng_seed is not None else 0
         if ode_integrator not in ODE_INTEGRATORS:
@@ -130,6 +130,19 @@ class State(common.control.BaseState):
     @min_delay.setter
     def min_delay(self, value):
         self._min_delay = value
+
+    @property
+    def max_delay(self):
+        """The largest synaptic delay allowed: as set, or with 'auto' the largest delay in the network (else the
+        smallest delay), as NEST widens its range to the delays it is given."""
+        if self._max_delay == "auto":
+            delays = [float(p._attributes["delay"].max()) for p in self.projections if len(p)]
+            return max(delays) if delays else self.min_delay
+        return self._max_delay
+
+    @max_delay.setter
+    def max_delay(self, value):
+        self._max_delay = value
 
     @property
     def t(self):

@@ -14,10 +14,18 @@ def steps_ceil(t, dt):
     return -(-_tics(t) // step)
 
 
+def ms_per_step(dt) -> float:
+    """NEST's ``Range::MS_PER_STEP``: the timestep rounded to whole tics, in ms."""
+    return float(np.floor(float(dt) * TICS_PER_MS + 0.5)) / TICS_PER_MS
+
+
 def steps_round(t, dt):
-    """Nearest step, halves up: delays (0.15 ms at dt 0.1 -> 2; 1.04 -> 10)."""
-    step = _tics(dt)
-    t = np.asarray(t, dtype=float)
-    if t.size > 1 and t.min() == t.max():      # one delay for all (usual): converted once
-        return np.full(t.shape, (2 * _tics(t.flat[0]) + step) // (2 * step), np.int64)
-    return (2 * _tics(t) + step) // (2 * step)
+    """Delays in steps as NEST's ``Time::delay_ms_to_steps``: ``floor(t * STEPS_PER_MS + 0.5)`` in double
+    precision, with ``STEPS_PER_MS = 1 / MS_PER_STEP``; no rounding to tics first, so at dt 0.1 0.1499 -> 1,
+    0.15 -> 2, 0.2497 -> 2, 1.0496 -> 10."""
+    return np.floor(np.asarray(t, dtype=float) * (1.0 / ms_per_step(dt)) + 0.5).astype(np.int64)
+
+
+def steps_to_ms(steps, dt):
+    """Delays in steps back to ms as NEST reports them (``Time::delay_steps_to_ms``: 3 steps of 0.1 -> 3 * 0.1)."""
+    return np.asarray(steps, dtype=float) * ms_per_step(dt)

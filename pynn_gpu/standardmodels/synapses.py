@@ -72,11 +72,36 @@ class StaticSynapse(GPUSynapseMixin, synapses.StaticSynapse):
     codegen_model = library.STATIC
 
 
+def _check_range(model, name, values, ok, phrase):
+    values = np.asarray(values, float)
+    bad = ~ok(values)
+    if bad.any():
+        raise InvalidParameterValueError(f"{model}: parameter '{name}' {phrase} (got {values[bad].flat[0]})")
+
+
+#: NEST's rules for the Tsodyks-Markram family (tsodyks_synapse, quantal_stp_synapse): name -> (predicate, phrase)
+_TM_RULES = {"U": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]"),
+             "tau_rec": (lambda x: x > 0, "must be > 0"),
+             "tau_facil": (lambda x: x >= 0, "must be >= 0")}
+
+
+def _tm_check(name):
+    """A ``parameter_checks`` entry: NEST's rule for ``name``, refused (InvalidParameterValueError naming the
+    projection and the synapse type) when the projection is created or set, as NEST refuses it."""
+    ok, phrase = _TM_RULES[name]
+
+    def check(values, projection):
+        _check_range(f"{_describe(projection)}, synapse type {type(projection.synapse_type).__name__}", name,
+                     values, ok, phrase)
+    return check
+
+
 class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("tau_rec", "tau_rec"),
                                       ("tau_facil", "tau_facil"))
     codegen_model = library.TSODYKS_MARKRAM
+    parameter_checks = {"weight": check_weights, **{name: _tm_check(name) for name in _TM_RULES}}
 
     def model_vars(self, attributes, post_params, receptor, initial):
         """NEST's tsodyks_synapse: the PSC time constant is the target's tau_syn of the receptor, and the
@@ -256,13 +281,6 @@ def _vogels_vars(attributes, n):
     return out
 
 
-def _check_range(model, name, values, ok, phrase):
-    values = np.asarray(values, float)
-    bad = ~ok(values)
-    if bad.any():
-        raise InvalidParameterValueError(f"{model}: parameter '{name}' {phrase} (got {values[bad].flat[0]})")
-
-
 class StochasticTsodyksMarkramSynapse(GPUSynapseMixin, synapses.StochasticTsodyksMarkramSynapse):
     """Tsodyks-Markram short-term plasticity in its stochastic form (Fuhrmann et al. 2002), with the semantics of
     PyNN's NEST extension ``stochastic_stp_synapse``: one release site, recovered or not; an unrecovered site
@@ -278,9 +296,8 @@ class StochasticTsodyksMarkramSynapse(GPUSynapseMixin, synapses.StochasticTsodyk
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
         name = type(self).__name__
-        _check_range(name, "U", attributes["U"], lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")
-        _check_range(name, "tau_rec", attributes["tau_rec"], lambda x: x > 0, "must be > 0")
-        _check_range(name, "tau_facil", attributes["tau_facil"], lambda x: x >= 0, "must be >= 0")
+        for rule, (ok, phrase) in _TM_RULES.items():
+            _check_range(name, rule, attributes[rule], ok, phrase)
         out = {k: attributes[k] for k in ("weight", "U", "tau_rec", "tau_facil")}
         # the extension's initial state: u = 0, recovered, last check and last spike at t = 0
         out.update(u=np.zeros(n), R=np.ones(n), t_surv=np.zeros(n), t_last=np.zeros(n))
@@ -309,11 +326,10 @@ class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
         name = type(self).__name__
-        _check_range(name, "U", attributes["U"], lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")
-        _check_range(name, "n", attributes["n"], lambda x: (x >= 0) & (x == np.round(x)),
-                     "must be a whole number >= 0")
-        _check_range(name, "tau_rec", attributes["tau_rec"], lambda x: x > 0, "must be > 0")
-        _check_range(name, "tau_facil", attributes["tau_facil"], lambda x: x >= 0, "must be >= 0")
+        rules = {"U": _TM_RULES["U"], "n": (lambda x: (x >= 0) & (x == np.round(x)), "must be a whole number >= 0"),
+                 **_TM_RULES}
+        for rule, (ok, phrase) in rules.items():
+            _check_range(name, rule, attributes[rule], ok, phrase)
         out = {k: attributes[k] for k in ("weight", "U", "n", "tau_rec", "tau_facil")}
         out.update(u=np.full(n, QUANTAL_INITIAL_U), a=np.full(n, QUANTAL_INITIAL_A), t_last=np.full(n, -1.0))
         return out

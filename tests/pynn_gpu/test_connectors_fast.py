@@ -320,7 +320,6 @@ def test_from_list(pops):
     rng = np.random.RandomState(1)
     conns = [(rng.randint(p.size), rng.randint(q.size), rng.uniform(0.1, 1), rng.uniform(0.5, 3)) for _ in range(300)]
     conns += conns[:40]  # duplicate pairs
-    conns.append((3, q.size + 5, 0.5, 1.0))  # target out of range: ignored, as by PyNN
     table = compare(lambda m: m.FromListConnector(conns), p, q)
     assert len(table) == 340
     assert np.all(np.diff(table[:, 1]) >= 0)
@@ -336,8 +335,10 @@ def test_from_list(pops):
                                       [getattr(c, name) for c in ref.connections])
     # only (i, j) columns
     compare(lambda m: m.FromListConnector([(i, j) for (i, j, _, _) in conns]), p, q, static(0.3, 0.4))
-    with pytest.raises(errors.ConnectionError):
-        RecordingProjection(p, q, fast.FromListConnector([(p.size, 0, 0.1, 1.0)]), mock.StaticSynapse())
+    # indices outside the populations (PyNN's generic code drops a target out of range): refused
+    for row in ((p.size, 0, 0.1, 1.0), (3, q.size + 5, 0.5, 1.0), (-1, 0, 0.1, 1.0), (0.5, 0, 0.1, 1.0)):
+        with pytest.raises(errors.ConnectionError):
+            RecordingProjection(p, q, fast.FromListConnector([row]), mock.StaticSynapse())
 
 
 def test_from_file(pops, tmp_path):
