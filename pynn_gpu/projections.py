@@ -194,7 +194,15 @@ class Projection(common.Projection):
         for name, check in getattr(self.synapse_type, "parameter_checks", {}).items() if type_checks else ():
             if name in values and values[name].size and (name != "weight" or getattr(self._connector, "safe", True)):
                 check(values[name], self)
+        if type_checks:
+            self._check_together(values)
         return values
+
+    def _check_together(self, values):
+        """The synapse type's rules that tie parameters of one connection together (``check_connections``)."""
+        hook = getattr(self.synapse_type, "check_connections", None)
+        if hook is not None:
+            hook(values, self)
 
     def _simulated_delays(self, delays):
         """The delays (ms) NEST simulates: whole steps, rounded as NEST rounds them, back in ms.
@@ -363,6 +371,7 @@ class Projection(common.Projection):
             check(values, self)
         values = self._check_values({name: np.asarray(values, float)}, type_checks=False)[name]
         self._sync_from_device()
+        self._check_together({**{n: a[index] for n, a in self._attributes.items()}, name: values})
         self._attributes[name][index] = values
         sim = self._device()
         if sim is not None and name != "delay" and name in self.synapse_type.codegen_model.var_names:

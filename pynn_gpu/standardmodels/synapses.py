@@ -215,6 +215,18 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
         for component in (self.timing_dependence, self.weight_dependence):
             self.translations.update(component.translations)
 
+    def check_connections(self, values, projection):
+        """NEST's rule: a weight and its w_max have the same sign (the rule works in units of w_max; negative
+        ones for inhibitory current-based synapses)."""
+        if "weight" in values and "w_max" in values:
+            w, w_max = np.broadcast_arrays(values["weight"], values["w_max"])
+            bad = w * w_max < 0
+            if bad.any():
+                k = np.flatnonzero(bad.ravel())[0]
+                raise InvalidParameterValueError(
+                    f"{_describe(projection)}, synapse type STDPMechanism: a weight and its w_max must have the same "
+                    f"sign (got weight {w.ravel()[k]}, w_max {w_max.ravel()[k]})")
+
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
         if isinstance(self.timing_dependence, Vogels2011Rule):

@@ -110,3 +110,21 @@ def test_learned_weights_survive_a_rebuild(sim):
     post.record("v")                     # structural change: the next run rebuilds
     sim.run(1.0)
     np.testing.assert_allclose(np.array(prj.get("weight", format="array"))[:, 0], weights_before, atol=1e-6)
+
+
+def test_weight_and_w_max_of_opposite_sign_are_refused(sim):
+    """NEST's rule (the rule works in units of w_max): at creation and when weights are set later."""
+    from pyNN.errors import InvalidParameterValueError
+    sim.setup(timestep=0.1)
+    pre, post = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0)), sim.Population(1, sim.IF_curr_exp())
+
+    def stdp(w_max, weight):
+        return sim.STDPMechanism(timing_dependence=sim.SpikePairRule(),
+                                 weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=w_max),
+                                 weight=weight, delay=1.0)
+    with pytest.raises(InvalidParameterValueError, match="same sign"):
+        sim.Projection(pre, post, sim.AllToAllConnector(), stdp(1.0, -0.5), receptor_type="inhibitory")
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp(-1.0, -0.5), receptor_type="inhibitory")
+    with pytest.raises(InvalidParameterValueError, match="same sign"):
+        prj.set(w_max=0.5)
+    np.testing.assert_allclose(prj.get("w_max", format="list", with_address=False), [-1.0, -1.0])
