@@ -524,7 +524,9 @@ def gif_cond_exp(n_eta: int, n_gamma: int) -> NeuronModel:
 
 #: A renewal spike source whose intervals are ``tau_refrac`` plus an exponential of mean 1000/rate - tau_refrac
 #: (NEST's ppd_sup_generator with one process).  Spike times run on in continuous time (``t_next``); the
-#: first one is drawn from the stationary forward-recurrence distribution, so the train is stationary.
+#: first one is drawn from the stationary forward-recurrence distribution, so the train is stationary.  Intervals
+#: shorter than a step give several spikes in it (a multiplicity, as NEST's).  Setting a parameter restarts the
+#: process (``started`` = 0, see the cell type's ``restart_on_change``): a new stationary draw from then on.
 SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
     name="SpikeSourcePoissonRefractory",
     params=("rate", "tau_refrac", "start", "duration"),
@@ -549,13 +551,14 @@ SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
             }
             while (t_next <= t_end) {
                 if (t_next <= start + duration)
-                    fire = 1;
+                    fire += 1;
                 t_next += tau_refrac - mean_free * log(1.0 - uniform());
             }
         }
     """,
     threshold_code="fire",
     spike_source=True,
+    multiple_spikes=True,
 )
 
 #: A gamma renewal process: intervals Gamma(shape alpha, rate beta), so the mean rate is beta / alpha (NEST's
@@ -579,7 +582,7 @@ SPIKE_SOURCE_GAMMA = NeuronModel(
             }
             while (first || t_next <= t_end) {
                 if (!first && t_next <= start + duration)
-                    fire = 1;
+                    fire += 1;
                 const scalar dd = (first ? alpha + 1.0 : alpha) - 1.0 / 3.0;
                 const scalar cc = 1.0 / sqrt(9.0 * dd);
                 scalar g = 0.0;
@@ -599,4 +602,5 @@ SPIKE_SOURCE_GAMMA = NeuronModel(
     """,
     threshold_code="fire",
     spike_source=True,
+    multiple_spikes=True,
 )

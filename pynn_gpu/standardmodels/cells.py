@@ -246,6 +246,8 @@ class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefract
     __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
     translations = _identity("rate", "tau_refrac", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON_REFRACTORY
+    #: state to which set() returns the cells it changes: the next spike time was drawn with the old parameters
+    restart_on_change = {"started": 0}
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "tau_refrac": FINITE_NON_NEGATIVE,
                         "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
@@ -265,6 +267,7 @@ class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__
     translations = _identity("alpha", "beta", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_GAMMA
+    restart_on_change = {"started": 0}      # as SpikeSourcePoissonRefractory
     parameter_checks = {"alpha": (lambda x: np.isfinite(x) & (x >= 1),
                                   "must be an integer >= 1 (PyNN stores the gamma shape as an integer)"),
                         "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}

@@ -156,3 +156,33 @@ def test_rebuild_between_runs_continues_the_network(sim, change):
     np.testing.assert_allclose(v1, v0, rtol=0, atol=1e-4)
     np.testing.assert_allclose(w1, w0, rtol=1e-6)
     assert np.ptp(w0) > 0.01                     # the weights did learn
+
+
+@pytest.mark.parametrize("make", [lambda sim, r: sim.SpikeSourcePoissonRefractory(rate=r, tau_refrac=0.0),
+                                  lambda sim, r: sim.SpikeSourceGamma(alpha=2, beta=2 * r)],
+                         ids=["ppd", "gamma"])
+def test_renewal_sources_follow_changes_between_runs(sim, make):
+    """A rate raised between runs applies at once (the pending interval was drawn at the old rate); a rate set to
+    0 and back gives no synchronous burst, and a start set later than now delays the train; intervals shorter
+    than a step give several spikes in it (3 kHz at dt 0.1: 0.3 spikes per step)."""
+    sim.setup(timestep=0.1, rng_seed=3)
+    n = 200
+    src = sim.Population(n, make(sim, 2.0))
+    src.record("spikes")
+
+    def rate(hz, **more):
+        gamma = "beta" in src.celltype.get_parameter_names()
+        src.set(**({"beta": 2 * hz} if gamma else {"rate": hz}), **more)
+    sim.run(100.0)
+    for hz, more in ((200.0, {}), (0.0, {}), (20.0, {"start": 320.0}), (3000.0, {})):
+        rate(hz, **more)
+        sim.run(100.0)
+    times = np.concatenate([np.asarray(st) for st in src.get_data().segments[0].spiketrains])
+
+    def count(a, b):
+        return np.sum((times > a + 1e-9) & (times <= b + 1e-9))
+    for (a, b), hz in (((100, 200), 200.0), ((320, 400), 20.0), ((400, 500), 3000.0)):
+        expected = n * hz * (b - a) / 1000.0
+        assert abs(count(a, b) - expected) < 5 * np.sqrt(expected), (a, b)
+    assert count(200, 320) == 0
+    assert count(320, 320.2) <= 3                   # no burst at the restart (0.8 spikes expected)
