@@ -333,7 +333,6 @@ class Generator:
         # (seed, stream, key, target's index in its group, group's RNG stream): the same for a target
         # whatever the layout, and reproducible on the host (library.current_sources.normal_values).
         from .library.current_sources import NORMAL_TABLE
-        seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
         for spec in layout.sources:
             for slot, mask_name, _ in spec.masks:
                 if slot not in b.slots:
@@ -352,7 +351,7 @@ class Generator:
                     if not any(a.name == NORMAL_TABLE for a in args):
                         args.append(KernelArg(NORMAL_TABLE, "scalar*"))
                     current = current.replace(
-                        "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, {seed & 0xFFFFFFFF}u, {seed >> 32}u, "
+                        "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, PG_SEED_LO, PG_SEED_HI, "
                                          f"(unsigned int)(i - {slot.start}), {int(slot.group.rng_stream) % 2**32}u, ")
                 sources.append({"start": slot.start, "stop": slot.start + slot.group.size, "mask": mask_name,
                                 "current": f"({current})"})
@@ -519,9 +518,11 @@ class Generator:
         layout = self.layout()
         env = _env()
         prelude = self.dialect.prelude(self.precision)
-        # every kernel starts with the same four arguments, so the runtime can treat them alike
+        # every kernel starts with the same five arguments, so the runtime can treat them alike; rng_epoch (the
+        # recording segment: it grows at each reset) joins the key of every random draw, so trials differ
         common_args = [KernelArg("step_base", "int", buffer=False), KernelArg("chunk_start", "int", buffer=False),
-                       KernelArg("spiked", "unsigned char*"), KernelArg("inbuf", "scalar*")]
+                       KernelArg("spiked", "unsigned char*"), KernelArg("inbuf", "scalar*"),
+                       KernelArg("rng_epoch", "int", buffer=False)]
 
         nargs = []
         blocks = [self._neuron_block(b, layout, nargs) for b in layout.neuron_blocks]

@@ -59,6 +59,7 @@ class Simulation:
                                           serial=getattr(runtime, "serial_steps", False)).generate()
         self.layout = self.program.layout
         self.step = 0
+        self.rng_epoch = 0      # joins the key of every random draw (see set_rng_epoch)
         self._host = {}         # buffer name -> host array (the source of every upload)
         self._row_pre = {}      # synapse block index -> each row's presynaptic neuron (host only)
         self._pack_all()
@@ -289,7 +290,8 @@ class Simulation:
     def _bind_args(self):
         self._args = {}
         for name, args in self.program.kernel_args.items():
-            values = [np.int32(0) if not a.buffer else self._buffers[a.name] for a in args]
+            values = [self._buffers[a.name] if a.buffer else np.int32(self.rng_epoch if a.name == "rng_epoch" else 0)
+                      for a in args]
             self.rt.set_args(self.kernels[name], values)
             self._args[name] = values
 
@@ -458,6 +460,15 @@ class Simulation:
             self.upload(mask_name)
         if rebind:
             self._bind_args()
+
+    def set_rng_epoch(self, epoch: int):
+        """Random draws from now on are keyed by ``epoch`` too (one per recording segment): the trials after a
+        reset draw anew, while a run repeated from setup() with the same seed repeats them."""
+        self.rng_epoch = int(epoch) % 2**31
+        for name, args in self.program.kernel_args.items():
+            index = next(k for k, a in enumerate(args) if a.name == "rng_epoch")
+            self.rt.set_arg(self.kernels[name], index, np.int32(self.rng_epoch))
+            self._args[name][index] = np.int32(self.rng_epoch)
 
     def reset(self):
         """Back to step 0 with the groups' initial values (and parameters as they are now)."""

@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 from pyNN import common, errors
+from pyNN.random import RandomDistribution
 
 from .codegen.network import Network
 from .codegen.simulation import Simulation
@@ -64,6 +65,11 @@ def make_runtime(backend: str, device):
     from .kernels.runtime.opencl import OpenCLRuntime
     return OpenCLRuntime(device)
 
+
+
+def _random(value) -> bool:
+    """Whether an initial value (a LazyArray) draws from a random distribution."""
+    return isinstance(getattr(value, "base_value", value), RandomDistribution)
 
 class State(common.control.BaseState):
     """Simulation time, timestep and the lifecycle of the device network."""
@@ -170,8 +176,13 @@ class State(common.control.BaseState):
         self.segment_counter += 1
         if self.simulation is not None:
             self.simulation.reset()
+            self.simulation.set_rng_epoch(self.segment_counter)      # a new trial: new random draws
             for p in self.populations:
                 p._push_initial_values()
+        for p in self.populations:      # initial values drawn from distributions are drawn again, as in NEST
+            for variable, value in p.initial_values.items():
+                if _random(value):
+                    p._set_initial_value_array(variable, value)
         for rec in self.recorders:
             rec._first_samples = {}
 
@@ -205,6 +216,7 @@ class State(common.control.BaseState):
         self.network = net
         old, self.simulation = self.simulation, Simulation(net, self.runtime, self.precision)
         self.simulation.step = self.step
+        self.simulation.set_rng_epoch(self.segment_counter)
         if old is not None and self.step > 0:
             self.simulation.adopt_recordings(old)
         if carried:

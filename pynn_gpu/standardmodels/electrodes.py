@@ -216,7 +216,9 @@ class NoisyCurrentSource(_WindowedSource, electrodes.NoisyCurrentSource):
 
     def _current(self, epoch, steps):
         state = simulator.state
-        return library.noise_current(epoch["params"], epoch["arrays"], steps, epoch["targets"], state.rng_seed,
+        # the device's key: the seed with the recording segment added to its high word (Simulation.set_rng_epoch)
+        seed = state.rng_seed + ((state.segment_counter % 2**31) << 32)
+        return library.noise_current(epoch["params"], epoch["arrays"], steps, epoch["targets"], seed,
                                      state.precision)
 
 

@@ -204,6 +204,15 @@ def test_noise_draws_on_device_are_the_recorded_ones(precision):
     assert np.all(x[on:on + 3, 0] == x[on, 0]) and x[on + 3, 0] != x[on, 0]      # redrawn every 3 steps
     z = (x[on:off:3, targets] - 0.3) / 0.7                    # 4 x 4997 independent deviates
     assert abs(z.mean()) < 0.05 and abs(z.std() - 1) < 0.03 and abs(np.corrcoef(z.T)[0, 1]) < 0.05
+    # a later trial (reset, then the draws keyed by epoch 5 too): new draws, regenerated with the seed's high
+    # word moved on by 5
+    sim.reset()
+    sim.set_rng_epoch(5)
+    sim.run(2000)
+    y = np.concatenate(sim.recorded[sim.records_of(g)["x"].index]).astype(np.float64)
+    np.testing.assert_array_equal(y[:, 3], lib.noise_current(p, arrays, steps[:2000], [(3, [3])], net.seed + (5 << 32),
+                                                            precision))
+    assert not np.array_equal(y[on:, 3], x[on:2000, 3])
 
 
 def test_normal_table():

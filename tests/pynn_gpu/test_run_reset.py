@@ -13,23 +13,37 @@ def net(sim, seed=0):
     return src, cells
 
 
-def test_run_continues_and_reset_gives_identical_segments(sim):
-    src, cells = net(sim)
-    sim.run(10.0)
-    sim.run(10.0)
-    assert sim.get_current_time() == pytest.approx(20.0)
-    sim.reset()
-    assert sim.get_current_time() == 0.0
-    sim.run_until(20.0)
-    block = cells.get_data()
-    assert len(block.segments) == 2
-    v0, v1 = (seg.filter(name="v")[0].magnitude for seg in block.segments)
-    assert v0.shape == v1.shape == (201, 3)
-    np.testing.assert_array_equal(v0, v1)
+def spike_trains(pop, segment):
+    return [np.asarray(st) for st in pop.get_data().segments[segment].spiketrains]
+
+
+def test_run_continues_and_reset_starts_a_new_trial(sim):
+    """After reset() the random draws are new (as NEST's): a new trial; the same script from setup() with the same
+    seed repeats every trial exactly."""
+    def trials():
+        src, cells = net(sim)
+        cells.initialize(v=sim.RandomDistribution("uniform", (-70.0, -60.0), rng=sim.NumpyRNG(seed=5)))
+        sim.run(10.0)
+        sim.run(10.0)
+        assert sim.get_current_time() == pytest.approx(20.0)
+        sim.reset()
+        assert sim.get_current_time() == 0.0
+        sim.run_until(20.0)
+        block = cells.get_data()
+        assert len(block.segments) == 2
+        v = [seg.filter(name="v")[0].magnitude for seg in block.segments]
+        assert v[0].shape == v[1].shape == (201, 3)
+        return v, [spike_trains(src, k) for k in range(2)]
+
+    (v0, v1), (s0, s1) = trials()
     assert np.ptp(v0) > 1.0                       # the input did something
-    s0, s1 = (src.get_data().segments[k].spiketrains for k in range(2))
-    assert sum(len(st) for st in s0) > 0
-    assert all(np.array_equal(a, b) for a, b in zip(s0, s1))
+    assert sum(len(st) for st in s0) > 0 and sum(len(st) for st in s1) > 0
+    assert any(len(a) != len(b) or not np.array_equal(a, b) for a, b in zip(s0, s1))    # new Poisson draws
+    assert not np.any(v0[0] == v1[0])             # initial values drawn again
+    (w0, w1), (r0, r1) = trials()
+    np.testing.assert_array_equal(w0, v0)
+    np.testing.assert_array_equal(w1, v1)
+    assert all(np.array_equal(a, b) for a, b in zip(r1, s1))
 
 
 def test_rng_seed_changes_poisson_input(sim):
