@@ -10,6 +10,7 @@ With no GPU it runs on the CPU through PoCL.  ``setup`` also takes ``backend``, 
 """
 from pyNN import errors, random, space  # noqa: F401
 from pyNN.network import Network  # noqa: F401
+from pyNN.parameters import ArrayParameter, LazyArray, ParameterSpace, Sequence  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
 
 from .rng import NativeRNG  # noqa: F401
@@ -18,6 +19,7 @@ from pyNN.space import Space  # noqa: F401
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator  # noqa: F401
+from .simulator import state  # noqa: F401
 from .compilation import compile  # noqa: F401
 from .connectors import *  # noqa: F401, F403
 from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401

@@ -129,6 +129,16 @@ class Population(_ParameterAccess, common.Population):
     _recorder_class = Recorder
     _assembly_class = Assembly
 
+    def __init__(self, *args, **kwargs):
+        state = simulator.state
+        before = (len(state.populations), set(state.recorders), state.id_counter)
+        try:
+            super().__init__(*args, **kwargs)
+        except Exception:       # a refused population leaves nothing behind (PyNN registered its recorder)
+            del state.populations[before[0]:]
+            state.recorders, state.id_counter = before[1], before[2]
+            raise
+
     def _owner(self):
         return self, slice(None)
 

@@ -39,6 +39,15 @@ def _population_index(cells):
     return which, ids - firsts[which]
 
 
+def _populations_of(cells):
+    """The Populations behind a Population, view or Assembly."""
+    if isinstance(cells, common.Assembly):
+        return [p for part in cells.populations for p in _populations_of(part)]
+    while isinstance(cells, common.PopulationView):
+        cells = cells.parent
+    return [cells]
+
+
 class _TargetParameters(Mapping):
     """The target cells' parameters aligned with a group's synapses, converted only for a model that asks."""
 
@@ -133,6 +142,14 @@ class Projection(common.Projection):
                 f"(projection {label!r}); supported: StaticSynapse")
         if synapse_type is not None:
             _check_neuron_refs(synapse_type, presynaptic_population, postsynaptic_population, label)
+        for side, cells in (("presynaptic", presynaptic_population), ("postsynaptic", postsynaptic_population)):
+            for pop in _populations_of(cells):
+                if not any(pop is p for p in simulator.state.populations):
+                    name = repr(label) if label else (f"from '{presynaptic_population.label}' to "
+                                                      f"'{postsynaptic_population.label}'")
+                    raise errors.ConnectionError(
+                        f"projection {name}: the {side} population '{pop.label}' was made before the last "
+                        "setup() (or end()); a projection connects populations of the current network")
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
         self._chunks = []

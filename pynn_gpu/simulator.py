@@ -152,7 +152,8 @@ class State(common.control.BaseState):
 
     @property
     def t(self):
-        return self.step * self.dt
+        """The current time (ms), on the grid as NEST's (0.3, not 0.30000000000000004, after three 0.1 ms steps)."""
+        return round(self.step * self.dt, 9)
 
     # ---- lifecycle ----------------------------------------------------------------------------
 

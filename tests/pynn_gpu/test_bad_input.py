@@ -428,3 +428,23 @@ def test_view_initialize_sets_only_the_viewed_cells(gpu):
     v = cells.get_data().segments[0].filter(name="v")[0].magnitude
     np.testing.assert_allclose(v[0], [-65.0, -65.0, -50.0, -50.0])
     check_raises(NonExistentParameterError, lambda: cells[:1].initialize(u=1.0), "u")
+
+
+def test_a_refused_population_leaves_nothing_behind(gpu):
+    good = gpu.Population(2, gpu.IF_curr_exp(i_offset=1.0))
+    good.record("v")
+    for make in (lambda: gpu.Population(2, gpu.IF_curr_exp(tau_m=-10.0)), lambda: gpu.Population(0, gpu.IF_curr_exp()),
+                 lambda: gpu.Population(2, gpu.IF_curr_exp(), initial_values={"v": NAN})):
+        with pytest.raises((InvalidParameterValueError, ValueError)):
+            make()
+    gpu.run(10.0)
+    assert good.get_data().segments[0].filter(name="v")[0].shape == (101, 2)
+    assert gpu.Population(1, gpu.IF_curr_exp()).first_id == 2          # the ids go on from the good one
+
+
+def test_projection_from_an_earlier_network_is_refused(gpu):
+    old = gpu.Population(2, gpu.SpikeSourceArray(spike_times=[1.0, 2.0]), label="old")
+    gpu.setup(timestep=0.1)
+    new = gpu.Population(2, gpu.IF_curr_exp(), label="new")
+    check_raises(ConnectionError, lambda: gpu.Projection(old, new, gpu.AllToAllConnector()), "'old'", "setup()")
+    check_raises(ConnectionError, lambda: gpu.Projection(new, old[0:1] + new, gpu.AllToAllConnector()), "'old'")

@@ -200,3 +200,14 @@ def test_renewal_sources_follow_changes_between_runs(sim, make):
         assert abs(count(a, b) - expected) < 5 * np.sqrt(expected), (a, b)
     assert count(200, 320) == 0
     assert count(320, 320.2) <= 3                   # no burst at the restart (0.8 spikes expected)
+
+
+def test_time_on_the_grid_and_module_names(sim):
+    """get_current_time() is on the grid as NEST's; sim.state, sim.Sequence... are there as in pyNN.nest."""
+    sim.setup(timestep=0.1)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=sim.Sequence([0.5])))
+    for _ in range(3):
+        sim.run(0.1)
+    assert sim.get_current_time() == 0.3 and sim.state.t == 0.3 and sim.state.dt == 0.1
+    assert src.get("spike_times") == sim.Sequence([0.5])
+    assert all(hasattr(sim, name) for name in ("ArrayParameter", "LazyArray", "ParameterSpace"))
