@@ -139,11 +139,11 @@ class State(common.control.BaseState):
 
     @property
     def max_delay(self):
-        """The largest synaptic delay allowed: as set, or with 'auto' the largest delay in the network (else the
-        smallest delay), as NEST widens its range to the delays it is given."""
+        """The largest synaptic delay allowed: as set, or with 'auto' the largest delay in the network, at least
+        10 ms where min_delay was given (pyNN.nest's default then) and at least min_delay otherwise."""
         if self._max_delay == "auto":
             delays = [float(p._attributes["delay"].max()) for p in self.projections if len(p)]
-            return max(delays) if delays else self.min_delay
+            return max(delays + [10.0 if self._min_delay != "auto" else self.min_delay])
         return self._max_delay
 
     @max_delay.setter

@@ -103,6 +103,8 @@ def test_no_bounds_unless_given(sim, setup_kw):
     prj = sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=20.0))
     assert prj.get("delay", format="list", with_address=False) == [20.0]
     assert sim.get_max_delay() == pytest.approx(20.0)      # the largest delay in the network
+    sim.setup(timestep=0.1, **setup_kw)
+    assert sim.get_max_delay() == (10.0 if setup_kw else 0.1)     # pyNN.nest's defaults
 
 
 # ---- order of connections ---------------------------------------------------------------------
