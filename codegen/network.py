@@ -49,7 +49,8 @@ class SynapseGroup:
 
 @dataclass(eq=False)
 class CurrentSourceGroup:
-    """One current source injecting into ``targets``: a list of (NeuronGroup, local indices)."""
+    """One current source injecting into ``targets``: a list of (NeuronGroup, local indices); a cell listed k times
+    receives k times the current."""
 
     name: str
     model: CurrentSourceModel

@@ -213,8 +213,8 @@ class Simulation:
             self._host[f"{spec.param_buffer}_{e.name}"] = np.concatenate(
                 [np.asarray(cs.extra_globals[e.name], dtype), np.zeros(1, dtype)])
         for slot, mask_name, idx in spec.masks:
-            mask = np.zeros(slot.group.size, np.uint8)
-            mask[idx] = 1
+            mask = np.zeros(slot.group.size, np.uint8)      # per cell: how many times the source injects into it
+            np.add.at(mask, idx, 1)
             self._host[mask_name] = mask
         from .library.current_sources import NORMAL_TABLE, normal_table     # the deviates of noisy sources
         if NORMAL_TABLE not in self._host and any(a.name == NORMAL_TABLE for args in self.program.kernel_args.values()

@@ -26,7 +26,7 @@ from .control import (end, get_current_time, get_max_delay, get_min_delay, get_t
                       initialize, num_processes, rank, reset, run, run_for, run_until, setup)
 from .native import (ModelError, create_current_source_model, create_neuron_model,  # noqa: F401
                      create_postsynaptic_model, create_weight_update_model, native_cell_type,
-                     native_current_source, native_synapse_type)
+                     native_current_source, native_electrode_type, native_synapse_type)
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
 from .projections import Projection  # noqa: F401

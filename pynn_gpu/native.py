@@ -453,6 +453,14 @@ class NativeCellType(GPUCellMixin, StandardCellType):
         check_values(type(self).__name__, native, self.parameter_checks, where)
 
 
+def _no_nest_names(model, function: str, creator: str):
+    """pyNN.nest's native_* functions take NEST model names; these take model descriptions."""
+    if isinstance(model, str):
+        raise NotImplementedError(
+            f"{function}({model!r}): pyNN.gpu does not run NEST's built-in models by name; describe the model with "
+            f"sim.{creator}(...) (parameters, state variables, code snippets) and pass that")
+
+
 def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_values: dict | None = None,
                      units: dict | None = None, *, name: str | None = None, conductance_based: bool = False,
                      parameter_checks: dict | None = None) -> type:
@@ -466,6 +474,7 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
     is named ``name`` (default: the model's name).  Every snippet is validated here (:class:`ModelError`).
     """
     defaults, initial_values = dict(defaults or {}), dict(initial_values or {})
+    _no_nest_names(model, "native_cell_type", "create_neuron_model")
     if not isinstance(model, NeuronModel):
         raise TypeError(f"native_cell_type() needs a NeuronModel, got {type(model).__name__}")
     if model.extra_globals:
@@ -583,6 +592,7 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
     synapse state per synapse); derived parameters are not supported (compute them in the snippet, ``dt`` is a
     built-in name).  ``units`` labels parameters as in :func:`native_cell_type`.
     """
+    _no_nest_names(model, "native_synapse_type", "create_weight_update_model")
     if not isinstance(model, WeightUpdateModel):
         raise TypeError(f"native_synapse_type() needs a WeightUpdateModel, got {type(model).__name__}")
     if model.derived_params:
@@ -714,6 +724,7 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
     ``defaults`` gives default parameter values (a parameter without one must be given).  The model's
     ``injection_code`` is an expression for the current (nA) applied in the step starting at ``t``.
     """
+    _no_nest_names(model, "native_current_source", "create_current_source_model")
     if not isinstance(model, CurrentSourceModel):
         raise TypeError(f"native_current_source() needs a CurrentSourceModel, got {type(model).__name__}")
     if model.extra_globals:
@@ -771,3 +782,9 @@ def create_current_source_model(class_name: str, params=None, derived_params=Non
                                injection_code=code)
     return native_current_source(model, defaults, name=class_name if class_name.isidentifier() else None,
                                  parameter_checks=parameter_checks)
+
+
+def native_electrode_type(model: CurrentSourceModel, *args, **kwargs) -> type:
+    """pyNN.nest's name for a current source class of the backend's own: :func:`native_current_source`."""
+    _no_nest_names(model, "native_electrode_type", "create_current_source_model")
+    return native_current_source(model, *args, **kwargs)

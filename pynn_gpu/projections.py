@@ -138,8 +138,10 @@ class Projection(common.Projection):
                  source=None, receptor_type=None, space=Space(), label=None):
         if synapse_type is not None and getattr(synapse_type, "codegen_model", None) is None:
             raise NotImplementedError(
-                f"pyNN.gpu does not support synapse type {type(synapse_type).__name__} "
-                f"(projection {label!r}); supported: StaticSynapse")
+                f"pyNN.gpu does not support synapse type {type(synapse_type).__name__} (projection {label!r}); "
+                "supported: StaticSynapse, TsodyksMarkramSynapse, SimpleStochasticSynapse, "
+                "StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, STDPMechanism and user-defined weight-update "
+                "models (create_weight_update_model)")
         if synapse_type is not None:
             _check_neuron_refs(synapse_type, presynaptic_population, postsynaptic_population, label)
         for side, cells in (("presynaptic", presynaptic_population), ("postsynaptic", postsynaptic_population)):
@@ -152,6 +154,9 @@ class Projection(common.Projection):
                         "setup() (or end()); a projection connects populations of the current network")
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
+        check_target = getattr(self.synapse_type, "check_target", None)
+        if check_target is not None:        # what the synapse type needs of its targets, before any connection
+            check_target(self, _populations_of(postsynaptic_population))
         self._chunks = []
         self._initial_values = dict(getattr(self.synapse_type, "default_initial_values", {}))
         self._pre = np.zeros(0, np.int64)

@@ -241,7 +241,8 @@ IF_COND_ALPHA = NeuronModel(
         ("gsyn_inh", "dgsyn_inh - gsyn_inh / tau_syn_I"),
     ),
     integrator="rkf45",
-    rk4_equivalent=True,
+    # (no rk4_equivalent: with alpha conductances RK4's error, ~1e-4 mV, moved a spike by a step in a few % of
+    # cells driven for 400 ms)
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "dgsyn_exc": _COND_TOL_G,
                    "dgsyn_inh": _COND_TOL_G},
     sim_code="""

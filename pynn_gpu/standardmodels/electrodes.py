@@ -86,8 +86,9 @@ class GPUCurrentSource(StandardCurrentSource):
     # ---- targets and the device -----------------------------------------------------------------
 
     def inject_into(self, cells):
-        """Inject into a Population, PopulationView, Assembly or a list of cell ids."""
-        cells = list(cells)
+        """Inject into a Population, PopulationView, Assembly or a list of cell ids.  A cell injected into again
+        (by another call) receives the current once more, as in NEST; a cell repeated within one call, once."""
+        cells = list(dict.fromkeys(cells))
         for cell in cells:
             if not cell.celltype.injectable:
                 raise TypeError(f"cannot inject current into {cell.celltype.__class__.__name__} cell {int(cell)}: "
@@ -96,12 +97,12 @@ class GPUCurrentSource(StandardCurrentSource):
         simulator.state.mark_changed()
 
     def _target_groups(self):
-        """[(NeuronGroup, sorted local indices)] of the cells injected into."""
+        """[(NeuronGroup, sorted local indices)] of the cells injected into (a cell injected into twice: twice)."""
         by_pop = {}
         for cell in self._targets:
             pop = cell.parent
             by_pop.setdefault(pop, []).append(int(cell) - int(pop.first_id))
-        return [(pop._group, np.unique(idx)) for pop, idx in by_pop.items()]
+        return [(pop._group, np.sort(idx)) for pop, idx in by_pop.items()]
 
     def _model_params(self) -> dict:
         """Native parameters plus what the timing rules need: min_delay (ms) and the source's RNG stream."""

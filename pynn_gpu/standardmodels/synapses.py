@@ -85,10 +85,10 @@ _TM_RULES = {"U": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]"),
              "tau_facil": (lambda x: x >= 0, "must be >= 0")}
 
 
-def _tm_check(name):
-    """A ``parameter_checks`` entry: NEST's rule for ``name``, refused (InvalidParameterValueError naming the
-    projection and the synapse type) when the projection is created or set, as NEST refuses it."""
-    ok, phrase = _TM_RULES[name]
+def _tm_check(name, rules=_TM_RULES):
+    """A ``parameter_checks`` entry: NEST's rule for ``name`` (in ``rules``), refused (InvalidParameterValueError
+    naming the projection and the synapse type) when the projection is created or set, as NEST refuses it."""
+    ok, phrase = rules[name]
 
     def check(values, projection):
         _check_range(f"{_describe(projection)}, synapse type {type(projection.synapse_type).__name__}", name,
@@ -103,17 +103,30 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
     codegen_model = library.TSODYKS_MARKRAM
     parameter_checks = {"weight": check_weights, **{name: _tm_check(name) for name in _TM_RULES}}
 
+    @staticmethod
+    def _tau_name(receptor, post_params):
+        """The target parameter holding the receptor's synaptic time constant (NEST's tau_psc), or None.  Standard
+        cells name it per receptor type; composed cells (PointNeuron) per receptor label."""
+        candidates = ("tau_syn_E" if receptor == "excitatory" else "tau_syn_I", f"{receptor}.tau_syn",
+                      f"{receptor}_tau_syn")
+        return next((name for name in candidates if name in post_params), None)
+
+    def check_target(self, projection, populations):
+        """At creation: every target receptor must have one synaptic time constant (a beta-shaped response has
+        two), which NEST's tsodyks_synapse takes as its tau_psc."""
+        for pop in populations:
+            receptor = getattr(pop.celltype, "model_receptor", str)(projection.receptor_type)
+            if self._tau_name(receptor, pop._parameters) is None:
+                raise NotImplementedError(
+                    f"{_describe(projection)}: TsodyksMarkramSynapse needs a target receptor with a single "
+                    f"synaptic time constant (its tau_psc); receptor '{projection.receptor_type}' of "
+                    f"{type(pop.celltype).__name__} has none")
+
     def model_vars(self, attributes, post_params, receptor, initial):
         """NEST's tsodyks_synapse: the PSC time constant is the target's tau_syn of the receptor, and the
         state starts at u = initial u, x = 1, y = 0, last spike at t = 0."""
         n = len(attributes["weight"])
-        # standard cells name it per receptor type; composed cells (PointNeuron) per receptor label
-        candidates = ("tau_syn_E" if receptor == "excitatory" else "tau_syn_I", f"{receptor}.tau_syn",
-                      f"{receptor}_tau_syn")
-        tau = next((name for name in candidates if name in post_params), None)
-        if tau is None:
-            raise NotImplementedError(f"TsodyksMarkramSynapse needs a target receptor with a single synaptic time "
-                                      f"constant ({' or '.join(candidates)}); receptor '{receptor}' has none")
+        tau = self._tau_name(receptor, post_params)      # (check_target made sure there is one)
         out = {k: attributes[k] for k in ("weight", "U", "tau_rec", "tau_facil")}
         u0 = initial.get("u", 0.0)
         u0 = u0.evaluate(simplify=True) if hasattr(u0, "evaluate") else u0
@@ -126,6 +139,8 @@ class SimpleStochasticSynapse(GPUSynapseMixin, synapses.SimpleStochasticSynapse)
     __doc__ = synapses.SimpleStochasticSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("p", "p"))
     codegen_model = library.SIMPLE_STOCHASTIC
+    parameter_checks = {"weight": check_weights,
+                        "p": _tm_check("p", {"p": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")})}
 
 
 def _check_fraction(values, where: str) -> np.ndarray:

@@ -448,3 +448,18 @@ def test_projection_from_an_earlier_network_is_refused(gpu):
     new = gpu.Population(2, gpu.IF_curr_exp(), label="new")
     check_raises(ConnectionError, lambda: gpu.Projection(old, new, gpu.AllToAllConnector()), "'old'", "setup()")
     check_raises(ConnectionError, lambda: gpu.Projection(new, old[0:1] + new, gpu.AllToAllConnector()), "'old'")
+
+
+def test_synapse_parameters_nest_refuses(gpu):
+    """SimpleStochasticSynapse's p outside [0, 1]; a Tsodyks-Markram synapse onto a receptor with two time
+    constants (a beta-shaped conductance) is refused when the projection is made, not at run()."""
+    src = gpu.Population(1, gpu.SpikeSourceArray(spike_times=[1.0]))
+    post = gpu.Population(1, gpu.IF_cond_exp())
+    for p in (1.5, -0.1):
+        check_raises(InvalidParameterValueError, lambda: gpu.Projection(
+            src, post, gpu.AllToAllConnector(), gpu.SimpleStochasticSynapse(weight=0.01, p=p)), "'p'", "[0, 1]")
+    beta = gpu.Population(1, gpu.PointNeuron(gpu.AdExp(), AMPA=gpu.CondBetaPostSynapticResponse()))
+    check_raises(NotImplementedError, lambda: gpu.Projection(
+        src, beta, gpu.AllToAllConnector(), gpu.TsodyksMarkramSynapse(weight=0.01), receptor_type="AMPA"),
+        "TsodyksMarkramSynapse", "'AMPA'", "single synaptic time constant")
+    check_raises(NotImplementedError, lambda: gpu.native_cell_type("iaf_psc_alpha"), "create_neuron_model")

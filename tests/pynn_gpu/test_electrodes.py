@@ -276,3 +276,19 @@ def test_sources_compile_for_cuda(sim, precision):
     sim.NoisyCurrentSource(mean=0.1, stdev=0.1).inject_into(b)
     report = sim.compile(backend="cuda", arch="sm_80", precision=precision)
     assert report.kernel_names == ["neuron_update"]
+
+
+def test_a_source_injected_twice_acts_twice(sim):
+    """As in NEST, each injection counts: a DC source injected into a cell by two calls gives twice its current;
+    repeating a cell within one call gives it once."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(3, sim.IF_curr_exp(v_thresh=100.0, tau_m=10.0))
+    dc = sim.DCSource(amplitude=0.5, start=2.0, stop=500.0)
+    dc.inject_into(cells)
+    cells[0].inject(dc)
+    dc.inject_into(cells[[2, 2]])
+    cells.record("v")
+    sim.run(300.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude[-1]
+    # steady state v_rest + R I with R = tau_m / cm = 10 MOhm
+    np.testing.assert_allclose(v, [-65.0 + 10.0, -65.0 + 5.0, -65.0 + 10.0], atol=1e-3)
