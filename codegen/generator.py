@@ -310,20 +310,22 @@ class Generator:
         ctx = f"neuron model '{m.name}'"
         locals_ = set()
 
-        def code(text, kind):
+        def code(text, kind, expression=False):
             out, declared = render(text, names, context=f"{ctx} {kind}", functions=functions,
-                                   single=self.single, known_locals=locals_)
+                                   single=self.single, known_locals=locals_, writable=m.var_names,
+                                   expression=expression)
             locals_.update(declared)
             # uniform() draws from this neuron's counter-based stream
             return out.replace("pg_uniform(", "pg_uniform(&pg_rng")
 
         pre_ode = code(m.pre_ode_code, "pre_ode_code")
-        ode = [{"name": var, "local": f"l_{var}", "rhs": code(rhs, f"ode {var}")} for var, rhs in m.ode]
+        ode = [{"name": var, "local": f"l_{var}", "rhs": code(rhs, f"ode {var}", expression=True)}
+               for var, rhs in m.ode]
         for o in ode:
             o["scale"] = self._error_scale(m, o)
         ode_step = code(m.ode_step_code, "ode_step_code")
         sim = code(m.sim_code, "sim_code")
-        threshold = code(m.threshold_code, "threshold_code").strip() or "0"
+        threshold = code(m.threshold_code, "threshold_code", expression=True).strip() or "0"
         reset = code(m.reset_code, "reset_code")
         uses_rng = "pg_uniform(" in "".join([pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode])
 
@@ -332,7 +334,7 @@ class Generator:
         # ``normal(stream, key, mu, sigma)`` is mu + sigma * z, z a standard normal deviate keyed by
         # (seed, stream, key, target's index in its group, group's RNG stream): the same for a target
         # whatever the layout, and reproducible on the host (library.current_sources.normal_values).
-        from .library.current_sources import NORMAL_TABLE
+        from .library.current_sources import LIBRARY_SOURCES, NORMAL_TABLE
         for spec in layout.sources:
             for slot, mask_name, _ in spec.masks:
                 if slot not in b.slots:
@@ -343,8 +345,10 @@ class Generator:
                 for e in spec.source.model.extra_globals:
                     snames[e.name] = f"{spec.param_buffer}_{e.name}"
                     snames[f"{e.name}_len"] = f"((int){spec.param_buffer}[{spec.params.index(e.name + '_len')}])"
-                current, _ = render(spec.source.model.injection_code, snames, single=self.single,
-                                    functions={"mulhi": "MULHI_U32", "normal": "pg_cs_normal"},
+                internal = {"mulhi": "MULHI_U32", "normal": "pg_cs_normal"} if spec.source.model in LIBRARY_SOURCES \
+                    else {}         # the library's own helpers, not for user models
+                current, _ = render(spec.source.model.injection_code, snames, single=self.single, functions=internal,
+                                    expression=True, writable=(),
                                     context=f"current source '{spec.source.name}' ({spec.source.model.name}) "
                                             "injection_code")
                 if "pg_cs_normal(" in current:
@@ -456,7 +460,8 @@ class Generator:
         code, _ = render(m.pre_spike_code, names, context=f"weight-update model '{m.name}' pre_spike_code",
                          functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform",
                                     "post_spike_time": "PG_POST_SPIKE_TIME", "post_spike_trace": "PG_POST_SPIKE_TRACE",
-                                    "history_overflow": "PG_HISTORY_OVERFLOW"}, single=self.single)
+                                    "history_overflow": "PG_HISTORY_OVERFLOW"}, single=self.single,
+                         writable=m.var_names)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
@@ -477,7 +482,7 @@ class Generator:
         loads = self._synapse_vars(sb, args, names)
         names.update(self._syn_pre_names(sb, args))
         code, _ = render(m.post_spike_code, names, context=f"weight-update model '{m.name}' post_spike_code",
-                         functions={"uniform": "pg_uniform"}, single=self.single)
+                         functions={"uniform": "pg_uniform"}, single=self.single, writable=m.var_names)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
         return {"model": m.name, "offset": sb.column_offset, "end": sb.column_offset + sb.columns,
@@ -506,7 +511,8 @@ class Generator:
         names.update(self._syn_pre_names(sb, args))
         code, _ = render(m.synapse_dynamics_code, names,
                          context=f"weight-update model '{m.name}' synapse_dynamics_code",
-                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform"}, single=self.single)
+                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform"}, single=self.single,
+                         writable=m.var_names)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
         return {"model": m.name, "offset": sb.dynamics_offset, "end": sb.dynamics_offset + sb.n_syn,

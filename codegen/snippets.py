@@ -22,12 +22,19 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 TYPE_KEYWORDS = frozenset({"scalar", "int", "unsigned", "float", "double", "bool", "uint", "char"})
-KEYWORDS = frozenset({"if", "else", "while", "for", "do", "break", "continue", "return", "true", "false",
+KEYWORDS = frozenset({"if", "else", "while", "for", "do", "break", "continue", "true", "false",
                       "const"}) | TYPE_KEYWORDS
+#: Operators that change the name before them (or after them: ++x, --x).
+ASSIGNMENTS = frozenset({"=", "+=", "-=", "*=", "/=", "++", "--"})
 
 #: Math functions a snippet may call; both dialects spell them the same way.
 MATH_FUNCTIONS = frozenset({"exp", "expm1", "log", "log1p", "sqrt", "pow", "fabs", "fmin", "fmax", "floor",
                             "ceil", "sin", "cos", "tan", "tanh", "atan", "round", "fmod", "min", "max", "abs"})
+#: Those with only floating-point overloads: their integer-literal arguments are written as floating-point ones, so
+#: that exp(1) or pow(2, 3) compile on both dialects.
+_REAL_FUNCTIONS = MATH_FUNCTIONS - {"min", "max"}
+#: C's abs is the integer one; a model's abs(x) means the magnitude of a real number.
+_RENAMED = {"abs": "fabs"}
 
 
 #: Locals a snippet declares are renamed with this prefix, so they can never hide a name of the kernel around
@@ -41,14 +48,19 @@ def _is_float_literal(text: str) -> bool:
 
 
 def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapping[str, str] | None = None,
-           single: bool = False, known_locals: Iterable[str] = ()) -> tuple[str, set]:
+           single: bool = False, known_locals: Iterable[str] = (), writable: Iterable[str] | None = None,
+           expression: bool = False) -> tuple[str, set]:
     """Render ``code`` replacing each known name by its expression.
 
     ``functions`` maps callable snippet names to their rendered names (math functions are always
-    allowed).  Locals the snippet declares get :data:`LOCAL_PREFIX`.  Returns the rendered code and the
-    set of locals it declares (their names as written).  Raises
-    :class:`ModelError` naming ``context`` and the line for any unknown name or character.
+    allowed).  Locals the snippet declares get :data:`LOCAL_PREFIX`.  ``writable``: the model names the
+    snippet may assign (its state variables; None: any); ``expression``: the snippet is one expression
+    (a threshold condition, an injected current), which assigns nothing.  Returns the rendered code and
+    the set of locals it declares (their names as written).  Raises :class:`ModelError` naming
+    ``context`` and the line for any unknown name or character, an assignment the snippet may not make
+    and ``return`` (which would leave the generated kernel).
     """
+    writable = None if writable is None else set(writable)
     functions = dict(functions or {})
     locals_ = set(known_locals)
     declared = set()
@@ -65,24 +77,37 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             raise ModelError(f"[{context}, line {line}] unexpected character {code[pos]!r}")
         tokens.append((m.lastgroup, m.group()))
         pos = m.end()
+    prev = ""
+    calls = []              # per open parenthesis: whether it holds the arguments of a math function
     for idx, (kind, text) in enumerate(tokens):
         nxt = next((t for k, t in tokens[idx + 1:] if k not in ("space", "comment")), "")
         if kind in ("space", "comment"):
             line += text.count("\n")
             out.append(text if kind == "space" else " " * 0)
             continue
+        before, prev = prev, text
         if kind == "number":
+            if calls and calls[-1] and text.isdigit():
+                text += ".0"
             out.append(text + "f" if single and _is_float_literal(text) else text)
         elif kind == "op":
+            if expression and (text in ASSIGNMENTS or text == ";"):
+                raise ModelError(f"[{context}, line {line}] must be one expression: {text!r} is not allowed here")
             if text in "([{":
                 depth += 1
+                calls.append(text == "(" and before in _REAL_FUNCTIONS)
             elif text in ")]}":
                 depth -= 1
+                if calls:
+                    calls.pop()
             if text == ";":
                 in_decl = False
             expect_decl = in_decl and text == "," and depth == 0
             out.append(text)
             continue
+        elif text == "return":
+            raise ModelError(f"[{context}, line {line}] 'return' is not allowed in a snippet (it would leave the "
+                             "generated kernel before the state is stored); use if / else")
         elif text in TYPE_KEYWORDS:
             expect_decl = in_decl = True
             out.append(text)
@@ -98,10 +123,14 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             expect_decl = False
             continue
         elif nxt == "(" and (text in functions or text in MATH_FUNCTIONS):
-            out.append(functions.get(text, text))
+            out.append(functions.get(text, _RENAMED.get(text, text)))
         elif text in locals_:
             out.append(LOCAL_PREFIX + text)
         elif text in names:
+            if writable is not None and text not in writable and (nxt in ASSIGNMENTS or before in ("++", "--")):
+                raise ModelError(f"[{context}, line {line}] '{text}' cannot be assigned here: only the model's "
+                                 "state variables can (parameters, inputs, other cells' variables, spike times "
+                                 "and built-ins are read-only)")
             out.append(names[text])
         else:
             candidates = list(names) + list(locals_) + list(functions)

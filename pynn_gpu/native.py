@@ -112,6 +112,8 @@ _MISSING = float("nan")       # the default of a parameter that must be given
 
 _LEGACY_REF = re.compile(r"\$\(\s*([A-Za-z_]\w*)\s*(?:,([^$()]*(?:\([^$()]*\)[^$()]*)*))?\)")
 _LEGACY_FUNCTIONS = {"addToInSyn": "add_to_post", "addToPost": "add_to_post", "gennrand_uniform": "uniform"}
+#: GeNN 4's built-in names under their names here: $(DT) the time step, $(t) the time.
+_LEGACY_NAMES = {"DT": "dt", "t": "t"}
 
 
 def _upgrade_code(model: str, snippet: str, code) -> str:
@@ -130,7 +132,7 @@ def _upgrade_code(model: str, snippet: str, code) -> str:
 
         def upgrade(m):
             name, args = m.group(1), m.group(2)
-            name = _LEGACY_FUNCTIONS.get(name, name)
+            name = _LEGACY_FUNCTIONS.get(name, name) if args is not None else _LEGACY_NAMES.get(name, name)
             return name if args is None else f"{name}({args.strip()})"
         code = _LEGACY_REF.sub(upgrade, code)
     return code
@@ -399,11 +401,16 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
                 defaults.setdefault(local[p], _number(name, "parameter", local[p], given))
         for v, value in getattr(psm, "_initial", {}).items():
             initial.setdefault(local[v], value)
-        names = {**neuron_names, **local, "inp": f"in_{receptor}"}
+        # the neuron's built-ins too: the code is fused into the neuron model's and rendered again with it
+        names = {**neuron_names, **local, "inp": f"in_{receptor}", "dt": "dt", "t": "t", "i_inj": "i_inj"}
         context = f"postsynaptic model '{psm.name}' of neuron model '{name}' (receptor '{receptor}')"
-        current, _ = render(psm.current_code, names, context=f"{context} current_code")
-        decay, _ = render(psm.decay_code, names, context=f"{context} decay_code")
-        apply, _ = render(psm.apply_input_code, names, context=f"{context} apply_input_code")
+        functions = {"uniform": "uniform"}
+        current, _ = render(psm.current_code, names, context=f"{context} current_code", functions=functions,
+                            expression=True)
+        decay, _ = render(psm.decay_code, names, context=f"{context} decay_code", functions=functions,
+                          writable=psm.var_names)
+        apply, _ = render(psm.apply_input_code, names, context=f"{context} apply_input_code", functions=functions,
+                          writable=psm.var_names)
         currents.append(f"({current.strip() or '0'})")
         after.append(f"{{ {decay.strip()} }}\n{{ {apply.strip()} }}")
     code = f"const scalar isyn = {' + '.join(currents)};\n{sim_code}\n" + "\n".join(after)

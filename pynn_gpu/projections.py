@@ -144,14 +144,17 @@ class Projection(common.Projection):
                 "models (create_weight_update_model)")
         if synapse_type is not None:
             _check_neuron_refs(synapse_type, presynaptic_population, postsynaptic_population, label)
+        name = repr(label) if label else f"from '{presynaptic_population.label}' to '{postsynaptic_population.label}'"
         for side, cells in (("presynaptic", presynaptic_population), ("postsynaptic", postsynaptic_population)):
             for pop in _populations_of(cells):
                 if not any(pop is p for p in simulator.state.populations):
-                    name = repr(label) if label else (f"from '{presynaptic_population.label}' to "
-                                                      f"'{postsynaptic_population.label}'")
                     raise errors.ConnectionError(
                         f"projection {name}: the {side} population '{pop.label}' was made before the last "
                         "setup() (or end()); a projection connects populations of the current network")
+                if side == "postsynaptic" and not list(getattr(pop.celltype, "receptor_types", ["?"])):
+                    raise errors.ConnectionError(
+                        f"projection {name}: the cells of population '{pop.label}' ({type(pop.celltype).__name__}) "
+                        "have no receptor types: they cannot be a projection's target")
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
         check_target = getattr(self.synapse_type, "check_target", None)
@@ -392,11 +395,13 @@ class Projection(common.Projection):
         if check is not None:
             check(values, self)
         values = self._check_values({name: np.asarray(values, float)}, type_checks=False)[name]
-        self._sync_from_device()
+        self._sync_from_device(force=True)
         self._check_together({**{n: a[index] for n, a in self._attributes.items()}, name: values})
         self._attributes[name][index] = values
-        sim = self._device()
-        if sim is not None and name != "delay" and name in self.synapse_type.codegen_model.var_names:
+        # into the device copy even with a rebuild pending (a delay changed): the rebuild reads it back from there
+        built = getattr(self, "_built_groups", [])
+        sim = simulator.state.simulation if built else None
+        if sim is not None and name != "delay" and name in built[0][0].model.var_names:
             for sg, sel in self._built_groups:       # in place on the device: no rebuild
                 sim.write_synapse_var(sg, name, self._attributes[name][sel])
         else:

@@ -317,5 +317,7 @@ def normal_values(seed: int, step, element, stream: int, group: int, mu: float, 
 
 #: Model name -> function(params, dt) -> the model's extra-global arrays.
 ARRAYS = {DC.name: dc_arrays, AC.name: ac_arrays, STEP.name: step_arrays, NOISY.name: noise_arrays}
+#: The library's own models: their injection code may call the internal helpers mulhi() and normal().
+LIBRARY_SOURCES = (DC, AC, STEP, NOISY)
 #: Model name -> function(params, arrays, steps, dt) -> the current (nA) each step receives (not NOISY).
 CURRENT = {DC.name: dc_current, AC.name: ac_current, STEP.name: step_current}

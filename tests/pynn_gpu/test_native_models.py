@@ -331,6 +331,78 @@ def test_genn_legacy_syntax_warns_and_works(sim):
     assert Old2.codegen_model.pre_spike_code == "add_to_post(weight);"
 
 
+def test_snippets_that_would_break_the_kernel_are_refused(sim):
+    """Refused when the model is defined, naming model, snippet and line: 'return' (it would leave the generated
+    kernel before the state is stored), an assignment to anything but the model's state variables (parameters,
+    built-ins, other cells' variables, spike times), an assignment in an expression snippet."""
+    cases = [
+        (lambda: sim.create_neuron_model("R", vars={"v": 0.0}, sim_code="if (v > 1.0)\n    return;"),
+         r"\[neuron model 'R' sim_code, line 2\] 'return' is not allowed"),
+        (lambda: sim.create_neuron_model("P", params={"tau": 5.0}, vars={"v": 0.0}, sim_code="v += 1.0;\ntau = 2.0;"),
+         r"\[neuron model 'P' sim_code, line 2\] 'tau' cannot be assigned"),
+        (lambda: sim.create_neuron_model("D", vars={"v": 0.0}, sim_code="dt *= 2.0;"), "'dt' cannot be assigned"),
+        (lambda: sim.create_neuron_model("T", vars={"v": 0.0}, threshold_condition_code="v = 1.0"),
+         r"threshold_condition_code, line 1\] must be one expression: '=' is not allowed"),
+        (lambda: sim.create_weight_update_model("W", vars={"weight": 0.0},
+                                                pre_spike_code="add_to_post(weight); v_post = 0.0;"),
+         r"pre_spike_code, line 1\] 'v_post' cannot be assigned"),
+        (lambda: sim.create_weight_update_model("S", vars={"weight": 0.0}, pre_spike_code="t_spike += 1.0;"),
+         "'t_spike' cannot be assigned"),
+        (lambda: sim.create_current_source_model("C", params={"a": 1.0}, injection_code="a = 2.0"),
+         "injection_code, line 1\\] 'a' cannot be assigned"),
+        # the library's internal helpers are not user functions
+        (lambda: sim.create_current_source_model("N", params={"a": 1.0}, injection_code="a * normal()"),
+         "unknown function 'normal'"),
+    ]
+    for make, message in cases:
+        with pytest.raises(ModelError, match=message):
+            make()
+
+
+def test_math_functions_on_literals_and_postsynaptic_builtins(sim):
+    """exp(1), pow(2, 3), sqrt(2) and abs(x) take floating-point arguments whatever the literal (as a C compiler
+    would convert them; OpenCL and CUDA would otherwise find several overloads); a postsynaptic model's snippets
+    can use the neuron's built-ins dt and t; GeNN 4's $(DT) is dt."""
+    M = sim.create_neuron_model("Lit", vars={"a": 0.0, "b": 0.0, "c": 0.0, "d": -2.5}, receptors=(),
+                                sim_code="a = exp(1); b = pow(2, 3) + sqrt(2); c = abs(d) + min(1, 2);")
+    Decay = sim.create_postsynaptic_model("Decay", params={"tau": 5.0}, vars={"x": 0.0}, apply_input_code="x += inp;",
+                                          decay_code="x *= exp(-dt / tau);", current_code="x")
+    with pytest.warns(FutureWarning):
+        Old = sim.create_neuron_model("OldLeak", vars={"V": 1.0}, receptors=(), sim_code="$(V) *= exp(-$(DT) / 10.0);")
+    N = sim.create_neuron_model("WithPSM", vars={"v": 0.0}, sim_code="v = isyn;",
+                                postsynaptic_models={"excitatory": Decay})
+    sim.setup(timestep=0.1, precision="double")
+    lit, old, n = sim.Population(1, M()), sim.Population(1, Old()), sim.Population(1, N())
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    sim.Projection(src, n, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=0.1))
+    for p, var in ((lit, ["a", "b", "c"]), (old, "V"), (n, "v")):
+        p.record(var)
+    sim.run(11.1)
+    a, b, c = (lit.get_data().segments[0].filter(name=x)[0].magnitude[-1, 0] for x in "abc")
+    assert (a, b, c) == pytest.approx((np.e, 8.0 + np.sqrt(2.0), 3.5), rel=1e-12)
+    assert old.get_data().segments[0].filter(name="V")[0].magnitude[-1, 0] == pytest.approx(np.exp(-11.1 / 10.0))
+    v = n.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    assert v[12] == pytest.approx(1.0) and v[111] == pytest.approx(np.exp(-9.9 / 5.0), rel=1e-9)   # from 1.2 ms
+
+
+def test_set_after_a_delay_change_is_kept(sim):
+    """A value set while a rebuild is pending (a delay changed) is the one the rebuilt network uses."""
+    sim.setup(timestep=0.1)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0, 30.0]]))
+    post = sim.Population(1, sim.IF_curr_delta())
+    post.record("v")
+    Count = sim.create_weight_update_model("Count", vars={"weight": 0.0, "n": 0.0},
+                                           pre_spike_code="add_to_post(weight); n += 1.0;")
+    prj = sim.Projection(src, post, sim.AllToAllConnector(), Count(weight=1.0, delay=1.0))
+    sim.run(10.0)
+    prj.set(delay=3.0)
+    prj.set(weight=5.0, n=10.0)
+    sim.run(30.0)
+    assert prj.get("n", format="list", with_address=False) == [11.0]
+    v = post.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    assert np.diff(v)[300:].max() == pytest.approx(5.0, rel=1e-3)       # the PSP at 33 ms (less a step's leak)
+
+
 @pytest.mark.cuda_compile
 @pytest.mark.skipif(not nvrtc.available(), reason=f"NVRTC not installed: {nvrtc.INSTALL_HINT}")
 def test_user_models_compile_for_cuda(sim):
