@@ -18,6 +18,7 @@ import numpy as np
 
 from ..kernels.dialects import DIALECTS
 from ..kernels import TEMPLATE_DIR, cache
+from ..kernels.runtime.diagnostics import mark_snippet
 from .errors import CodegenError
 from .layout import (GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
@@ -316,7 +317,7 @@ class Generator:
                                    expression=expression)
             locals_.update(declared)
             # uniform() draws from this neuron's counter-based stream
-            return out.replace("pg_uniform(", "pg_uniform(&pg_rng")
+            return mark_snippet(out.replace("pg_uniform(", "pg_uniform(&pg_rng"), f"{ctx} {kind}")
 
         pre_ode = code(m.pre_ode_code, "pre_ode_code")
         ode = [{"name": var, "local": f"l_{var}", "rhs": code(rhs, f"ode {var}", expression=True)}
@@ -347,10 +348,10 @@ class Generator:
                     snames[f"{e.name}_len"] = f"((int){spec.param_buffer}[{spec.params.index(e.name + '_len')}])"
                 internal = {"mulhi": "MULHI_U32", "normal": "pg_cs_normal"} if spec.source.model in LIBRARY_SOURCES \
                     else {}         # the library's own helpers, not for user models
+                context = f"current source '{spec.source.name}' ({spec.source.model.name}) injection_code"
                 current, _ = render(spec.source.model.injection_code, snames, single=self.single, functions=internal,
-                                    expression=True, writable=(),
-                                    context=f"current source '{spec.source.name}' ({spec.source.model.name}) "
-                                            "injection_code")
+                                    expression=True, writable=(), context=context)
+                current = mark_snippet(current, context)
                 if "pg_cs_normal(" in current:
                     if not any(a.name == NORMAL_TABLE for a in args):
                         args.append(KernelArg(NORMAL_TABLE, "scalar*"))
@@ -464,6 +465,7 @@ class Generator:
                          writable=m.var_names)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        code = mark_snippet(code, f"weight-update model '{m.name}' pre_spike_code")
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
                 "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
                 "delay": sb.buffer("delay"), "loads": loads, "stores": self._stores(sb, code), "code": code,
@@ -485,6 +487,7 @@ class Generator:
                          functions={"uniform": "pg_uniform"}, single=self.single, writable=m.var_names)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        code = mark_snippet(code, f"weight-update model '{m.name}' post_spike_code")
         return {"model": m.name, "offset": sb.column_offset, "end": sb.column_offset + sb.columns,
                 "columns": sb.columns, "col_post": sb.buffer("col_post"), "col_start": sb.buffer("col_start"),
                 "col_syn": sb.buffer("col_syn"), "delay": sb.buffer("delay"), "loads": loads,
@@ -515,6 +518,7 @@ class Generator:
                          writable=m.var_names)
         uses_rng = "pg_uniform(" in code
         code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        code = mark_snippet(code, f"weight-update model '{m.name}' synapse_dynamics_code")
         return {"model": m.name, "offset": sb.dynamics_offset, "end": sb.dynamics_offset + sb.n_syn,
                 "post": sb.buffer("post"), "delay": sb.buffer("delay"), "loads": loads,
                 "stores": self._stores(sb, code), "code": code, "uses_rng": uses_rng,

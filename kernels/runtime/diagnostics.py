@@ -1,8 +1,9 @@
 """Compile-error reports shared by the device runtimes (OpenCL and NVRTC).
 
 A device compiler reports lines of the generated source; :func:`explain` maps each error to the
-generated line and the model block (``/* <model>: N neurons */`` or ``/* <model>: N rows */``) it
-sits in, writes the generated source to the cache folder for reading, and points there.
+model snippet and its line when the error lies in one (the generator frames every snippet with
+:func:`mark_snippet`), else to the model block (``/* <model>: N neurons */`` or ``/* <model>: N rows */``)
+it sits in; it writes the generated source to the cache folder for reading, and points there.
 """
 from __future__ import annotations
 
@@ -14,12 +15,34 @@ from .. import cache
 #: Set to write the generated source to the cache folder on every compile (it is always written on an error).
 DUMP_ENV = "PYNN_GPU_DUMP_SOURCE"
 
-# "<file>:12:5: error: msg" (clang), "error: <file>:12:5: msg" (PoCL), "<file>(12): error: msg" or
-# "<file>(12): error #20-D: msg" (NVRTC)
+# "<file>:12:5: error: msg" (clang; "<file>:12:5 <Spelling=...>: error: msg" inside a macro), "error: <file>:12:5:
+# msg" (PoCL), "<file>(12): error: msg" or "<file>(12): error #20-D: msg" (NVRTC)
 _ERROR = re.compile(r"(?:fatal )?error: [^\s:]*:(?P<l1>\d+):\d+: (?P<m1>[^\n]*)"
-                    r"|:(?P<l2>\d+):\d+: (?:fatal )?error: (?P<m2>[^\n]*)"
+                    r"|:(?P<l2>\d+):\d+(?: <Spelling=[^>]*>)?: (?:fatal )?error: (?P<m2>[^\n]*)"
                     r"|\((?P<l3>\d+)\): (?:fatal )?error(?: #[\w-]+)?: (?P<m3>[^\n]*)")
 _BLOCK = re.compile(r"/\* ([^:*]+): \d+ (?:neurons|rows) \*/")
+_SNIPPET = re.compile(r"/\* snippet: (.*) \*/$")
+_SNIPPET_END = "/* end of snippet */"
+
+
+def mark_snippet(code: str, context: str) -> str:
+    """``code`` (a rendered snippet) framed by comments naming it, so that an error inside it is reported at the
+    snippet's own line (its lines follow the opening comment one for one)."""
+    if not code.strip():
+        return code
+    return f"/* snippet: {context.replace('*/', '* /')} */\n{code}\n{_SNIPPET_END}"
+
+
+def snippet_at(lines: list, n: int):
+    """(context, line in the snippet) if (1-based) line ``n`` of the generated source lies in a marked snippet."""
+    for k in range(n - 1, -1, -1):
+        text = lines[k].strip()
+        if text.endswith(_SNIPPET_END) and k < n - 1:
+            return None
+        m = _SNIPPET.search(text)
+        if m:
+            return m.group(1), n - 1 - k
+    return None
 
 
 def numbered(source: str) -> str:
@@ -70,9 +93,14 @@ def errors(log: str, source: str) -> list:
 
 
 def explain(log: str, source: str, context: str, compiler: str = "") -> str:
-    """A compile error with the offending generated lines and the model block they belong to."""
+    """A compile error at the snippet line it comes from (else the generated line and its model block)."""
     notes = []
+    lines = source.splitlines()
     for n, model, msg, text in errors(log, source):
+        snippet = snippet_at(lines, n)
+        if snippet is not None:
+            notes.append(f"[{snippet[0]}, line {snippet[1]}] {msg}\n    (generated line {n}: {text})")
+            continue
         where = f" in model '{model}'" if model else ""
         notes.append(f"line {n}{where}: {msg}\n    {text}")
     path = dump(source)

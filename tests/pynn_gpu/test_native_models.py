@@ -385,6 +385,26 @@ def test_math_functions_on_literals_and_postsynaptic_builtins(sim):
     assert v[12] == pytest.approx(1.0) and v[111] == pytest.approx(np.exp(-9.9 / 5.0), rel=1e-9)   # from 1.2 ms
 
 
+def test_device_compile_errors_name_the_snippet_line(sim):
+    """What only the device compiler finds (here % of floating-point values) is reported at the user's snippet and
+    line, for a neuron model and for a current source injected into a standard cell."""
+    from pynn_gpu.kernels.errors import KernelCompileError
+    from pynn_gpu.kernels.runtime.diagnostics import errors
+    Bad = sim.create_neuron_model("BadMod", vars={"v": 0.0}, receptors=(), sim_code="v += 1.0;\n\nv = v % 2.0;")
+    Src = sim.create_current_source_model("BadSrc", params={"a": 1.0}, injection_code="1.0 +\n a % 2.0")
+    sim.setup(timestep=0.1)
+    sim.Population(1, Bad())
+    with pytest.raises(KernelCompileError, match=r"\[neuron model 'BadMod' sim_code, line 3\]"):
+        sim.run(1.0)
+    sim.setup(timestep=0.1)
+    Src().inject_into(sim.Population(1, sim.IF_curr_exp()))
+    with pytest.raises(KernelCompileError, match=r"\[current source 'BadSrc#0' \(BadSrc\) injection_code, line 2\]"):
+        sim.run(1.0)
+    # clang's report of an error inside a macro expansion
+    log = "x.cl:3:27 <Spelling=/usr/include/b.h:45:24>: error: call to 'f' is ambiguous"
+    assert errors(log, "a\nb\nc\n") == [(3, "", "call to 'f' is ambiguous", "c")]
+
+
 def test_set_after_a_delay_change_is_kept(sim):
     """A value set while a rebuild is pending (a delay changed) is the one the rebuilt network uses."""
     sim.setup(timestep=0.1)
