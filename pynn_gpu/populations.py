@@ -90,7 +90,13 @@ class _ParameterAccess:
             raise errors.InvalidParameterValueError(
                 f"initial value of '{variable}' in population '{pop.label}' must be a finite number "
                 f"(got {values[~np.isfinite(values)][0]})")
+        name = variable
         variable = model_variable(pop.celltype, variable)       # pop._init holds the model's names
+        if any(v.name == variable and v.type == "int" for v in pop.celltype.codegen_model.vars) \
+                and np.any(values != np.round(values)):
+            raise errors.InvalidParameterValueError(
+                f"initial value of '{name}' in population '{pop.label}' must be a whole number: the variable is an "
+                f"integer (got {values[values != np.round(values)][0]})")
         full = pop._init.get(variable, np.zeros(pop.size)).astype(float)
         full[mask] = values
         pop._init[variable] = full

@@ -463,3 +463,13 @@ def test_synapse_parameters_nest_refuses(gpu):
         src, beta, gpu.AllToAllConnector(), gpu.TsodyksMarkramSynapse(weight=0.01), receptor_type="AMPA"),
         "TsodyksMarkramSynapse", "'AMPA'", "single synaptic time constant")
     check_raises(NotImplementedError, lambda: gpu.native_cell_type("iaf_psc_alpha"), "create_neuron_model")
+
+
+def test_integer_state_variable_takes_whole_numbers(gpu):
+    Counter = gpu.create_neuron_model("Counter", vars=[("k", "int")], receptors=(), sim_code="k += 1;")
+    cells = gpu.Population(2, Counter(), label="counters")
+    cells.initialize(k=[2, 3])
+    check_raises(InvalidParameterValueError, lambda: cells.initialize(k=2.5), "'k'", "'counters'", "whole number")
+    cells.record("k")
+    gpu.run(1.0)
+    np.testing.assert_array_equal(cells.get_data().segments[0].filter(name="k")[0].magnitude[-1], [12, 13])
