@@ -47,8 +47,9 @@ class GPUCellMixin:
         return {}
 
     def spike_times(self, native: dict, idx, steps, dt: float, precise: bool):
-        """Times (ms) of spikes emitted by cells ``idx`` in ``steps``: the end of the step (on-grid)."""
-        return (steps + 1) * dt
+        """Times (ms) of spikes emitted by cells ``idx`` in ``steps``: the end of the step (on-grid), on the grid as
+        the simulation time is (7 * 0.1 is 0.7, not 0.7000000000000001, which PyNN would drop past t_stop)."""
+        return np.round((steps + 1) * dt, 9)
 
 
 _IF_CHECKS = {"cm": POSITIVE, "tau_m": POSITIVE, "tau_refrac": NON_NEGATIVE, "tau_syn_E": POSITIVE,
@@ -305,7 +306,7 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
         """With ``precise`` (PyNN's default spike_precision='off_grid') the given times themselves, as NEST's
         precise parrots report them (the n-th spike of a step the n-th time given in it); a spike no longer in the
         list keeps its grid time."""
-        times = (steps + 1) * dt
+        times = np.round((steps + 1) * dt, 9)
         if not precise:
             return times
         for k in np.unique(idx):

@@ -193,3 +193,14 @@ def test_sampling_interval_not_a_multiple_of_the_timestep(sim):
     for bad in (0.25, -1.0, 0.0):
         with pytest.raises(errors.InvalidParameterValueError, match="sampling_interval"):
             cells.record("v", sampling_interval=bad)
+
+
+def test_spike_in_the_last_step_of_a_run_is_kept(sim):
+    """Spike times are on the same grid as the run's end: a spike in the last step of run(0.7) is not past t_stop."""
+    sim.setup(timestep=0.1)
+    cells = sim.Population(1, sim.IF_curr_exp(i_offset=1000.0, tau_refrac=0.1))
+    cells.record("spikes")
+    sim.run(0.7)
+    train = cells.get_data().segments[0].spiketrains[0]
+    assert len(train) == cells.get_spike_counts()[cells[0]] == 4
+    assert float(train.magnitude[-1]) == 0.7
