@@ -402,6 +402,8 @@ class Simulation:
                 host[name] = np.empty_like(old._host[name])
                 old._download(name, host[name])
         new = {name: self._host[name].copy() for name in host}
+        pending = np.arange(self.step, self.step + olay.n_slots)        # the steps inputs are pending for
+        old_slots, new_slots = (pending % olay.n_slots)[:, None], (pending % lay.n_slots)[:, None]
         for group, (b, slot) in lay.group_slot.items():
             if group not in olay.group_slot:
                 continue
@@ -422,8 +424,7 @@ class Simulation:
                     oplane = olay.receptor_plane.get((ob.index, receptor))
                     if plane is None or oplane is None:
                         continue
-                    for s in range(self.step, self.step + olay.n_slots):    # the steps inputs are pending for
-                        dst[s % lay.n_slots, plane, to] = src[s % olay.n_slots, oplane, frm]
+                    dst[new_slots, plane, to] = src[old_slots, oplane, frm]
         for name, values in new.items():
             self._upload_array(name, values)
 
