@@ -104,8 +104,9 @@ class Recorder(recording.Recorder):
         return pop.celltype.spike_times(pop._parameters, idx, steps, simulator.state.dt,
                                         precise=simulator.state.spike_precision == "off_grid")
 
-    def _spike_data(self):
-        """Emission steps, cell indices and times (ms) of the spikes recorded so far."""
+    def _spike_data(self, with_times: bool = True):
+        """Emission steps, cell indices and times (ms; None without ``with_times``) of the spikes recorded so
+        far."""
         sim, records = self._records()
         rec = records.get("spikes")
         if rec is None or not sim.recorded[rec.index]:
@@ -113,16 +114,21 @@ class Recorder(recording.Recorder):
         entries = sim.recorded[rec.index]
         steps = np.concatenate([e[0] for e in entries])
         idx = np.concatenate([e[1] for e in entries])
-        times = np.concatenate([e[2] if len(e) > 2 else self._times(e[0], e[1]) for e in entries])
+        if not with_times:
+            return steps, idx, None
+        # times settled before a parameter change are kept; the others computed in one pass (a sort)
+        times = np.concatenate([e[2] if len(e) > 2 else np.full(len(e[0]), np.nan) for e in entries])
+        open_ = np.isnan(times)
+        if open_.any():
+            times[open_] = self._times(steps[open_], idx[open_])
         return steps, idx, times
 
     def _fix_spike_times(self):
         """Before a cell's parameters change, settle the times of the spikes it already emitted."""
         sim, records = self._records()
         rec = records.get("spikes")
-        if rec is not None:
-            sim.recorded[rec.index] = [e if len(e) > 2 else (e[0], e[1], self._times(e[0], e[1]))
-                                       for e in sim.recorded[rec.index]]
+        if rec is not None and sim.recorded[rec.index]:
+            sim.recorded[rec.index] = [self._spike_data()]
 
     def _get_spiketimes(self, ids, clear=False):
         steps, idx, times = self._spike_data()
@@ -155,7 +161,7 @@ class Recorder(recording.Recorder):
         return data[:, cols].astype(float), None
 
     def _local_count(self, variable, filter_ids=None):
-        _, idx, _ = self._spike_data()
+        _, idx, _ = self._spike_data(with_times=False)
         first = int(self.population.first_id)
         counts = np.bincount(idx, minlength=self.population.size)
         return {int(i): int(counts[int(i) - first]) for i in self.filter_recorded(variable, filter_ids)}
@@ -166,6 +172,12 @@ class Recorder(recording.Recorder):
             simulator.state.mark_changed()      # the samples after the clear need a grid that starts there
         sim, records = self._records()
         for var, rec in records.items():
-            sim.recorded[rec.index] = []
             if var != "spikes":
+                sim.recorded[rec.index] = []
                 self._first_samples[var] = sim.read_state(rec.group, var)[rec.indices]
+            elif sim.recorded[rec.index]:
+                # a SpikeSourceArray time a hair past the end (10.0000000000005 at t = 10) was emitted in the
+                # last step and belongs to the next segment, as in NEST
+                steps, idx, times = self._spike_data()
+                later = times > round(simulator.state.t, 9)
+                sim.recorded[rec.index] = [(steps[later], idx[later], times[later])] if later.any() else []

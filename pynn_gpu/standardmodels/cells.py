@@ -274,6 +274,11 @@ class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
                         "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
 
+def _times_of(seq) -> np.ndarray:
+    """One cell's spike_times (a PyNN Sequence or a list) as an array of ms."""
+    return np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float).ravel()
+
+
 class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__
     translations = _identity("spike_times")
@@ -283,7 +288,7 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
         """Each cell's spike_times must be finite, >= 0 and sorted (PyNN's issue 511: unsorted is an error)."""
         for k, seq in enumerate(np.atleast_1d(native.get("spike_times", []))):
             try:
-                times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float).ravel()
+                times = _times_of(seq)
             except (TypeError, ValueError):
                 raise InvalidParameterValueError(f"SpikeSourceArray{where}: parameter 'spike_times' of cell {k} "
                                                  f"must be a sequence of numbers (ms), got {seq!r}") from None
@@ -305,31 +310,30 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
     def spike_times(self, native, idx, steps, dt, precise):
         """With ``precise`` (PyNN's default spike_precision='off_grid') the given times themselves, as NEST's
         precise parrots report them (the n-th spike of a step the n-th time given in it); a spike no longer in the
-        list keeps its grid time."""
+        list keeps its grid time.  One sorted pass over all cells: (cell, step) keys of the emitted spikes are
+        looked up among those of the given times."""
         times = np.round((steps + 1) * dt, 9)
-        if not precise:
+        if not precise or len(idx) == 0:
             return times
-        for k in np.unique(idx):
-            seq = native["spike_times"][k]
-            given = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
-            given_steps = steps_ceil(given, dt) - 1
-            sel = np.nonzero(idx == k)[0]
-            sel = sel[np.argsort(steps[sel], kind="stable")]
-            emitted = steps[sel]
-            rank = np.arange(len(sel)) - np.searchsorted(emitted, emitted, side="left")   # among spikes of its step
-            pos = np.searchsorted(given_steps, emitted, side="left") + rank
-            ok = pos < len(given)
-            ok[ok] = given_steps[pos[ok]] == emitted[ok]
-            times[sel[ok]] = given[pos[ok]]
+        cells = np.unique(idx)
+        given = [_times_of(native["spike_times"][k]) for k in cells]
+        given_cell = np.repeat(np.arange(len(cells)), [len(g) for g in given])
+        given = np.concatenate(given) if given else np.zeros(0)
+        given_steps = steps_ceil(given, dt) - 1
+        span = int(max(given_steps.max(initial=0), steps.max())) + 2
+        given_keys = given_cell * span + given_steps          # sorted: cells ascending, times sorted within
+        order = np.lexsort((steps, idx))
+        keys = np.searchsorted(cells, idx[order]) * span + steps[order]
+        rank = np.arange(len(keys)) - np.searchsorted(keys, keys, side="left")   # among spikes of its step
+        pos = np.searchsorted(given_keys, keys, side="left") + rank
+        ok = pos < len(given_keys)
+        ok[ok] = given_keys[pos[ok]] == keys[ok]
+        times[order[ok]] = given[pos[ok]]
         return times
 
     def extra_globals(self, native, dt):
         """Each spike at t is emitted in the step that ends at t rounded up to the grid (NEST's on-grid rule)."""
-        steps = []
-        for seq in np.atleast_1d(native["spike_times"]):
-            times = np.asarray(seq.value if isinstance(seq, Sequence) else seq, dtype=float)
-            steps.append(steps_ceil(times, dt) - 1)
-        return {"spike_steps": steps}
+        return {"spike_steps": [steps_ceil(_times_of(seq), dt) - 1 for seq in np.atleast_1d(native["spike_times"])]}
 
 
 class _NotAvailable(ModelNotAvailable):
