@@ -10,7 +10,8 @@ import numpy as np
 
 import warnings
 
-from ..kernels.errors import DeviceMemoryError
+from ..kernels.errors import DeviceMemoryError, HostMemoryError
+from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError
 from .generator import HISTORY_SIZE, Generator, Program
 from .models import evaluate_derived
@@ -277,6 +278,24 @@ class Simulation:
                 f"({int(MEMORY_FRACTION * 100)}% usable); reduce the network or what is recorded")
         return chunk
 
+    def _check_host_memory(self, end: int):
+        """Refuse, before it starts, a run whose recorded signals would not fit in the host's free memory."""
+        item = np.dtype(self.dtype).itemsize
+        need = {}
+        for rec in self.layout.records:
+            if rec.variable != "spikes":        # (spikes take what they take: 16 bytes per spike)
+                rows = (end - rec.phase) // rec.interval - (self.step - rec.phase) // rec.interval
+                need[rec] = rows * len(rec.indices) * item
+        total = sum(need.values())
+        free = available_host_bytes() if total else None
+        if free is not None and total > HOST_MEMORY_FRACTION * free:
+            rec = max(need, key=need.get)
+            raise HostMemoryError(
+                f"recording {rec.variable!r} of {len(rec.indices):,} cells of '{rec.group.name}' for "
+                f"{end - self.step:,} steps needs {_fmt_bytes(need[rec])} of host memory (all recordings of this "
+                f"run {_fmt_bytes(total)}), but {_fmt_bytes(free)} is available: record fewer cells, sample less "
+                "often (sampling_interval), or run in shorter parts and get_data(clear=True) between them")
+
     def _alloc_records(self):
         item = np.dtype(self.dtype).itemsize
         for rec in self.layout.records:
@@ -495,9 +514,10 @@ class Simulation:
     def run(self, n_steps: int):
         """Advance ``n_steps`` steps; recordings are copied back per chunk and on return."""
         rt, lay = self.rt, self.layout
+        end = self.step + int(n_steps)
+        self._check_host_memory(end)
         launches = [(kernel, lay.work_items(name)) for name, kernel in self.kernels.items()]
         pending = []
-        end = self.step + int(n_steps)
         while self.step < end:
             chunk_start = self.step
             chunk_end = min(end, chunk_start + self.chunk_steps)

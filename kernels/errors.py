@@ -11,3 +11,8 @@ class DeviceMemoryError(MemoryError):
 
 class KernelCompileError(RuntimeError):
     """The device compiler rejected generated code; the message maps the error to the model snippet."""
+
+
+class HostMemoryError(MemoryError):
+    """The host's memory available now cannot hold what a projection or a run would need: the message names it,
+    says how much it needs and what is free."""

@@ -22,7 +22,8 @@ from .codegen.library.timing import steps_round, steps_to_ms
 from .codegen.sorting import stable_order
 from .codegen.network import SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
-from .kernels.errors import DeviceMemoryError
+from .kernels.errors import DeviceMemoryError, HostMemoryError
+from .kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -186,6 +187,15 @@ class Projection(common.Projection):
             raise DeviceMemoryError(
                 f"projection '{self.label}' would create about {int(n):,} connections, needing "
                 f"{_fmt_bytes(need)} of device memory, but {runtime.device_name} has {_fmt_bytes(budget)} usable")
+        # on the host: source and target indices and each native parameter (8 bytes each), and as much again
+        # while the device layout is built from them
+        host_need = 2 * int(n) * 8 * (2 + len(self._attributes))
+        free = available_host_bytes()
+        if free is not None and host_need > HOST_MEMORY_FRACTION * free:
+            raise HostMemoryError(
+                f"projection '{self.label}' would create about {int(n):,} connections, needing about "
+                f"{_fmt_bytes(host_need)} of host memory ({len(self._attributes)} parameters per connection), but "
+                f"{_fmt_bytes(free)} is available; reduce the network size")
 
     def _add_connections(self, pre_indices, post_indices, **parameters):
         """Append connections (indices into pre/post, native parameter arrays aligned with them)."""
@@ -258,11 +268,16 @@ class Projection(common.Projection):
 
     def _finalise(self):
         if self._chunks:
+            # one array at a time, each chunk's part released once copied: the peak is one attribute over the
+            # connections' own size, not twice that
+            sizes = [len(c[0]) for c in self._chunks]
             self._pre = np.concatenate([self._pre] + [c[0] for c in self._chunks])
             self._post = np.concatenate([self._post] + [c[1] for c in self._chunks])
+            self._chunks = [(None, None, c[2]) for c in self._chunks]
             for name in self._attributes:
-                parts = [c[2][name] if name in c[2] else np.full(len(c[0]), np.nan) for c in self._chunks]
+                parts = [c[2].pop(name) if name in c[2] else np.full(n, np.nan) for c, n in zip(self._chunks, sizes)]
                 self._attributes[name] = np.concatenate([self._attributes[name]] + parts)
+                del parts
             self._chunks = []
             self._order = None
 

@@ -319,6 +319,39 @@ def test_network_too_big_for_the_device(gpu):
 
 
 
+def test_projection_too_big_for_the_host_memory(gpu, monkeypatch):
+    """Refused before any connection is generated when the host's free memory (here 64 MiB) cannot hold the
+    connections' arrays: 2,000 x 2,000 all-to-all is 4 M connections of 16 + 2 x 8 bytes, twice while built."""
+    from pynn_gpu import projections
+    from pynn_gpu.kernels.errors import HostMemoryError
+    monkeypatch.setattr(projections, "available_host_bytes", lambda: 64 * 2 ** 20)
+    pre = gpu.Population(2000, gpu.IF_curr_exp(), label="pre")
+    post = gpu.Population(2000, gpu.IF_curr_exp(), label="post")
+    check_raises(HostMemoryError, lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(),
+                                                         gpu.StaticSynapse(weight=0.1, delay=1.0), label="dense"),
+                 "'dense'", "4,000,000 connections", "244.1 MiB of host memory", "64.0 MiB is available")
+    assert gpu.simulator.state.projections == []
+    small = gpu.Projection(pre, post, gpu.FixedNumberPreConnector(10), gpu.StaticSynapse(weight=0.1, delay=1.0))
+    assert small.size() == 20_000                 # 625 KiB fits
+
+
+def test_recording_too_big_for_the_host_memory(gpu, monkeypatch):
+    """A run whose recorded signals would not fit in the host's free memory is refused before it starts, naming
+    the recording; a shorter run that fits goes ahead and the time stands where it was."""
+    from pynn_gpu.codegen import simulation
+    from pynn_gpu.kernels.errors import HostMemoryError
+    cells = gpu.Population(1000, gpu.IF_curr_exp(), label="cortex")
+    cells.record("v")
+    gpu.run(1.0)
+    monkeypatch.setattr(simulation, "available_host_bytes", lambda: 16 * 2 ** 20)
+    # 1,000 cells x 10,000 steps x 4 bytes = 38 MiB > 80 % of 16 MiB
+    check_raises(HostMemoryError, lambda: gpu.run(1000.0), "'v'", "1,000 cells of 'cortex'", "10,000 steps",
+                 "38.1 MiB", "16.0 MiB is available", "sampling_interval", "get_data(clear=True)")
+    assert gpu.get_current_time() == 1.0
+    gpu.run(100.0)                                  # 3.8 MiB fits
+    assert cells.get_data().segments[0].analogsignals[0].shape == (1011, 1000)
+
+
 def test_unsupported_cell_type(gpu):
     from pyNN.standardmodels import cells
     check_raises(NotImplementedError, lambda: gpu.Population(2, cells.IF_cond_alpha()), "IF_cond_alpha")

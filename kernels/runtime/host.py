@@ -1,0 +1,23 @@
+"""The host's memory: what is free now, so that what would not fit is refused before it is allocated."""
+from __future__ import annotations
+
+import os
+
+#: Share of the host's available memory one request may take (the rest stays for Python, Neo and the OS).
+HOST_MEMORY_FRACTION = 0.8
+
+
+def available_host_bytes() -> int | None:
+    """Bytes of memory the host can give without swapping (Linux ``MemAvailable``), else free physical pages;
+    None where neither is known."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
