@@ -71,6 +71,21 @@ def _random(value) -> bool:
     """Whether an initial value (a LazyArray) draws from a random distribution."""
     return isinstance(getattr(value, "base_value", value), RandomDistribution)
 
+def _checked_seed(seed) -> int:
+    """setup(rng_seed=...): a whole number in [0, 2**64) (the counter-based generator's key); None is 0."""
+    if seed is None:
+        return 0
+    try:
+        value = int(seed)
+        whole = value == seed
+    except (TypeError, ValueError, OverflowError):
+        whole = False
+    if not whole or isinstance(seed, bool) or not 0 <= value < 2 ** 64:
+        raise errors.InvalidParameterValueError(
+            f"setup(rng_seed={seed!r}): the seed must be a whole number from 0 to 2**64 - 1")
+    return value
+
+
 class State(common.control.BaseState):
     """Simulation time, timestep and the lifecycle of the device network."""
 
@@ -109,7 +124,7 @@ class State(common.control.BaseState):
         self._min_delay = min_delay
         self._max_delay = max_delay
         self.backend, self.device, self.precision = backend, device, precision
-        self.rng_seed = int(rng_seed) if rng_seed is not None else 0
+        self.rng_seed = _checked_seed(rng_seed)
         if ode_integrator not in ODE_INTEGRATORS:
             raise errors.InvalidParameterValueError(
                 f"setup(ode_integrator={ode_integrator!r}): allowed values are {ODE_INTEGRATORS}")

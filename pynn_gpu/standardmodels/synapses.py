@@ -48,6 +48,16 @@ class GPUSynapseMixin:
     codegen_model = None
     parameter_checks = {"weight": check_weights}
 
+    def __init__(self, *args, **kwargs):
+        try:
+            super().__init__(*args, **kwargs)
+        except NonExistentParameterError as error:
+            if error.model_name != "unknown":
+                raise
+            # PyNN's synapse types build their ParameterSpace without naming themselves
+            raise NonExistentParameterError(error.parameter_name, type(self).__name__,
+                                            error.valid_parameter_names) from None
+
     def model_vars(self, attributes: dict, post_params: dict, receptor: str, initial: dict) -> dict:
         """Per-synapse variables of the codegen model from the native attributes (arrays for the selected
         synapses), the target cells' parameters (arrays aligned with the synapses) and initial values."""

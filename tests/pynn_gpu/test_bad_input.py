@@ -237,7 +237,9 @@ def test_delay_below_timestep(gpu, connector, delay):
 def test_unknown_synaptic_parameter(gpu):
     pre, post = _pops(gpu)
     prj = gpu.Projection(pre, post, gpu.OneToOneConnector(), gpu.StaticSynapse(weight=0.5, delay=1.0))
-    check_raises(NonExistentParameterError, lambda: gpu.StaticSynapse(foo=1.0), "foo")
+    check_raises(NonExistentParameterError, lambda: gpu.StaticSynapse(foo=1.0), "foo", "StaticSynapse")
+    check_raises(NonExistentParameterError, lambda: gpu.TsodyksMarkramSynapse(UU=0.5), "UU",
+                 "TsodyksMarkramSynapse", "tau_rec")
     check_raises(NonExistentParameterError, lambda: prj.get("foo", format="list"), "foo")
     check_raises(NonExistentParameterError, lambda: prj.set(foo=1.0), "foo")
     assert prj.get("weight", format="list", with_address=False) == [0.5, 0.5, 0.5]
@@ -407,10 +409,16 @@ def test_unknown_dc_parameter(gpu):
 
 @pytest.mark.parametrize("kwargs,name", [({"precision": "half"}, "precision"), ({"backend": "foo"}, "backend"),
                                          ({"timestep": 0}, "timestep"), ({"timestep": -0.1}, "timestep"),
-                                         ({"timestep": NAN}, "timestep")])
+                                         ({"timestep": NAN}, "timestep"), ({"rng_seed": -1}, "rng_seed"),
+                                         ({"rng_seed": 2 ** 64}, "rng_seed"), ({"rng_seed": 1.5}, "rng_seed"),
+                                         ({"rng_seed": "7"}, "rng_seed")])
 def test_bad_setup(sim, kwargs, name):
+    """Wrong setup() arguments are refused naming the argument (a seed is a whole number the generator's 64-bit
+    key can hold: -1 or 2**64 would silently repeat another seed's streams, 1.5 would be truncated)."""
     msg = check_raises(InvalidParameterValueError, lambda: sim.setup(**kwargs), name)
-    if name != "timestep":
+    if name == "rng_seed":
+        assert "whole number from 0 to 2**64 - 1" in msg
+    elif name != "timestep":
         assert "allowed" in msg and "'single'" in msg or "'opencl'" in msg
 
 

@@ -281,6 +281,9 @@ def test_constructor_errors(sim):
     with pytest.raises(InvalidParameterValueError, match="'tau' have no default value.*Needs\\(tau=...\\)"):
         Needs(g=2.0)
     assert Needs(tau=3.0).parameter_space["tau"].base_value == 3.0
+    Rule = sim.create_weight_update_model("Rule", params={"eta": 1e-3}, vars=["weight"])
+    with pytest.raises(NonExistentParameterError, match="etta \\(valid parameters for Rule are: delay, eta, weight"):
+        Rule(etta=2e-3)
 
 
 def test_models_of_one_name_and_locals_named_like_kernel_variables(sim):
