@@ -30,6 +30,19 @@ from .standardmodels.synapses import StaticSynapse
 DEVICE_BYTES_PER_SYNAPSE = 12
 
 
+def _joined(parts) -> np.ndarray:
+    """The parts of a connection attribute joined; one value shared by all is kept once, as a read-only
+    broadcast array (a plastic synapse type has up to ten parameters per connection, most of them the same for
+    every connection: 8 bytes each per connection otherwise)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return np.zeros(0)
+    first = parts[0][0]
+    if all(p.strides[0] == 0 and p[0] == first or (p == first).all() for p in parts):
+        return np.broadcast_to(np.float64(first), (sum(len(p) for p in parts),))
+    return np.concatenate(parts).astype(float, copy=False)
+
+
 def _population_index(cells):
     """For a Population, view or Assembly: the owning Population and local index of each cell."""
     ids = np.asarray(cells.all_cells, dtype=np.int64)
@@ -111,6 +124,15 @@ class Connection(common.Connection):
         if projection is not None and name in projection._attributes:
             return self._get(name)
         raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        # any synaptic parameter of the connection (U, tau_rec, tau_plus...) is written to the projection, as
+        # weight and delay are
+        projection = self.__dict__.get("projection")
+        if projection is not None and name in projection._attributes and name not in type(self).__dict__:
+            self._set(name, value)
+        else:
+            super().__setattr__(name, value)
 
     def as_tuple(self, *attribute_names):
         return tuple(getattr(self, name) for name in attribute_names)
@@ -276,10 +298,17 @@ class Projection(common.Projection):
             self._chunks = [(None, None, c[2]) for c in self._chunks]
             for name in self._attributes:
                 parts = [c[2].pop(name) if name in c[2] else np.full(n, np.nan) for c, n in zip(self._chunks, sizes)]
-                self._attributes[name] = np.concatenate([self._attributes[name]] + parts)
+                self._attributes[name] = _joined([self._attributes[name]] + parts)
                 del parts
             self._chunks = []
             self._order = None
+
+    def _writable(self, name):
+        """The array of attribute ``name``, made writable (a value shared by every connection is stored once)."""
+        values = self._attributes[name]
+        if not values.flags.writeable:
+            self._attributes[name] = values = np.array(values)
+        return values
 
     def __len__(self):
         self._finalise()
@@ -412,7 +441,7 @@ class Projection(common.Projection):
         values = self._check_values({name: np.asarray(values, float)}, type_checks=False)[name]
         self._sync_from_device(force=True)
         self._check_together({**{n: a[index] for n, a in self._attributes.items()}, name: values})
-        self._attributes[name][index] = values
+        self._writable(name)[index] = values
         # into the device copy even with a rebuild pending (a delay changed): the rebuild reads it back from there
         built = getattr(self, "_built_groups", [])
         sim = simulator.state.simulation if built else None
@@ -480,4 +509,4 @@ class Projection(common.Projection):
         for sg, sel in self._built_groups:
             for name in self._attributes:
                 if sim.changes_on_device(sg, name):
-                    self._attributes[name][sel] = sim.read_synapse_var(sg, name)
+                    self._writable(name)[sel] = sim.read_synapse_var(sg, name)

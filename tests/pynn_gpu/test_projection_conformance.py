@@ -226,3 +226,26 @@ def test_connections_show_learned_weights(sim):
     learned = prj[0].weight
     assert learned > 1.6                                    # three causal pairings potentiated it
     assert [c.weight for c in prj] == [learned] == prj.get("weight", format="list", with_address=False)
+
+
+def test_shared_parameter_values_stored_once_and_written_per_connection(sim):
+    """A parameter all connections share is held once (an STDP projection's eight per-connection parameters
+    cost 8 bytes per connection each otherwise); writing one connection, or learning, gives it its own values
+    and leaves the others as they were."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pre = sim.Population(30, sim.SpikeSourcePoisson(rate=50.0))
+    post = sim.Population(20, sim.IF_curr_exp())
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                                                  A_minus=0.012),
+                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
+                             weight=0.5, delay=1.0)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    shared = [name for name, values in prj._attributes.items() if values.strides[0] == 0]
+    assert set(shared) >= {"weight", "delay", "tau_plus", "tau_minus", "A_plus", "A_minus", "w_max", "w_min"}
+    prj[7].tau_plus = 10.0                 # as prj[7].weight = ...: into the projection
+    tau = prj.get("tau_plus", format="list", with_address=False)
+    assert sorted(set(tau)) == [10.0, 20.0] and tau.count(10.0) == 1
+    sim.run(200.0)
+    w = np.array(prj.get("weight", format="list", with_address=False))
+    assert len(set(w)) >= 30 and np.all((w >= 0.0) & (w <= 1.0)) and not np.any(w == 0.5)     # learned
+    assert np.all(prj.get("A_minus", format="array") == 0.012)
