@@ -323,7 +323,8 @@ def test_network_too_big_for_the_device(gpu):
 
 def test_projection_too_big_for_the_host_memory(gpu, monkeypatch):
     """Refused before any connection is generated when the host's free memory (here 64 MiB) cannot hold the
-    connections' arrays: 2,000 x 2,000 all-to-all is 4 M connections of 16 + 2 x 8 bytes, twice while built."""
+    connections' arrays: 2,000 x 2,000 all-to-all is 4 M connections of 16 + 2 x 8 bytes, three times over while
+    drawn and built."""
     from pynn_gpu import projections
     from pynn_gpu.kernels.errors import HostMemoryError
     monkeypatch.setattr(projections, "available_host_bytes", lambda: 64 * 2 ** 20)
@@ -331,7 +332,7 @@ def test_projection_too_big_for_the_host_memory(gpu, monkeypatch):
     post = gpu.Population(2000, gpu.IF_curr_exp(), label="post")
     check_raises(HostMemoryError, lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(),
                                                          gpu.StaticSynapse(weight=0.1, delay=1.0), label="dense"),
-                 "'dense'", "4,000,000 connections", "244.1 MiB of host memory", "64.0 MiB is available")
+                 "'dense'", "4,000,000 connections", "366.2 MiB of host memory", "64.0 MiB is available")
     assert gpu.simulator.state.projections == []
     small = gpu.Projection(pre, post, gpu.FixedNumberPreConnector(10), gpu.StaticSynapse(weight=0.1, delay=1.0))
     assert small.size() == 20_000                 # 625 KiB fits
