@@ -618,13 +618,22 @@ class Simulation:
         self._upload_array(name, current)
 
     def adopt_recordings(self, old: "Simulation"):
-        """Take over what ``old`` recorded (same group, variable, cells and interval) after a rebuild."""
+        """Take over what ``old`` recorded (same group, variable and interval) after a rebuild; signals of cells
+        added to a recording are NaN in the rows recorded before."""
         for rec in self.layout.records:
             for prev in old.layout.records:
                 if (prev.group is rec.group and prev.variable == rec.variable and prev.interval == rec.interval
-                        and prev.phase == rec.phase
-                        and np.array_equal(prev.indices, rec.indices)):
-                    self.recorded[rec.index] = old.recorded[prev.index]
+                        and prev.phase == rec.phase):
+                    if np.array_equal(prev.indices, rec.indices):
+                        self.recorded[rec.index] = old.recorded[prev.index]
+                    elif rec.variable != "spikes" and np.isin(prev.indices, rec.indices).all():
+                        cols = np.searchsorted(rec.indices, prev.indices)
+                        widened = []
+                        for chunk in old.recorded[prev.index]:
+                            wide = np.full((len(chunk), len(rec.indices)), np.nan, chunk.dtype)
+                            wide[:, cols] = chunk
+                            widened.append(wide)
+                        self.recorded[rec.index] = widened
 
     def records_of(self, group):
         """The RecordSpecs of ``group`` by variable name."""

@@ -135,6 +135,12 @@ class Population(_ParameterAccess, common.Population):
     _recorder_class = Recorder
     _assembly_class = Assembly
 
+    def _set_cell_initial_value(self, id, variable, value):
+        """``ID.set_initial_value``: as ``initialize`` of that cell (PyNN's common code only edits
+        ``initial_values``, which the simulation never saw)."""
+        index = self.id_to_index(id)
+        self[index:index + 1].initialize(**{variable: value})
+
     def __init__(self, *args, **kwargs):
         state = simulator.state
         before = (len(state.populations), set(state.recorders), state.id_counter)

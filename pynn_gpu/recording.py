@@ -22,8 +22,10 @@ class Recorder(recording.Recorder):
 
     def __init__(self, population, file=None):
         super().__init__(population, file)
-        self._first_samples = {}
+        self._first_samples = {}  # model variable -> (cells, values) at the recording start
         self._var_start = {}     # model variable -> step its recording began, when later than the recorder's start
+        self._late_cells = {}    # variable -> per cell of the population, the step its recording began (-1: start)
+        self._late_values = {}   # model variable -> (step, cells, values) of cells added when their recording began
         self._phase = 0          # the sampling grid in use: steps phase + k * interval
 
     def _check_sampling_interval(self, sampling_interval):
@@ -36,21 +38,39 @@ class Recorder(recording.Recorder):
             self.sampling_interval = sampling_interval
         state = simulator.state
         if state.t > 0 and new_ids:
-            self._first_samples.pop(model_variable(self.population.celltype, variable.name), None)   # stale
-            first = all(not ids for var, ids in self.recorded.items() if var != variable) and \
-                self.recorded[variable] == set(new_ids)
+            name = model_variable(self.population.celltype, variable.name)
+            now = int(round(state.t / state.dt))
+            earlier = self.recorded[variable] != set(new_ids)
+            first = not earlier and all(not ids for var, ids in self.recorded.items() if var != variable)
             if first:     # nothing else recorded: the recording (its signals and spike trains) starts now
                 self._clear_simulator()
                 self._recording_start_time = state.t * pq.ms
                 self._var_start = {}
-            elif variable.name != "spikes":     # (more cells for a variable: it starts again, all its cells)
-                self._var_start[model_variable(self.population.celltype, variable.name)] = \
-                    int(round(state.t / state.dt))
+            elif earlier:     # more cells for a variable: they start now, the others go on
+                cells = np.sort(np.array([int(i) for i in new_ids], np.int64) - int(self.population.first_id))
+                self._late_cells.setdefault(name, np.full(self.population.size, -1, np.int64))[cells] = now
+                sim, records = self._records()
+                if name != "spikes" and name in records:
+                    self._late_values[name] = (now, cells, sim.read_state(records[name].group, name)[cells])
+            elif variable.name != "spikes":     # a variable recorded later than the others
+                self._first_samples.pop(name, None)
+                self._var_start[name] = now
         state.mark_changed()
 
     def _reset(self):
         self._var_start = {}
+        self._late_cells = {}
+        self._late_values = {}
         simulator.state.mark_changed()
+
+    def _new_trial(self):
+        """After reset(): every recorded variable and cell starts at t = 0 (on the sampling grid from there)."""
+        self._first_samples = {}
+        self._var_start = {}
+        self._late_cells = {}
+        self._late_values = {}
+        if self._phase:
+            simulator.state.mark_changed()
 
     # ---- build --------------------------------------------------------------------------------
 
@@ -97,7 +117,7 @@ class Recorder(recording.Recorder):
         sim, records = self._records()
         for var, rec in records.items():
             if var != "spikes" and var not in self._first_samples:
-                self._first_samples[var] = sim.read_state(rec.group, var)[rec.indices]
+                self._first_samples[var] = (rec.indices, sim.read_state(rec.group, var)[rec.indices])
 
     def _times(self, steps, idx):
         pop = self.population
@@ -123,6 +143,14 @@ class Recorder(recording.Recorder):
             times[open_] = self._times(steps[open_], idx[open_])
         return steps, idx, times
 
+    def _late_filtered(self, steps, idx, times):
+        """Without the spikes of cells added to the recording before they were added."""
+        began = self._late_cells.get("spikes")
+        if began is None:
+            return steps, idx, times
+        keep = steps >= began[idx]
+        return steps[keep], idx[keep], None if times is None else times[keep]
+
     def _fix_spike_times(self):
         """Before a cell's parameters change, settle the times of the spikes it already emitted."""
         sim, records = self._records()
@@ -131,7 +159,7 @@ class Recorder(recording.Recorder):
             sim.recorded[rec.index] = [self._spike_data()]
 
     def _get_spiketimes(self, ids, clear=False):
-        steps, idx, times = self._spike_data()
+        steps, idx, times = self._late_filtered(*self._spike_data())
         first = int(self.population.first_id)
         wanted = np.asarray([int(i) - first for i in ids], dtype=np.int64)
         keep = np.isin(idx, wanted)
@@ -145,8 +173,11 @@ class Recorder(recording.Recorder):
         ids = np.asarray([int(i) for i in ids], dtype=np.int64)
         if rec is None:
             return np.zeros((0, len(ids))), None
-        first = self._first_samples.get(name)
-        if first is None:
+        if name in self._first_samples:      # cells added since have none
+            cells, values = self._first_samples[name]
+            first = np.full(len(rec.indices), np.nan)
+            first[np.searchsorted(rec.indices, cells)] = values
+        else:
             first = sim.read_state(rec.group, name)[rec.indices]
         chunks = [first.reshape(1, -1)] + list(sim.recorded[rec.index])
         began = self._var_start.get(name)
@@ -156,25 +187,32 @@ class Recorder(recording.Recorder):
             if late % rec.interval:
                 chunks = chunks[1:]        # the value when it began lies between two samples
             chunks.insert(0, np.full((-(-late // rec.interval), len(rec.indices)), np.nan))
-        data = np.concatenate(chunks, axis=0)
+        data = np.concatenate(chunks, axis=0).astype(float)
+        if name in self._late_values:       # cells added on the sampling grid: their value when they began
+            step, cells, values = self._late_values[name]
+            row, off = divmod(step - self._start_step(), rec.interval)
+            if not off and row < len(data):
+                data[row, np.searchsorted(rec.indices, cells)] = values
         cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))
-        return data[:, cols].astype(float), None
+        return data[:, cols], None
 
     def _local_count(self, variable, filter_ids=None):
-        _, idx, _ = self._spike_data(with_times=False)
+        _, idx, _ = self._late_filtered(*self._spike_data(with_times=False))
         first = int(self.population.first_id)
         counts = np.bincount(idx, minlength=self.population.size)
         return {int(i): int(counts[int(i) - first]) for i in self.filter_recorded(variable, filter_ids)}
 
     def _clear_simulator(self):
         self._var_start = {}
+        self._late_cells = {}
+        self._late_values = {}
         if self._start_step() % self._interval_steps() != self._phase:
             simulator.state.mark_changed()      # the samples after the clear need a grid that starts there
         sim, records = self._records()
         for var, rec in records.items():
             if var != "spikes":
                 sim.recorded[rec.index] = []
-                self._first_samples[var] = sim.read_state(rec.group, var)[rec.indices]
+                self._first_samples[var] = (rec.indices, sim.read_state(rec.group, var)[rec.indices])
             elif sim.recorded[rec.index]:
                 # a SpikeSourceArray time a hair past the end (10.0000000000005 at t = 10) was emitted in the
                 # last step and belongs to the next segment, as in NEST

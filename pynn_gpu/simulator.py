@@ -200,7 +200,7 @@ class State(common.control.BaseState):
                 if _random(value):
                     p._set_initial_value_array(variable, value)
         for rec in self.recorders:
-            rec._first_samples = {}
+            rec._new_trial()
 
     def mark_changed(self):
         """A structural change (new population, projection, source or recording): rebuild at the next run."""

@@ -172,6 +172,69 @@ def test_variable_recorded_later_than_another(sim):
     assert len(seg.spiketrains[1]) > 0
 
 
+def test_cells_added_to_a_recording_between_runs(sim):
+    """Cells added to a recording at 10 ms start there: the cells recorded before keep their data, the new ones
+    have NaN before and their value at 10 ms, and none of their spikes from before 10 ms."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(4, sim.IF_curr_exp(i_offset=2.0))
+    ref = sim.Population(4, sim.IF_curr_exp(i_offset=2.0))
+    ref.record(["v", "spikes"])
+    cells[0:2].record(["v", "spikes"])
+    sim.run(10.0)
+    cells[2:4].record(["v", "spikes"])
+    sim.run(10.0)
+    seg, rseg = cells.get_data().segments[0], ref.get_data().segments[0]
+    v, rv = seg.filter(name="v")[0].magnitude, rseg.filter(name="v")[0].magnitude
+    assert v.shape == rv.shape == (201, 4)
+    np.testing.assert_allclose(v[:, :2], rv[:, :2], atol=1e-4)
+    assert np.isnan(v[:100, 2:]).all()
+    np.testing.assert_allclose(v[100:, 2:], rv[100:, 2:], atol=1e-4)
+    ref_trains = [np.asarray(st) for st in rseg.spiketrains]
+    assert ref_trains[0][0] < 10.0                  # each cell fires before and after 10 ms
+    for k, st in enumerate(seg.spiketrains):
+        expected = ref_trains[k] if k < 2 else ref_trains[k][ref_trains[k] > 10.0]
+        np.testing.assert_allclose(np.asarray(st), expected)
+    assert cells.get_spike_counts()[cells[3]] == len(ref_trains[3][ref_trains[3] > 10.0])
+
+
+@pytest.mark.parametrize("late", ["variable", "cells"])
+def test_reset_after_a_late_recording(sim, late):
+    """After reset() every recorded variable and cell starts at t = 0 (a variable or cells added after a run
+    made every later segment fail PyNN's length check)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=[0.8, 1.2]))
+    cells.record("spikes")
+    if late == "cells":
+        cells[0:1].record("v")
+    sim.run(5.0)
+    cells.record("v")
+    sim.run(5.0)
+    sim.reset()
+    sim.run(2.0)
+    segments = cells.get_data().segments
+    v1 = segments[1].filter(name="v")[0].magnitude
+    assert segments[0].filter(name="v")[0].shape == (101, 2)
+    assert v1.shape == (21, 2) and not np.isnan(v1).any()
+    np.testing.assert_allclose(v1[0], -65.0)
+
+
+def test_initial_value_of_one_cell(sim):
+    """``ID.set_initial_value`` sets that cell's initial value, as initialize() does (it only changed the
+    population's initial_values, which the simulation never used)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(2, sim.IF_curr_exp())
+    cells[1].set_initial_value("v", -55.0)
+    assert cells[1].get_initial_value("v") == -55.0
+    cells.record("v")
+    sim.run(1.0)
+    sim.reset()
+    sim.run(1.0)
+    for seg in cells.get_data().segments:
+        v = seg.filter(name="v")[0].magnitude
+        np.testing.assert_allclose(v[0], [-65.0, -55.0])
+        assert v[1, 1] == pytest.approx(-55.0 - 10.0 * (1 - np.exp(-0.1 / 20.0)), abs=1e-4)   # decays to rest
+
+
 def test_clear_between_sampling_points(sim):
     """get_data(clear=True) at 1.3 ms with 0.5 ms sampling: the next signal starts at 1.3 ms and is sampled from
     there."""
