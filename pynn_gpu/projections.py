@@ -159,6 +159,11 @@ class Projection(common.Projection):
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector, synapse_type=None,
                  source=None, receptor_type=None, space=Space(), label=None):
+        for side, cells in (("pre", presynaptic_population), ("post", postsynaptic_population)):
+            if not isinstance(cells, (common.BasePopulation, common.Assembly)):     # as PyNN says it, first
+                raise errors.ConnectionError(f"{side}synaptic_neurons must be a Population, PopulationView or "
+                                             f"Assembly, not a {type(cells)}" + (f" (projection {label!r})" if label
+                                                                                 else ""))
         if synapse_type is not None and getattr(synapse_type, "codegen_model", None) is None:
             raise NotImplementedError(
                 f"pyNN.gpu does not support synapse type {type(synapse_type).__name__} (projection {label!r}); "

@@ -355,6 +355,16 @@ def test_recording_too_big_for_the_host_memory(gpu, monkeypatch):
     assert cells.get_data().segments[0].analogsignals[0].shape == (1011, 1000)
 
 
+@pytest.mark.parametrize("which", ["list as pre", "ID as post", "None as pre"])
+def test_projection_between_things_that_are_not_populations(gpu, which):
+    """PyNN's ConnectionError, as pyNN.nest raises it (an AttributeError or a KeyError from the checks before)."""
+    p = gpu.Population(3, gpu.IF_curr_exp())
+    pre, post, side = {"list as pre": ([p], p, "pre"), "ID as post": (p, p[0], "post"),
+                       "None as pre": (None, p, "pre")}[which]
+    check_raises(ConnectionError, lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(), label="x"),
+                 f"{side}synaptic_neurons must be a Population, PopulationView or Assembly", "'x'")
+
+
 def test_unsupported_cell_type(gpu):
     from pyNN.standardmodels import cells
     check_raises(NotImplementedError, lambda: gpu.Population(2, cells.IF_cond_alpha()), "IF_cond_alpha")
