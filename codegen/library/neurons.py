@@ -28,7 +28,7 @@ import functools
 import numpy as np
 
 from ..models import ExtraGlobal, NeuronModel, Var
-from .timing import steps_ceil
+from .timing import ms_per_step, steps_ceil
 
 #: NEST's RKF45 tolerance for the iaf_cond_* and hh models: 1e-3 in mV and nS, i.e. 1e-6 for conductances in uS.
 _COND_TOL_V, _COND_TOL_G = 1e-3, 1e-6
@@ -414,6 +414,15 @@ IZHIKEVICH = NeuronModel(
     reset_code="v = c; u = u + d;",
 )
 
+def _start_step(p, dt):
+    """A spike source is active in the steps start_step <= step < stop_step (NEST's generators' window)."""
+    return np.rint(np.asarray(p["start"], float) / dt)
+
+
+def _stop_step(p, dt):
+    return np.rint((np.asarray(p["start"], float) + np.asarray(p["duration"], float)) / dt)
+
+
 #: Poisson spike source (NEST's poisson_generator through a parrot): each step emits a Poisson-distributed
 #: number of spikes with mean rate * dt, drawn by inversion from one uniform deviate; the count acts as a
 #: multiplicity (each spike delivers the weight once) and is recorded as that many spikes.
@@ -423,8 +432,8 @@ SPIKE_SOURCE_POISSON = NeuronModel(
     derived_params=(
         ("mean_count", lambda p, dt: np.asarray(p["rate"], float) * dt / 1000.0),
         ("p_zero", lambda p, dt: np.exp(-np.asarray(p["rate"], float) * dt / 1000.0)),
-        ("start_step", lambda p, dt: np.rint(np.asarray(p["start"], float) / dt)),
-        ("stop_step", lambda p, dt: np.rint((np.asarray(p["start"], float) + np.asarray(p["duration"], float)) / dt)),
+        ("start_step", _start_step),
+        ("stop_step", _stop_step),
     ),
     sim_code="""
         int fire = 0;
@@ -523,85 +532,64 @@ def gif_cond_exp(n_eta: int, n_gamma: int) -> NeuronModel:
     )
 
 
-#: A renewal spike source whose intervals are ``tau_refrac`` plus an exponential of mean 1000/rate - tau_refrac
-#: (NEST's ppd_sup_generator with one process).  Spike times run on in continuous time (``t_next``); the
-#: first one is drawn from the stationary forward-recurrence distribution, so the train is stationary.  Intervals
-#: shorter than a step give several spikes in it (a multiplicity, as NEST's).  Setting a parameter restarts the
-#: process (``started`` = 0, see the cell type's ``restart_on_change``): a new stationary draw from then on.
+#: NEST's ppd_sup_generator with one process, step by step: while active, a spike in each step with probability
+#: ``hazard = h / (1000 / rate - tau_refrac)``; after a spike the process is dead for ``floor(tau_refrac / h)``
+#: steps (NEST's number of age bins, h the resolution in whole tics).  So an interval is that many steps plus a
+#: geometric number (>= 1) of steps of mean 1000 / rate - tau_refrac, at most one spike per step, and the process
+#: starts active (no dead time before its first spike).  Outside [start, start + duration), or at rate 0, it
+#: stands still; a changed rate applies from the next step.
 SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
     name="SpikeSourcePoissonRefractory",
     params=("rate", "tau_refrac", "start", "duration"),
-    vars=(Var("t_next", unit="ms"), Var("started", "int")),
+    vars=(Var("dead", "int"),),
     derived_params=(
-        ("mean_free", lambda p, dt: np.where(_f(p["rate"]) > 0, 1000.0 / np.maximum(_f(p["rate"]), 1e-300)
-                                             - _f(p["tau_refrac"]), 0.0)),
+        ("hazard", lambda p, dt: np.where(_f(p["rate"]) > 0, ms_per_step(dt) / np.maximum(
+            1000.0 / np.maximum(_f(p["rate"]), 1e-300) - _f(p["tau_refrac"]), 1e-300), 0.0)),
+        ("dead_steps", lambda p, dt: np.floor(_f(p["tau_refrac"]) / ms_per_step(dt))),
+        ("start_step", _start_step),
+        ("stop_step", _stop_step),
     ),
     sim_code="""
         int fire = 0;
-        if (rate > 0) {
-            const scalar t_end = t + dt;
-            if (started == 0) {
-                /* forward recurrence time: uniform in the dead time with probability tau_refrac / mean ISI */
-                const scalar u0 = uniform();
-                const scalar mean_isi = tau_refrac + mean_free;
-                if (u0 * mean_isi < tau_refrac)
-                    t_next = fmax(start, t) + u0 * mean_isi;
-                else
-                    t_next = fmax(start, t) + tau_refrac - mean_free * log(1.0 - uniform());
-                started = 1;
-            }
-            while (t_next <= t_end) {
-                if (t_next <= start + duration)
-                    fire += 1;
-                t_next += tau_refrac - mean_free * log(1.0 - uniform());
+        if (rate > 0 && step >= start_step && step < stop_step) {
+            if (dead > 0) {
+                dead -= 1;
+            } else if (uniform() < hazard) {
+                fire = 1;
+                dead = (int)dead_steps;
             }
         }
     """,
     threshold_code="fire",
     spike_source=True,
-    multiple_spikes=True,
 )
 
-#: A gamma renewal process: intervals Gamma(shape alpha, rate beta), so the mean rate is beta / alpha (NEST's
-#: gamma_sup_generator with one process; alpha is a positive integer there and in PyNN, Marsaglia-Tsang below
-#: needs alpha >= 1/3).  The first spike comes after U * Gamma(alpha + 1): the stationary forward-recurrence time.
+#: NEST's gamma_sup_generator with one process, step by step: a gamma process of integer shape alpha as a cycle
+#: of alpha states; while active, each step moves to the next state with probability ``beta * h / 1000`` (rate
+#: times shape), and the move out of the last state is a spike.  So an interval is the sum of alpha geometric
+#: numbers of steps, of mean alpha / beta s, at most one spike per step.  ``moves_to_go`` counts the states left
+#: before the last; it starts at 0 (in the last state, one move from the first spike), as NEST's process does.
+#: Outside [start, start + duration), or at beta 0, it stands still.
 SPIKE_SOURCE_GAMMA = NeuronModel(
     name="SpikeSourceGamma",
     params=("alpha", "beta", "start", "duration"),
-    vars=(Var("t_next", unit="ms"), Var("started", "int")),
+    vars=(Var("moves_to_go", "int"),),
     derived_params=(
-        ("scale", lambda p, dt: np.where(_f(p["beta"]) > 0, 1000.0 / np.maximum(_f(p["beta"]), 1e-300), 0.0)),
+        ("move_probability", lambda p, dt: _f(p["beta"]) * ms_per_step(dt) / 1000.0),
+        ("start_step", _start_step),
+        ("stop_step", _stop_step),
     ),
     sim_code="""
         int fire = 0;
-        if (beta > 0) {
-            const scalar t_end = t + dt;
-            int first = started == 0;
-            if (first) {
-                t_next = fmax(start, t);
-                started = 1;
-            }
-            while (first || t_next <= t_end) {
-                if (!first && t_next <= start + duration)
-                    fire += 1;
-                const scalar dd = (first ? alpha + 1.0 : alpha) - 1.0 / 3.0;
-                const scalar cc = 1.0 / sqrt(9.0 * dd);
-                scalar g = 0.0;
-                while (g <= 0.0) {
-                    const scalar x = sqrt(-2.0 * log(1.0 - uniform())) * cos(6.283185307179586 * uniform());
-                    const scalar s = 1.0 + cc * x;
-                    if (s > 0.0) {
-                        const scalar s3 = s * s * s;
-                        if (log(1.0 - uniform()) < 0.5 * x * x + dd - dd * s3 + dd * log(s3))
-                            g = dd * s3;
-                    }
-                }
-                t_next += (first ? uniform() : 1.0) * g * scale;
-                first = 0;
+        if (beta > 0 && step >= start_step && step < stop_step && uniform() < move_probability) {
+            if (moves_to_go > 0) {
+                moves_to_go -= 1;
+            } else {
+                fire = 1;
+                moves_to_go = (int)alpha - 1;
             }
         }
     """,
     threshold_code="fire",
     spike_source=True,
-    multiple_spikes=True,
 )

@@ -247,8 +247,6 @@ class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefract
     __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
     translations = _identity("rate", "tau_refrac", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON_REFRACTORY
-    #: state to which set() returns the cells it changes: the next spike time was drawn with the old parameters
-    restart_on_change = {"started": 0}
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "tau_refrac": FINITE_NON_NEGATIVE,
                         "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
@@ -262,16 +260,39 @@ class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefract
                 raise InvalidParameterValueError(
                     f"SpikeSourcePoissonRefractory{where}: 'tau_refrac' must be shorter than the mean interval "
                     f"1000/rate ms (got rate={rate[bad].flat[0]} Hz, tau_refrac={tau[bad].flat[0]} ms)")
+            # at most one spike per step: the free part of the mean interval must last a step at least
+            dt = _timestep()
+            bad = (rate > 0) & (1000.0 / np.maximum(rate, 1e-300) - tau < dt * (1 - 1e-12))
+            if np.any(bad):
+                raise InvalidParameterValueError(
+                    f"SpikeSourcePoissonRefractory{where}: 1000/rate - tau_refrac must be at least the timestep "
+                    f"{dt} ms, as the process fires at most once per step (got rate={rate[bad].flat[0]} Hz, "
+                    f"tau_refrac={tau[bad].flat[0]} ms)")
 
 
 class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__
     translations = _identity("alpha", "beta", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_GAMMA
-    restart_on_change = {"started": 0}      # as SpikeSourcePoissonRefractory
+
+    def check(self, native: dict, where: str = ""):
+        """As the base check, and beta at most 1000/dt Hz: the process moves at most one state per step."""
+        super().check(native, where)
+        if "beta" in native:
+            beta, dt = np.asarray(native["beta"], float), _timestep()
+            bad = beta * dt / 1000.0 > 1.0 + 1e-12
+            if np.any(bad):
+                raise InvalidParameterValueError(
+                    f"SpikeSourceGamma{where}: 'beta' must be at most 1000/dt = {1000.0 / dt:g} Hz, as the process "
+                    f"moves at most one state per step (got {beta[bad].flat[0]} Hz)")
     parameter_checks = {"alpha": (lambda x: np.isfinite(x) & (x >= 1),
                                   "must be an integer >= 1 (PyNN stores the gamma shape as an integer)"),
                         "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
+
+
+def _timestep() -> float:
+    from ..simulator import state
+    return state.dt
 
 
 def _times_of(seq) -> np.ndarray:
