@@ -74,11 +74,6 @@ class _ParameterAccess:
         pop.recorder._fix_spike_times()
         pop._parameters.update(new)
         pop._push_parameters(list(new))
-        sim = pop._built()
-        for var, value in getattr(pop.celltype, "restart_on_change", {}).items() if sim is not None else ():
-            state = sim.read_state(pop._group, var)
-            state[mask] = value
-            sim.write_state(pop._group, var, state)
 
     def _set_initial_value_array(self, variable, value):
         pop, mask = self._owner()
