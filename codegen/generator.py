@@ -34,6 +34,21 @@ PACK_ALIGN = 16
 #: Names every neuron snippet may use besides the model's own.
 NEURON_BUILTINS = {"t": "t", "dt": "dt", "step": "step", "i_inj": "i_inj"}
 
+#: The random numbers of model snippets: ``uniform()`` in [0, 1) and ``normal()`` (standard normal), drawn from
+#: the counter-based stream ``pg_rng`` of the cell or synapse and step.
+RANDOM_FUNCTIONS = {"uniform": "pg_uniform", "normal": "pg_gauss"}
+
+
+def _from_stream(code: str) -> str:
+    """A rendered snippet with its random draws taken from the stream ``pg_rng``."""
+    for function in RANDOM_FUNCTIONS.values():
+        code = code.replace(f"{function}(", f"{function}(&pg_rng")
+    return code
+
+
+def _uses_stream(*codes: str) -> bool:
+    return any(f"{function}(" in code for code in codes for function in RANDOM_FUNCTIONS.values())
+
 # GSL's Runge-Kutta-Fehlberg 4(5) tableau and step-size control (rkf45.c, cstd.c).
 _F = Fraction
 RKF45 = {
@@ -307,7 +322,7 @@ class Generator:
         for k, r in enumerate(m.receptors):
             names[f"in_{r}"] = f"in_{r}"
             inputs.append({"name": r, "index": k})
-        functions = {"uniform": "pg_uniform"}
+        functions = dict(RANDOM_FUNCTIONS)
         ctx = f"neuron model '{m.name}'"
         locals_ = set()
 
@@ -316,8 +331,7 @@ class Generator:
                                    single=self.single, known_locals=locals_, writable=m.var_names,
                                    expression=expression)
             locals_.update(declared)
-            # uniform() draws from this neuron's counter-based stream
-            return mark_snippet(out.replace("pg_uniform(", "pg_uniform(&pg_rng"), f"{ctx} {kind}")
+            return mark_snippet(_from_stream(out), f"{ctx} {kind}")      # this neuron's counter-based stream
 
         pre_ode = code(m.pre_ode_code, "pre_ode_code")
         ode = [{"name": var, "local": f"l_{var}", "rhs": code(rhs, f"ode {var}", expression=True)}
@@ -328,11 +342,11 @@ class Generator:
         sim = code(m.sim_code, "sim_code")
         threshold = code(m.threshold_code, "threshold_code", expression=True).strip() or "0"
         reset = code(m.reset_code, "reset_code")
-        uses_rng = "pg_uniform(" in "".join([pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode])
+        rendered = [pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode]
 
         sources = []
         # Current sources: ``mulhi(a, b)`` is the high word of an unsigned 32-bit product;
-        # ``normal(stream, key, mu, sigma)`` is mu + sigma * z, z a standard normal deviate keyed by
+        # ``normal_at(stream, key, mu, sigma)`` is mu + sigma * z, z a standard normal deviate keyed by
         # (seed, stream, key, target's index in its group, group's RNG stream): the same for a target
         # whatever the layout, and reproducible on the host (library.current_sources.normal_values).
         from .library.current_sources import LIBRARY_SOURCES, NORMAL_TABLE
@@ -346,12 +360,13 @@ class Generator:
                 for e in spec.source.model.extra_globals:
                     snames[e.name] = f"{spec.param_buffer}_{e.name}"
                     snames[f"{e.name}_len"] = f"((int){spec.param_buffer}[{spec.params.index(e.name + '_len')}])"
-                internal = {"mulhi": "MULHI_U32", "normal": "pg_cs_normal"} if spec.source.model in LIBRARY_SOURCES \
-                    else {}         # the library's own helpers, not for user models
+                internal = {"mulhi": "MULHI_U32", "normal_at": "pg_cs_normal"} if spec.source.model in LIBRARY_SOURCES \
+                    else dict(RANDOM_FUNCTIONS)     # the library's own helpers, not for user models
                 context = f"current source '{spec.source.name}' ({spec.source.model.name}) injection_code"
                 current, _ = render(spec.source.model.injection_code, snames, single=self.single, functions=internal,
                                     expression=True, writable=(), context=context)
-                current = mark_snippet(current, context)
+                current = mark_snippet(_from_stream(current), context)
+                rendered.append(current)
                 if "pg_cs_normal(" in current:
                     if not any(a.name == NORMAL_TABLE for a in args):
                         args.append(KernelArg(NORMAL_TABLE, "scalar*"))
@@ -377,7 +392,7 @@ class Generator:
                 "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": self.integrator(m),
                 "sim": sim,
                 "threshold": threshold,
-                "reset": reset, "records": records, "uses_rng": uses_rng,
+                "reset": reset, "records": records, "uses_rng": _uses_stream(*rendered),
                 "rng_stream_expr": self._rng_stream_expr(b)}
 
     def _error_scale(self, m, o) -> str:
@@ -459,12 +474,12 @@ class Generator:
             raise CodegenError(f"weight-update model '{m.name}': parameters {m.all_param_names} are not supported "
                                "yet; declare them as variables")
         code, _ = render(m.pre_spike_code, names, context=f"weight-update model '{m.name}' pre_spike_code",
-                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform",
+                         functions={"add_to_post": "PG_ADD_TO_POST", **RANDOM_FUNCTIONS,
                                     "post_spike_time": "PG_POST_SPIKE_TIME", "post_spike_trace": "PG_POST_SPIKE_TRACE",
                                     "history_overflow": "PG_HISTORY_OVERFLOW"}, single=self.single,
                          writable=m.var_names)
-        uses_rng = "pg_uniform(" in code
-        code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        uses_rng = _uses_stream(code)
+        code = _from_stream(code)
         code = mark_snippet(code, f"weight-update model '{m.name}' pre_spike_code")
         return {"model": m.name, "offset": sb.offset, "end": sb.offset + sb.rows, "rows": sb.rows,
                 "row_start": sb.buffer("row_start"), "post": sb.buffer("post"),
@@ -484,9 +499,9 @@ class Generator:
         loads = self._synapse_vars(sb, args, names)
         names.update(self._syn_pre_names(sb, args))
         code, _ = render(m.post_spike_code, names, context=f"weight-update model '{m.name}' post_spike_code",
-                         functions={"uniform": "pg_uniform"}, single=self.single, writable=m.var_names)
-        uses_rng = "pg_uniform(" in code
-        code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+                         functions=dict(RANDOM_FUNCTIONS), single=self.single, writable=m.var_names)
+        uses_rng = _uses_stream(code)
+        code = _from_stream(code)
         code = mark_snippet(code, f"weight-update model '{m.name}' post_spike_code")
         return {"model": m.name, "offset": sb.column_offset, "end": sb.column_offset + sb.columns,
                 "columns": sb.columns, "col_post": sb.buffer("col_post"), "col_start": sb.buffer("col_start"),
@@ -514,10 +529,10 @@ class Generator:
         names.update(self._syn_pre_names(sb, args))
         code, _ = render(m.synapse_dynamics_code, names,
                          context=f"weight-update model '{m.name}' synapse_dynamics_code",
-                         functions={"add_to_post": "PG_ADD_TO_POST", "uniform": "pg_uniform"}, single=self.single,
+                         functions={"add_to_post": "PG_ADD_TO_POST", **RANDOM_FUNCTIONS}, single=self.single,
                          writable=m.var_names)
-        uses_rng = "pg_uniform(" in code
-        code = code.replace("pg_uniform(", "pg_uniform(&pg_rng")
+        uses_rng = _uses_stream(code)
+        code = _from_stream(code)
         code = mark_snippet(code, f"weight-update model '{m.name}' synapse_dynamics_code")
         return {"model": m.name, "offset": sb.dynamics_offset, "end": sb.dynamics_offset + sb.n_syn,
                 "post": sb.buffer("post"), "delay": sb.buffer("delay"), "loads": loads,

@@ -27,15 +27,27 @@ KEYWORDS = frozenset({"if", "else", "while", "for", "do", "break", "continue", "
 #: Operators that change the name before them (or after them: ++x, --x).
 ASSIGNMENTS = frozenset({"=", "+=", "-=", "*=", "/=", "++", "--"})
 
-#: Math functions a snippet may call; both dialects spell them the same way.
-MATH_FUNCTIONS = frozenset({"exp", "expm1", "log", "log1p", "sqrt", "pow", "fabs", "fmin", "fmax", "floor",
-                            "ceil", "sin", "cos", "tan", "tanh", "atan", "round", "fmod", "min", "max", "abs"})
+#: Math functions a snippet may call; both dialects (OpenCL C and CUDA) spell them the same way.
+MATH_FUNCTIONS = frozenset({"exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "pow",
+                            "hypot", "fabs", "fmin", "fmax", "floor", "ceil", "trunc", "round", "fmod", "fma",
+                            "copysign", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
+                            "tanh", "erf", "erfc", "lgamma", "tgamma", "isnan", "isinf", "min", "max", "abs"})
+#: C's math constants, written out as literals (CUDA's device code has no M_PI).
+CONSTANTS = {"M_PI": "3.141592653589793", "M_E": "2.718281828459045", "M_SQRT2": "1.4142135623730951",
+             "M_LN2": "0.6931471805599453", "M_LN10": "2.302585092994046", "M_PI_2": "1.5707963267948966",
+             "M_1_PI": "0.3183098861837907", "M_SQRT1_2": "0.7071067811865476"}
 #: Those with only floating-point overloads: their integer-literal arguments are written as floating-point ones, so
 #: that exp(1) or pow(2, 3) compile on both dialects.
 _REAL_FUNCTIONS = MATH_FUNCTIONS - {"min", "max"}
 #: C's abs is the integer one; a model's abs(x) means the magnitude of a real number.
 _RENAMED = {"abs": "fabs"}
 
+
+#: Built-in functions called without arguments (the random numbers of a snippet's stream).
+NULLARY = frozenset({"uniform", "normal"})
+
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+_OPENING = {v: k for k, v in _CLOSING.items()}
 
 #: Locals a snippet declares are renamed with this prefix, so they can never hide a name of the kernel around
 #: the snippet (its locals, buffers and the l_/p_/pg_ names the generator gives model variables).
@@ -79,8 +91,16 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
         pos = m.end()
     prev = ""
     calls = []              # per open parenthesis: whether it holds the arguments of a math function
-    for idx, (kind, text) in enumerate(tokens):
-        nxt = next((t for k, t in tokens[idx + 1:] if k not in ("space", "comment")), "")
+    brackets = []           # the open brackets and their lines
+    following = [len(tokens)] * len(tokens)      # for each token, the index of the next that is no space or comment
+    upcoming = len(tokens)
+    for idx in range(len(tokens) - 1, -1, -1):
+        following[idx] = upcoming
+        if tokens[idx][0] not in ("space", "comment"):
+            upcoming = idx
+    tokens.append(("end", ""))
+    for idx, (kind, text) in enumerate(tokens[:-1]):
+        nxt = tokens[following[idx]][1]
         if kind in ("space", "comment"):
             line += text.count("\n")
             out.append(text if kind == "space" else " " * 0)
@@ -96,8 +116,14 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             if text in "([{":
                 depth += 1
                 calls.append(text == "(" and before in _REAL_FUNCTIONS)
+                brackets.append((text, line))
             elif text in ")]}":
                 depth -= 1
+                if not brackets or _CLOSING[brackets[-1][0]] != text:
+                    raise ModelError(f"[{context}, line {line}] {text!r} closes no open "
+                                     f"{_OPENING[text]!r}" + (f" (the {brackets[-1][0]!r} of line "
+                                                              f"{brackets[-1][1]} is still open)" if brackets else ""))
+                brackets.pop()
                 if calls:
                     calls.pop()
             if text == ";":
@@ -114,6 +140,8 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             continue
         elif text in KEYWORDS:
             out.append(text)
+        elif text in CONSTANTS and text not in names and text not in locals_:
+            out.append(CONSTANTS[text] + ("f" if single else ""))
         elif expect_decl:
             if text in names:
                 raise ModelError(f"[{context}, line {line}] local '{text}' shadows a model name")
@@ -123,6 +151,8 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             expect_decl = False
             continue
         elif nxt == "(" and (text in functions or text in MATH_FUNCTIONS):
+            if text in NULLARY and text in functions and tokens[following[following[idx]]][1] != ")":
+                raise ModelError(f"[{context}, line {line}] {text}() takes no arguments")
             out.append(functions.get(text, _RENAMED.get(text, text)))
         elif text in locals_:
             out.append(LOCAL_PREFIX + text)
@@ -139,4 +169,25 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             what = "function" if nxt == "(" else "name"
             raise ModelError(f"[{context}, line {line}] unknown {what} '{text}'{hint}")
         expect_decl = False
+    if brackets:
+        text, where = brackets[-1]
+        raise ModelError(f"[{context}, line {where}] {text!r} is never closed (missing {_CLOSING[text]!r})")
     return "".join(out), declared
+
+
+def assigned_names(code: str) -> dict:
+    """The names ``code`` assigns (``x = ...``, ``x += ...``, ``x++``, ``--x``) and the line of the first
+    assignment of each; comments are skipped."""
+    out = {}
+    line, prev = 1, ("", "")
+    for m in _TOKEN.finditer(code):
+        kind, text = m.lastgroup, m.group()
+        if kind in ("space", "comment"):
+            line += text.count("\n")
+            continue
+        if prev[0] == "name" and text in ASSIGNMENTS:
+            out.setdefault(prev[1], line)
+        elif prev[1] in ("++", "--") and kind == "name":
+            out.setdefault(text, line)
+        prev = (kind, text)
+    return out

@@ -95,11 +95,11 @@ __all__ = ["create_neuron_model", "create_postsynaptic_model", "create_weight_up
            "ModelError"]
 
 #: Names the snippets of each model kind get from the generator (a model may not declare them).
-NEURON_NAMES = frozenset(NEURON_BUILTINS) | {"uniform", "isyn"}
+NEURON_NAMES = frozenset(NEURON_BUILTINS) | {"uniform", "normal", "isyn"}
 SYNAPSE_NAMES = frozenset({"t", "t_spike", "t_post", "dt", "delay", "post_spike_count", "history_size",
-                           "add_to_post", "uniform", "post_spike_time", "post_spike_trace", "history_overflow",
-                           "st_pre", "st_post"})
-SOURCE_NAMES = frozenset({"t", "dt", "step", "mulhi", "normal"})
+                           "add_to_post", "uniform", "normal", "post_spike_time", "post_spike_trace",
+                           "history_overflow", "st_pre", "st_post"})
+SOURCE_NAMES = frozenset({"t", "dt", "step", "uniform", "normal", "mulhi", "normal_at"})
 #: Options of :class:`NeuronModel` that :func:`create_neuron_model` passes through.
 NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y", "ode_a_dydt", "ode_initial_step",
                   "ode_step_code", "pre_ode_code", "spike_source")

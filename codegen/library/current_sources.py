@@ -212,7 +212,7 @@ def step_current(p: dict, arrays: dict, steps, dt: float) -> np.ndarray:
 NOISY = CurrentSourceModel(
     name="NoisyCurrentSource", params=("mean", "stdev"), extra_globals=(("noise", "int"),),
     injection_code="(step >= noise[0] && step < noise[1]) ? "
-                   "normal(noise[3], noise[0] + (step - noise[0]) / noise[2] * noise[2], mean, stdev) : 0.0")
+                   "normal_at(noise[3], noise[0] + (step - noise[0]) / noise[2] * noise[2], mean, stdev) : 0.0")
 
 
 def noise_arrays(p: dict, dt: float) -> dict:
@@ -317,7 +317,7 @@ def normal_values(seed: int, step, element, stream: int, group: int, mu: float, 
 
 #: Model name -> function(params, dt) -> the model's extra-global arrays.
 ARRAYS = {DC.name: dc_arrays, AC.name: ac_arrays, STEP.name: step_arrays, NOISY.name: noise_arrays}
-#: The library's own models: their injection code may call the internal helpers mulhi() and normal().
+#: The library's own models: their injection code may call the internal helpers mulhi() and normal_at().
 LIBRARY_SOURCES = (DC, AC, STEP, NOISY)
 #: Model name -> function(params, arrays, steps, dt) -> the current (nA) each step receives (not NOISY).
 CURRENT = {DC.name: dc_current, AC.name: ac_current, STEP.name: step_current}

@@ -94,6 +94,14 @@ DEVICE_FN scalar pg_uniform(pg_rng_t *s)
 #endif
 }
 
+/* A standard normal deviate from two uniform draws of the stream (Box-Muller): a model snippet's normal(). */
+DEVICE_FN scalar pg_gauss(pg_rng_t *s)
+{
+    const scalar u1 = pg_uniform(s);
+    const scalar u2 = pg_uniform(s);
+    return sqrt((scalar)-2 * log((scalar)1 - u1)) * cos((scalar)6.283185307179586 * u2);
+}
+
 /* mu + sigma * z, with z a standard normal deviate for the Philox counter (step, element, stream, group)
  * under the key (seed_lo, seed_hi): a pure function of its arguments.  z inverts one 32-bit draw through
  * `table` (built by codegen/library/current_sources.py): entries 0..65535 are the normal's means over the
