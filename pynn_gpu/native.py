@@ -105,15 +105,19 @@ NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y"
                   "ode_step_code", "pre_ode_code", "spike_source")
 
 _PROBE_DT = 0.1
+#: The local that holds, with auto_refractory_required, whether the threshold condition held before the update.
+_WAS_ABOVE = "above_threshold_before"
 _MISSING = float("nan")       # the default of a parameter that must be given
 
 
 # ---- keyword and code-string handling -----------------------------------------------------------------
 
 _LEGACY_REF = re.compile(r"\$\(\s*([A-Za-z_]\w*)\s*(?:,([^$()]*(?:\([^$()]*\)[^$()]*)*))?\)")
-_LEGACY_FUNCTIONS = {"addToInSyn": "add_to_post", "addToPost": "add_to_post", "gennrand_uniform": "uniform"}
-#: GeNN 4's built-in names under their names here: $(DT) the time step, $(t) the time.
-_LEGACY_NAMES = {"DT": "dt", "t": "t"}
+_LEGACY_FUNCTIONS = {"addToInSyn": "add_to_post", "addToPost": "add_to_post", "gennrand_uniform": "uniform",
+                     "gennrand_normal": "normal"}
+#: GeNN 4's built-in names under their names here: $(DT) the time step, $(t) the time, the random numbers.
+_LEGACY_NAMES = {"DT": "dt", "t": "t", "gennrand_uniform": "uniform()", "gennrand_normal": "normal()"}
+_PLAIN_DT = re.compile(r"(?<![\w.])DT(?!\w)")
 
 
 def _upgrade_code(model: str, snippet: str, code) -> str:
@@ -122,6 +126,9 @@ def _upgrade_code(model: str, snippet: str, code) -> str:
         return None
     if not isinstance(code, str):
         raise ModelError(f"model '{model}': {snippet} must be a string of code, not {type(code).__name__}")
+    if _PLAIN_DT.search(code):
+        warnings.warn(f"model '{model}' {snippet}: GeNN 4's DT is 'dt' here", FutureWarning, stacklevel=3)
+        code = _PLAIN_DT.sub("dt", code)
     if "$(" not in code:
         return code
     warnings.warn(f"model '{model}' {snippet}: the $(name) syntax is deprecated; write plain names "
@@ -221,8 +228,44 @@ def _derived(model: str, derived) -> tuple:
     for item in items:
         if len(item) != 2 or not isinstance(item[0], str) or not callable(item[1]):
             raise ModelError(f"model '{model}': derived parameter {item!r} must be (name, callable of (params, dt))")
-        out.append(DerivedParam(*item))
+        out.append(DerivedParam(item[0], _checked_derived(model, *item)))
     return tuple(out)
+
+
+def _checked_derived(model: str, name: str, func):
+    """``func`` evaluated on the cells' parameter arrays, or cell by cell where it takes numbers only (GeNN's
+    derived parameters do: ``math.exp(-dt / p["tau"])``); a failure or a value that is no finite number is a
+    ModelError naming the model and the derived parameter."""
+    where = f"[model '{model}' derived parameter '{name}']"
+
+    def evaluate(p, dt):
+        try:
+            with np.errstate(all="ignore"):
+                value = func(p, dt)
+        except KeyError:
+            raise
+        except Exception:
+            n = max((np.size(v) for v in p.values()), default=1)
+            try:
+                value = [func({k: _cell_value(v, n, i) for k, v in p.items()}, dt) for i in range(n)]
+            except Exception as err:
+                raise ModelError(f"{where} failed: {type(err).__name__}: {err}") from None
+        try:
+            value = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ModelError(f"{where} must give numbers, not {value!r}") from None
+        bad = ~np.isfinite(value)
+        if bad.any():
+            raise ModelError(f"{where} is {value[bad].flat[0]}, not a finite number, for the parameters "
+                             f"{ {k: _cell_value(v, value.size, int(np.flatnonzero(bad)[0])) for k, v in p.items()} }")
+        return value
+    return evaluate
+
+
+def _cell_value(values, n: int, i: int) -> float:
+    """Cell ``i``'s value of a parameter given per cell (``n`` of them) or once."""
+    values = np.asarray(values, dtype=float).ravel()
+    return float(values[i] if values.size == n else values[0])
 
 
 def _units(model, names_units: dict, units) -> dict:
@@ -524,7 +567,8 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
                         threshold_condition_code: str = "false", reset_code: str = "",
                         receptors=("excitatory", "inhibitory"), initial_values: dict | None = None,
                         units: dict | None = None, postsynaptic_models: dict | None = None,
-                        conductance_based: bool = False, parameter_checks: dict | None = None, **options) -> type:
+                        conductance_based: bool = False, parameter_checks: dict | None = None,
+                        auto_refractory_required: bool = False, **options) -> type:
     """Define a neuron model GeNN-style and return it as a PyNN cell type class.
 
     - ``params``: a mapping ``{name: default}`` or a sequence of names (no default: must be given) or
@@ -535,7 +579,10 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
     - ``derived_params``: ``{name: f}`` or ``[(name, f)]`` with ``f(params, dt)`` computed on the host at build
       time (from per-cell arrays) and readable in the snippets like a parameter.
     - ``sim_code`` (one step), ``threshold_condition_code`` (an expression; a spike when true), ``reset_code``
-      (after a spike); the built-in names are listed in the module docstring.
+      (after a spike); the built-in names are listed in the module docstring.  A cell spikes in every step its
+      threshold condition holds; with ``auto_refractory_required=True`` (GeNN's keyword; GeNN 4's
+      ``is_auto_refractory_required``) only in a step that begins below it (the condition was false before the
+      step's update), as a cell without reset code needs to fire once per crossing.
     - ``receptors``: the receptor types projections may target (``in_<receptor>`` in the snippets).
     - ``postsynaptic_models``: ``{receptor: PostsynapticModel or (model, {param: value})}``, see
       :func:`create_postsynaptic_model`.
@@ -549,6 +596,10 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
     """
     options = dict(options)
     threshold_condition_code = options.pop("threshold_code", threshold_condition_code)   # the codegen spelling
+    if "is_auto_refractory_required" in options:      # GeNN 4's spelling
+        warnings.warn(f"model '{class_name}': 'is_auto_refractory_required' is deprecated; use "
+                      "'auto_refractory_required'", FutureWarning, stacklevel=2)
+        auto_refractory_required = options.pop("is_auto_refractory_required")
     model_options = {k: options.pop(k) for k in NEURON_OPTIONS if k in options}
     _no_unknown(class_name, options, create_neuron_model, NEURON_OPTIONS)
     for key in ("pre_ode_code", "ode_step_code"):
@@ -562,9 +613,13 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
     sim_code = _upgrade_code(class_name, "sim_code", sim_code)
     names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
                                                postsynaptic_models, defaults, initial)
+    threshold = _upgrade_code(class_name, "threshold_condition_code", threshold_condition_code) or "false"
+    if auto_refractory_required:      # GeNN's oldSpike: the condition before the step's update must be false
+        model_options["pre_ode_code"] = f"const int {_WAS_ABOVE} = ({threshold});\n" + \
+            model_options.get("pre_ode_code", "")
+        threshold = f"({threshold}) && !{_WAS_ABOVE}"
     model = NeuronModel(name=class_name, params=names, vars=declared, derived_params=derived, sim_code=sim_code,
-                        threshold_code=_upgrade_code(class_name, "threshold_condition_code",
-                                                     threshold_condition_code) or "false",
+                        threshold_code=threshold,
                         reset_code=_upgrade_code(class_name, "reset_code", reset_code), receptors=tuple(receptors),
                         **model_options)
     try:

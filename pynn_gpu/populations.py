@@ -14,6 +14,7 @@ from pyNN.standardmodels import StandardCellType
 from . import simulator
 from .codegen.network import NeuronGroup
 from .recording import Recorder, model_variable
+from .standardmodels.cells import refuse_none
 
 
 def _per_cell(value, size):
@@ -44,6 +45,14 @@ class Assembly(common.Assembly):
 
 class _ParameterAccess:
     """get/set of native parameters and initial values, shared by Population and PopulationView."""
+
+    def set(self, **parameters):
+        refuse_none(f"population '{self._owner()[0].label}'", parameters)
+        super().set(**parameters)
+
+    def initialize(self, **initial_values):
+        refuse_none(f"population '{self._owner()[0].label}'", initial_values)
+        super().initialize(**initial_values)
 
     def _get_parameters(self, *names):
         if isinstance(self.celltype, StandardCellType):
@@ -118,6 +127,7 @@ class PopulationView(_ParameterAccess, common.PopulationView):
         """Initial values for the viewed cells, given as to ``Population.initialize``; they are kept by the parent
         population (its ``initial_values`` show them).  (PyNN's own view code fails after setting them.)"""
         pop, _ = self._owner()
+        refuse_none(f"population '{pop.label}'", initial_values)
         for variable, value in initial_values.items():
             self._set_initial_value_array(variable, LazyArray(value, shape=(self.size,), dtype=float))
             full = pop._init[model_variable(pop.celltype, variable)]

@@ -17,6 +17,14 @@ from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, ch
                          check_values)
 
 
+def refuse_none(where: str, values: dict):
+    """None is no parameter value (PyNN's lazy arrays fail on it with 'invalid base value for array')."""
+    for name, value in values.items():
+        if value is None:
+            raise InvalidParameterValueError(f"{where}: parameter '{name}' must be a number, an array, a "
+                                             "RandomDistribution or a function of position, not None")
+
+
 def _identity(*names):
     return build_translations(*[(n, n) for n in names])
 
@@ -26,6 +34,10 @@ class GPUCellMixin:
 
     codegen_model = None
     parameter_checks: dict = {}
+
+    def __init__(self, *args, **parameters):
+        refuse_none(type(self).__name__, parameters)
+        super().__init__(*args, **parameters)
 
     def check(self, native: dict, where: str = ""):
         """Validate native (= model unit) parameter values; raises InvalidParameterValueError."""

@@ -499,3 +499,70 @@ def test_random_numbers_and_math_functions_compile_for_cuda(sim):
         report = sim.compile(backend="cuda", arch="sm_80")
         assert "pg_gauss(&pg_rng" in report.source and "3.141592653589793" in report.source
         sim.end()
+
+
+def test_auto_refractory_and_genn4_spellings(sim):
+    """A cell spikes in every step its threshold condition holds; with auto_refractory_required (GeNN 4:
+    is_auto_refractory_required, deprecated) once per crossing.  A 10 ms sine above 0.5 for a third of each
+    period: 50 ms give 5 crossings, and 5 x 33 steps above.  GeNN 4's plain DT and $(gennrand_uniform) work."""
+    kw = dict(vars={"V": 0.0}, receptors=(), sim_code="V = sin(2.0 * M_PI * t / 10.0);",
+              threshold_condition_code="V >= 0.5")
+    Every = sim.create_neuron_model("Every", **kw)
+    Once = sim.create_neuron_model("Once", auto_refractory_required=True, **kw)
+    with pytest.warns(FutureWarning, match="is_auto_refractory_required"):
+        Old = sim.create_neuron_model("Old", is_auto_refractory_required=True, **kw)
+    with pytest.warns(FutureWarning, match="DT"), pytest.warns(FutureWarning, match=r"\$\(name\)"):
+        Legacy = sim.create_neuron_model("Legacy", vars={"V": 0.0}, receptors=(),
+                                         sim_code="$(V) += DT * $(gennrand_uniform);")
+    sim.setup(timestep=0.1)
+    pops = [sim.Population(1, M()) for M in (Every, Once, Old, Legacy)]
+    for p in pops:
+        p.record("spikes")
+    pops[3].record("V")
+    sim.run(50.0)
+    counts = [len(p.get_data().segments[0].spiketrains[0]) for p in pops[:3]]
+    assert counts[1] == counts[2] == 5 and 5 * 32 <= counts[0] <= 5 * 34
+    v = pops[3].get_data().segments[0].filter(name="V")[0].magnitude[-1, 0]
+    assert abs(v - 0.1 * 500 * 0.5) < 5 * 0.1 * np.sqrt(500 / 12)        # 500 steps of dt * U(0, 1)
+
+
+def test_derived_parameters_as_genn_writes_them(sim):
+    """A derived parameter written for numbers (math.exp, as GeNN's are) is computed cell by cell; one that fails
+    or is no finite number for a cell's parameters is a ModelError naming the model and the parameter."""
+    import math
+    Leak = sim.create_neuron_model("GeLeak", params={"tau": 10.0}, vars={"v": 1.0}, receptors=(),
+                                   derived_params={"decay": lambda p, dt: math.exp(-dt / p["tau"])},
+                                   sim_code="v *= decay;")
+    sim.setup(timestep=0.1, precision="double")
+    cells = sim.Population(3, Leak(tau=[5.0, 10.0, 20.0]))
+    cells.record("v")
+    sim.run(1.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude[-1]
+    np.testing.assert_allclose(v, np.exp(-1.0 / np.array([5.0, 10.0, 20.0])), rtol=1e-12)
+    sim.end()
+    for derived, message in ((lambda p, dt: np.log(p["tau"] - 10.0), r"'d'\] is nan, not a finite number, for the "
+                              r"parameters \{'tau': 5.0\}"),
+                             (lambda p, dt: "x", r"'d'\] must give numbers, not 'x'"),
+                             (lambda p, dt: 1 / 0, r"'d'\] failed: ZeroDivisionError")):
+        Bad = sim.create_neuron_model("Bad", params={"tau": 10.0}, vars={"v": 1.0}, receptors=(),
+                                      derived_params={"d": derived}, sim_code="v *= d;")
+        sim.setup(timestep=0.1)
+        sim.Population(2, Bad(tau=[12.0, 5.0]))
+        with pytest.raises(ModelError, match=r"\[model 'Bad' derived parameter " + message):
+            sim.run(1.0)
+        sim.end()
+
+
+def test_none_is_no_parameter_value(sim):
+    """None as a parameter or initial value is PyNN's InvalidParameterValueError naming it (it was a bare
+    ValueError from PyNN's lazy arrays), for standard and user cell types, set and initialize."""
+    sim.setup()
+    U = sim.create_neuron_model("U", params={"a": 1.0}, vars=["v"])
+    cells = sim.Population(2, sim.IF_curr_exp(), label="P")
+    for make, names in ((lambda: sim.IF_curr_exp(tau_m=None), "IF_curr_exp: parameter 'tau_m'"),
+                        (lambda: U(a=None), "U: parameter 'a'"),
+                        (lambda: cells.set(tau_m=None), "population 'P': parameter 'tau_m'"),
+                        (lambda: cells.initialize(v=None), "population 'P': parameter 'v'"),
+                        (lambda: cells[0:1].initialize(v=None), "population 'P': parameter 'v'")):
+        with pytest.raises(InvalidParameterValueError, match=f"{names} must be a number.*not None"):
+            make()
