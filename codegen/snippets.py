@@ -16,7 +16,7 @@ from .errors import ModelError
 _TOKEN = re.compile(r"""
     (?P<comment>//[^\n]*|/\*.*?\*/)
   | (?P<number>(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?[fFuUlL]*)
-  | (?P<name>[A-Za-z_]\w*)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)          # ASCII: CUDA's compiler takes no other
   | (?P<space>\s+)
   | (?P<op>&&|\|\||==|!=|<=|>=|\+=|-=|\*=|/=|\+\+|--|<<|>>|[-+*/%<>=!&|^~?:;,(){}\[\].])
 """, re.VERBOSE | re.DOTALL)
@@ -42,6 +42,17 @@ _REAL_FUNCTIONS = MATH_FUNCTIONS - {"min", "max"}
 #: C's abs is the integer one; a model's abs(x) means the magnitude of a real number.
 _RENAMED = {"abs": "fabs"}
 
+
+#: What to say of names GeNN users write where they do not exist.
+_HINTS = {
+    "Isyn": "GeNN's summed synaptic input is 'isyn' here, in a model with postsynaptic models "
+            "(postsynaptic_models=...); without them, read the weights arriving in this step as in_<receptor>",
+    "isyn": "'isyn' exists in a model with postsynaptic models (postsynaptic_models=...); without them, read the "
+            "weights arriving in this step as in_<receptor>",
+    "add_to_post": "add_to_post() transmits from pre_spike_code and synapse_dynamics_code only",
+    "addToPost": "add_to_post() transmits from pre_spike_code and synapse_dynamics_code only",
+    "injectCurrent": "GeNN's injectCurrent(x) works in a current source's injection_code only",
+}
 
 #: Built-in functions called without arguments (the random numbers of a snippet's stream).
 NULLARY = frozenset({"uniform", "normal"})
@@ -165,7 +176,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
         else:
             candidates = list(names) + list(locals_) + list(functions)
             close = difflib.get_close_matches(text, candidates, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hint = f"; {_HINTS[text]}" if text in _HINTS else f"; did you mean '{close[0]}'?" if close else ""
             what = "function" if nxt == "(" else "name"
             raise ModelError(f"[{context}, line {line}] unknown {what} '{text}'{hint}")
         expect_decl = False

@@ -47,11 +47,13 @@ output (``{'v': 'mV'}``); a name without a unit is recorded as dimensionless.
 a local that shadows a model name or hides a name of the generated kernel, a bad character, a misnamed or
 mistyped declaration or a derived parameter that reads a missing parameter raises
 :class:`~pynn_gpu.codegen.errors.ModelError` (a ``ValueError``) there, naming the model, the snippet and the
-line: ``[neuron model 'LIF' sim_code, line 2] unknown name 'v_tresh'; did you mean 'v_thresh'?``.  (C syntax
-errors such as ``v = v +;`` are found by the device compiler at the first run: ``KernelCompileError`` naming the
-model and the generated line.)  Constructing a type with an unknown parameter raises PyNN's
-``NonExistentParameterError``, a parameter that has no default and is not given or a value of the wrong type
-``InvalidParameterValueError``; two different models of one name in a network raise ``ModelError``.
+line: ``[neuron model 'LIF' sim_code, line 2] unknown name 'v_tresh'; did you mean 'v_thresh'?``; so do brackets
+that do not pair, assignments to anything but the model's state variables (parameters included) and names that are
+not ASCII identifiers.  (Other C syntax errors such as ``v = v +;`` are found by the device compiler at the first
+run: ``KernelCompileError`` naming the model, the snippet and its line.)  A derived parameter that fails or is no
+finite number for the cells' parameters raises ``ModelError`` at the build.  Constructing a type with an unknown
+parameter raises PyNN's ``NonExistentParameterError``, a parameter that has no default and is not given, None or a
+value of the wrong type ``InvalidParameterValueError``.  Two different models may share a name.
 
 **GeNN spellings.**  Keywords are GeNN's where GeNN has one (``threshold_condition_code``,
 ``pre_spike_syn_code``, ``post_spike_syn_code``, ``injection_code``); GeNN 4's ``sim_code`` and
@@ -84,7 +86,7 @@ from .codegen.generator import NEURON_BUILTINS, Generator
 from .codegen.models import (CurrentSourceModel, DerivedParam, NeuronModel, PostsynapticModel, Var,
                              WeightUpdateModel)
 from .codegen.network import CurrentSourceGroup, Network, NeuronGroup, SynapseGroup
-from .codegen.snippets import KEYWORDS, render
+from .codegen.snippets import KEYWORDS, assigned_names, render
 from .standardmodels.cells import GPUCellMixin
 from .standardmodels.electrodes import GPUCurrentSource
 from .standardmodels.synapses import GPUSynapseMixin
@@ -289,7 +291,13 @@ def _units(model, names_units: dict, units) -> dict:
 # ---- validation: the code generator renders every snippet of a probe network ----------------------------
 
 def _check_names(model, reserved: frozenset, kind: str):
+    if not (model.name.isascii() and model.name.isprintable()) or "*/" in model.name:
+        raise ModelError(f"{kind} model {model.name!r}: a model's name must be printable ASCII without '*/' (it "
+                         "labels the generated kernels)")
     for name in (*model.params, *model.var_names, *(d.name for d in model.derived_params)):
+        if not (name.isascii() and name.isidentifier()):
+            raise ModelError(f"{kind} model '{model.name}': {name!r} is no name a snippet can use; names are "
+                             "letters, digits and '_' (ASCII), not starting with a digit")
         if name in reserved or name in KEYWORDS:
             raise ModelError(f"{kind} model '{model.name}': '{name}' is a built-in name of its snippets or a C "
                              "keyword; choose another name")
@@ -380,7 +388,7 @@ def validate_current_source_model(model: CurrentSourceModel, defaults: dict | No
 # ---- postsynaptic models: fused into the neuron model, one copy per receptor ------------------------------
 
 def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_params=None, apply_input_code="",
-                              decay_code="", current_code="0") -> PostsynapticModel:
+                              decay_code="", current_code="0", **options) -> PostsynapticModel:
     """A postsynaptic model: how the summed weights arriving at a receptor become a current (nA).
 
     ``params``/``vars``/``derived_params`` as for :func:`create_neuron_model` (variables start at 0 unless given
@@ -396,6 +404,7 @@ def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_p
             derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
             apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
     """
+    _no_unknown(class_name, dict(options), create_postsynaptic_model)
     declared, initial = _vars(class_name, vars, None)
     names, defaults = _params(class_name, params)
     model = PostsynapticModel(name=class_name, params=names, vars=declared,
@@ -741,6 +750,12 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
                                   "compute them in the snippet (dt is a built-in name)")
     names, defaults = _params(class_name, params)
     declared, initial = _vars(class_name, vars, None)
+    for snippet, code in (("pre_spike_code", pre_spike_code), ("post_spike_code", post_spike_code),
+                          ("synapse_dynamics_code", synapse_dynamics_code)):
+        for name, line in assigned_names(code if isinstance(code, str) else "").items():
+            if name in names:       # per-synapse constants (they are variables of the kernels)
+                raise ModelError(f"[weight-update model '{class_name}' {snippet}, line {line}] '{name}' cannot be "
+                                 "assigned: it is a parameter (declare it in vars to change it)")
     all_vars = tuple(Var(p) for p in names) + declared
     if pre_spike_code is None:
         pre_spike_code = "add_to_post(weight);" if "weight" in (v.name for v in all_vars) else ""

@@ -3,6 +3,7 @@ import numpy as np
 from pyNN.errors import ConnectionError, InvalidParameterValueError, NonExistentParameterError
 from pyNN.standardmodels import build_translations, synapses
 from pyNN.standardmodels.base import check_weights as _pynn_check_weights
+from pyNN.standardmodels.base import excitatory_receptor_types, inhibitory_receptor_types
 
 from ..codegen.library import synapses as library
 
@@ -13,6 +14,10 @@ def _describe(projection) -> str:
     kind = type(celltype).__name__ if celltype is not None else type(post).__name__
     return (f"projection '{projection.label}' ({projection.pre.label} -> {post.label}, "
             f"receptor_type '{projection.receptor_type}' of {kind})")
+
+
+#: The receptor types PyNN's sign rule knows.
+_SIGNED_RECEPTORS = frozenset(excitatory_receptor_types) | frozenset(inhibitory_receptor_types)
 
 
 def check_weights(weights, projection):
@@ -30,6 +35,10 @@ def check_weights(weights, projection):
         if bad.any():
             raise ConnectionError(f"{_describe(projection)}: parameter 'weight' must be a finite number "
                                   f"(got {w[bad].flat[0] if w.ndim else float(w)})")
+    post = projection.post
+    if not getattr(post, "conductance_based", False) and getattr(post, "_homogeneous_synapses", True) and \
+            projection.receptor_type not in _SIGNED_RECEPTORS:
+        return      # a receptor of a user model (or PointNeuron label): no sign rule (PyNN warns it cannot check)
     try:
         _pynn_check_weights(weights, projection)
     except ConnectionError as err:

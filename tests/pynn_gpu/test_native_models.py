@@ -5,6 +5,8 @@ models record, set, get and initialize like standard ones; a user weight-update 
 with ``Projection.get``; user current sources and postsynaptic models inject what they say; errors name the
 model, the snippet and the line before anything is compiled; and user models compile for CUDA.
 """
+import warnings
+
 import numpy as np
 import pytest
 from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
@@ -135,8 +137,9 @@ def test_record_set_get_initialize(sim):
     assert str(seg.filter(name="v")[0].units.dimensionality) == "mV"
     # a projection onto a user receptor
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[12.0]]))
-    with pytest.warns(UserWarning, match="Can't check weight"):      # PyNN's sign rule knows no 'modulatory'
-        sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01, delay=1.0),
+    with warnings.catch_warnings():      # PyNN's sign rule knows no 'modulatory': not checked, no warning either
+        warnings.simplefilter("error")
+        sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=-0.01, delay=1.0),
                        receptor_type="modulatory")
     sim.run(5.0)
     with pytest.raises(NonExistentParameterError):
@@ -362,10 +365,25 @@ def test_snippets_that_would_break_the_kernel_are_refused(sim):
          r"sim_code, line 1\] '\{' is never closed \(missing '\}'\)"),
         (lambda: sim.create_neuron_model("E", vars={"v": 0.0}, sim_code="v = 0.0;\n}"),
          r"sim_code, line 2\] '\}' closes no open '\{'"),
+        # a weight-update model's parameters are constants, as a neuron's are
+        (lambda: sim.create_weight_update_model("K", params={"eta": 1.0}, vars=["weight"],
+                                                pre_spike_code="add_to_post(weight);\neta *= 0.5;"),
+         r"\[weight-update model 'K' pre_spike_code, line 2\] 'eta' cannot be assigned: it is a parameter"),
+        # names CUDA's compiler cannot take, and a model name that would end the comment it labels
+        (lambda: sim.create_neuron_model("U", vars=["v\u00e9"]), "is no name a snippet can use"),
+        (lambda: sim.create_neuron_model("U", vars=["v"], sim_code="const scalar v\u00e9 = 1.0;"),
+         "unexpected character"),
+        (lambda: sim.create_neuron_model("A*/B", vars=["v"]), "printable ASCII without"),
+        # GeNN's names, with what to write here
+        (lambda: sim.create_neuron_model("I", vars=["v"], sim_code="v += Isyn;"), "GeNN's summed synaptic input"),
+        (lambda: sim.create_weight_update_model("Q", vars=["weight"], post_spike_code="add_to_post(weight);"),
+         r"add_to_post\(\) transmits from pre_spike_code and synapse_dynamics_code only"),
     ]
     for make, message in cases:
         with pytest.raises(ModelError, match=message):
             make()
+    with pytest.raises(TypeError, match=r"unexpected keyword\(s\) \['sim_code'\]; allowed: params, vars"):
+        sim.create_postsynaptic_model("P", sim_code="x")
 
 
 def test_math_functions_on_literals_and_postsynaptic_builtins(sim):
