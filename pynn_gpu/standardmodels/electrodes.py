@@ -35,6 +35,9 @@ class GPUCurrentSource(StandardCurrentSource):
         object.__setattr__(self, "_targets", [])     # cell ids
         object.__setattr__(self, "_recording", False)
         object.__setattr__(self, "_epochs", [])      # what the device injects, from (segment, step) on
+        # the minimum delay the timing rules use: the network's when the source is made, as pyNN.nest keeps it (with
+        # min_delay='auto' projections made later do not move the source's current)
+        object.__setattr__(self, "_min_delay", float(simulator.state.min_delay))
         super().__init__(**parameters)
         ps = ParameterSpace(self.default_parameters, self.get_schema(), shape=(1,))
         ps.update(**parameters)
@@ -106,7 +109,7 @@ class GPUCurrentSource(StandardCurrentSource):
 
     def _model_params(self) -> dict:
         """Native parameters plus what the timing rules need: min_delay (ms) and the source's RNG stream."""
-        return {**self._native, "min_delay": float(simulator.state.min_delay), "stream": self._index()}
+        return {**self._native, "min_delay": self._min_delay, "stream": self._index()}
 
     def _device_view(self):
         """(model parameters, extra-global arrays, target groups) as the device gets them now."""
@@ -256,5 +259,5 @@ class StepCurrentSource(GPUCurrentSource, electrodes.StepCurrentSource):
         times the last -- and those amplitudes."""
         state = simulator.state
         steps, amps = library.step_switches(self._native["times"], self._native["amplitudes"], state.dt,
-                                            state.min_delay)
+                                            self._min_delay)
         return ParameterSpace({"times": steps * state.dt, "amplitudes": amps})

@@ -292,3 +292,31 @@ def test_a_source_injected_twice_acts_twice(sim):
     v = cells.get_data().segments[0].filter(name="v")[0].magnitude[-1]
     # steady state v_rest + R I with R = tau_m / cm = 10 MOhm
     np.testing.assert_allclose(v, [-65.0 + 10.0, -65.0 + 5.0, -65.0 + 10.0], atol=1e-3)
+
+
+def _auto_min_delay_script(sim, later_projection, **setup_kw):
+    """Sources made while the minimum delay is still dt (min_delay='auto', no projection yet), then a 1.5 ms
+    projection (before the run, or between runs)."""
+    sim.setup(timestep=0.1, spike_precision="on_grid", **setup_kw)
+    cells = sim.Population(2, sim.IF_curr_exp(v_thresh=100.0))
+    sim.DCSource(start=0.2, stop=1.0, amplitude=2.0).inject_into(cells[0:1])
+    sim.ACSource(start=1.0, stop=20.0, amplitude=0.5, offset=0.1, frequency=100.0, phase=30.0).inject_into(cells[1:2])
+    cells.record("v")
+    if later_projection:
+        sim.run(5.0)
+    sim.Projection(cells[0:1], cells[1:2], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.0, delay=1.5))
+    sim.run(20.0 - sim.get_current_time())
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    sim.end()
+    return v
+
+
+@pytest.mark.parametrize("later_projection", [False, True])
+def test_sources_keep_the_min_delay_they_were_made_with(sim, nest, later_projection):
+    """With min_delay='auto' a source follows the minimum delay of the network when it was made, as pyNN.nest's
+    do: a projection of 1.5 ms made afterwards (before the first run, or between runs) neither swallows a DC pulse
+    of 0.2-1.0 ms nor shifts an AC source's phase.  v within 1e-9 mV of pyNN.nest (double precision)."""
+    v = _auto_min_delay_script(sim, later_projection, precision="double")
+    vn = _auto_min_delay_script(nest, False)
+    assert v[3, 0] < -64.5                          # the DC pulse acted
+    np.testing.assert_allclose(v, vn, atol=1e-9)
