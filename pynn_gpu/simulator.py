@@ -120,6 +120,12 @@ class State(common.control.BaseState):
         if not (np.isfinite(timestep) and timestep > 0):
             raise errors.InvalidParameterValueError(f"setup(timestep={timestep}): the timestep must be a positive "
                                                     "number of ms")
+        for name, delay in (("min_delay", min_delay), ("max_delay", max_delay)):
+            if delay != "auto" and delay is not None and not np.isclose(delay / timestep, round(delay / timestep),
+                                                                         rtol=0, atol=1e-6):
+                raise errors.InvalidParameterValueError(
+                    f"setup({name}={delay}): delays are whole numbers of timesteps; give a multiple of the timestep "
+                    f"{timestep} ms (or 'auto')")
         self.dt = float(timestep)
         self._min_delay = min_delay
         self._max_delay = max_delay
@@ -276,12 +282,19 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
+        if not np.isfinite(tstop):
+            raise errors.InvalidParameterValueError(f"cannot run until {tstop} ms: the time must be a finite number "
+                                                    "of ms")
         steps = (tstop - self.t) / self.dt
         n_steps = int(round(steps))
-        if n_steps < 0 or abs(steps - n_steps) > 1e-6:
+        if n_steps < 0:
+            raise errors.InvalidParameterValueError(f"cannot run until {tstop} ms from {self.t} ms: the simulation "
+                                                    "cannot go back (reset() starts again from 0)")
+        if abs(steps - n_steps) > 1e-6:
+            below, above = (self.t + k * self.dt for k in (np.floor(steps), np.ceil(steps)))
             raise errors.InvalidParameterValueError(
                 f"cannot run until {tstop} ms from {self.t} ms: the simulation advances in whole timesteps of "
-                f"{self.dt} ms and cannot go back")
+                f"{self.dt} ms ({below:.10g} or {above:.10g} ms)")
         self.ensure_built()
         for rec in self.recorders:
             rec._capture_first_samples()

@@ -422,13 +422,16 @@ def test_unknown_dc_parameter(gpu):
                                          ({"timestep": 0}, "timestep"), ({"timestep": -0.1}, "timestep"),
                                          ({"timestep": NAN}, "timestep"), ({"rng_seed": -1}, "rng_seed"),
                                          ({"rng_seed": 2 ** 64}, "rng_seed"), ({"rng_seed": 1.5}, "rng_seed"),
-                                         ({"rng_seed": "7"}, "rng_seed")])
+                                         ({"rng_seed": "7"}, "rng_seed"), ({"min_delay": 0.15}, "min_delay"),
+                                         ({"min_delay": 0.1, "max_delay": 2.55}, "max_delay")])
 def test_bad_setup(sim, kwargs, name):
     """Wrong setup() arguments are refused naming the argument (a seed is a whole number the generator's 64-bit
     key can hold: -1 or 2**64 would silently repeat another seed's streams, 1.5 would be truncated)."""
     msg = check_raises(InvalidParameterValueError, lambda: sim.setup(**kwargs), name)
     if name == "rng_seed":
         assert "whole number from 0 to 2**64 - 1" in msg
+    elif name.endswith("_delay"):
+        assert "a multiple of the timestep 0.1 ms" in msg
     elif name != "timestep":
         assert "allowed" in msg and "'single'" in msg or "'opencl'" in msg
 
@@ -465,9 +468,12 @@ def test_population_size_must_be_positive(gpu):
 
 def test_run_time_must_be_whole_timesteps(gpu):
     gpu.Population(1, gpu.IF_curr_exp())
-    check_raises(InvalidParameterValueError, lambda: gpu.run(0.05), "0.05", "timesteps of 0.1 ms")
+    check_raises(InvalidParameterValueError, lambda: gpu.run(0.05), "0.05", "timesteps of 0.1 ms", "(0 or 0.1 ms)")
     gpu.run(1.0)
+    check_raises(InvalidParameterValueError, lambda: gpu.run_until(1.25), "timesteps of 0.1 ms", "(1.2 or 1.3 ms)")
     check_raises(ValueError, lambda: gpu.run_until(0.5), "0.5")          # PyNN's own check: in the past
+    for bad in (float("nan"), float("inf")):
+        check_raises(InvalidParameterValueError, lambda: gpu.run(bad), "must be a finite number of ms")
     assert gpu.get_current_time() == pytest.approx(1.0)
 
 
