@@ -14,6 +14,7 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.random import RandomDistribution
 
+from .codegen.library.timing import on_grid
 from .codegen.network import Network
 from .codegen.simulation import Simulation
 
@@ -121,8 +122,7 @@ class State(common.control.BaseState):
             raise errors.InvalidParameterValueError(f"setup(timestep={timestep}): the timestep must be a positive "
                                                     "number of ms")
         for name, delay in (("min_delay", min_delay), ("max_delay", max_delay)):
-            if delay != "auto" and delay is not None and not np.isclose(delay / timestep, round(delay / timestep),
-                                                                         rtol=0, atol=1e-6):
+            if delay != "auto" and delay is not None and not on_grid(delay, timestep):
                 raise errors.InvalidParameterValueError(
                     f"setup({name}={delay}): delays are whole numbers of timesteps; give a multiple of the timestep "
                     f"{timestep} ms (or 'auto')")

@@ -56,12 +56,6 @@ def delay_steps(min_delay: float, dt: float) -> int:
     return int(round(min_delay / dt))
 
 
-def on_grid(value: float, dt: float) -> bool:
-    """Is ``value`` (ms) a whole number of steps (to rounding)?  NEST refuses device times that are not."""
-    k = value / dt
-    return abs(k - np.rint(k)) <= 1e-9 * max(1.0, abs(k))
-
-
 def _clip32(x) -> np.ndarray:
     return np.clip(np.asarray(x, np.float64), INT_MIN, INT_MAX).astype(np.int64)
 

@@ -29,3 +29,9 @@ def steps_round(t, dt):
 def steps_to_ms(steps, dt):
     """Delays in steps back to ms as NEST reports them (``Time::delay_steps_to_ms``: 3 steps of 0.1 -> 3 * 0.1)."""
     return np.asarray(steps, dtype=float) * ms_per_step(dt)
+
+
+def on_grid(value: float, dt: float) -> bool:
+    """Is ``value`` (ms) a whole number of steps (to rounding)?  NEST refuses device times that are not."""
+    k = np.asarray(value, dtype=float) / dt
+    return bool(np.all(np.abs(k - np.rint(k)) <= 1e-9 * np.maximum(1.0, np.abs(k))))

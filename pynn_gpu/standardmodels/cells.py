@@ -12,7 +12,7 @@ from pyNN.standardmodels import ModelNotAvailable, StandardModelType, build_tran
 from pyNN.standardmodels import receptors as _receptors
 
 from ..codegen.library import composed, neurons
-from ..codegen.library.timing import steps_ceil
+from ..codegen.library.timing import on_grid, steps_ceil
 from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold,
                          check_values)
 
@@ -39,10 +39,20 @@ class GPUCellMixin:
         refuse_none(type(self).__name__, parameters)
         super().__init__(*args, **parameters)
 
+    #: Native parameters that must be whole numbers of timesteps (NEST refuses others).
+    grid_parameters: tuple = ()
+
     def check(self, native: dict, where: str = ""):
         """Validate native (= model unit) parameter values; raises InvalidParameterValueError."""
         check_values(type(self).__name__, native, self.parameter_checks, where)
         check_reset_below_threshold(type(self).__name__, native, where)
+        for name in self.grid_parameters:
+            if name in native and not on_grid(native[name], _timestep()):
+                values = np.atleast_1d(np.asarray(native[name], float))
+                bad = values[[not on_grid(x, _timestep()) for x in values]][0]
+                raise InvalidParameterValueError(
+                    f"{type(self).__name__}{where}: parameter '{name}' must be a multiple of the timestep "
+                    f"{_timestep()} ms (got {bad}), as in NEST")
 
     def get_native_names(self, *names):
         """As PyNN's, but an unknown name (``pop.get('foo')``) raises NonExistentParameterError, not KeyError."""
@@ -252,6 +262,7 @@ class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity("rate", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON
+    grid_parameters = ("start", "duration")
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
 
@@ -259,6 +270,7 @@ class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefract
     __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
     translations = _identity("rate", "tau_refrac", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON_REFRACTORY
+    grid_parameters = ("start", "duration")
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "tau_refrac": FINITE_NON_NEGATIVE,
                         "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
@@ -297,6 +309,7 @@ class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
                 raise InvalidParameterValueError(
                     f"SpikeSourceGamma{where}: 'beta' must be at most 1000/dt = {1000.0 / dt:g} Hz, as the process "
                     f"moves at most one state per step (got {beta[bad].flat[0]} Hz)")
+    grid_parameters = ("start", "duration")
     parameter_checks = {"alpha": (lambda x: np.isfinite(x) & (x >= 1),
                                   "must be an integer >= 1 (PyNN stores the gamma shape as an integer)"),
                         "beta": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}

@@ -17,6 +17,7 @@ from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import StandardCurrentSource, build_translations, electrodes
 
 from ..codegen.library import current_sources as library
+from ..codegen.library.timing import on_grid
 from ..codegen.network import CurrentSourceGroup
 from .. import simulator
 from .validation import FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_start_before_stop, check_values
@@ -65,7 +66,7 @@ class GPUCurrentSource(StandardCurrentSource):
         check_values(name, native, self.parameter_checks, self._where())
         dt = simulator.state.dt
         for p in self.grid_parameters:
-            if p in native and not library.on_grid(native[p], dt):
+            if p in native and not on_grid(native[p], dt):
                 raise InvalidParameterValueError(
                     f"{name}{self._where()}: parameter '{p}' must be a multiple of the timestep {dt} ms "
                     f"(got {native[p]}), as in NEST")

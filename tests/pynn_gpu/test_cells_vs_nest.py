@@ -250,6 +250,19 @@ def test_eif_and_source_parameter_checks(sim):
         sim.Population(1, sim.SpikeSourcePoissonRefractory(rate=500.0, tau_refrac=2.0))
     with pytest.raises(InvalidParameterValueError, match="alpha"):
         sim.Population(1, sim.SpikeSourceGamma(alpha=0.0))
+    # at most one spike (ppd) or move (gamma) per step, as NEST's processes
+    with pytest.raises(InvalidParameterValueError, match=r"1000/rate - tau_refrac must be at least the timestep"):
+        sim.Population(1, sim.SpikeSourcePoissonRefractory(rate=400.0, tau_refrac=2.45))
+    with pytest.raises(InvalidParameterValueError, match=r"'beta' must be at most 1000/dt = 10000 Hz"):
+        sim.Population(1, sim.SpikeSourceGamma(alpha=2, beta=12000.0))
+    # start and duration on the grid, as NEST's generators take them (1.05 was rounded)
+    for make in (lambda: sim.SpikeSourcePoisson(rate=10.0, start=1.05), lambda: sim.SpikeSourceGamma(duration=0.52),
+                 lambda: sim.SpikeSourcePoissonRefractory(start=[0.0, 0.33])):
+        with pytest.raises(InvalidParameterValueError, match="must be a multiple of the timestep 0.1 ms"):
+            sim.Population(2, make())
+    sources = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+    with pytest.raises(InvalidParameterValueError, match=r"parameter 'start' .*\(got 0.33\)"):
+        sources.set(start=0.33)
 
 
 def test_ode_settings_are_validated():
