@@ -207,6 +207,7 @@ def _adexp(name, params, receptors) -> NeuronModel:
         {inputs}
         """.format(inputs="\n        ".join(inputs)),
         threshold_code="fired",
+        multiple_spikes=True,
     )
 
 

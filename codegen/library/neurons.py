@@ -36,7 +36,8 @@ _COND_TOL_V, _COND_TOL_G = 1e-3, 1e-6
 _AEIF_TOL_V, _AEIF_TOL_G = 1e-6, 1e-9
 
 #: After each accepted internal step of the adaptive exponential cell (NEST's aeif_*): clamp v while refractory,
-#: else spike at v_peak -- reset, adaptation jump b, refractory count, and a flag for the threshold.
+#: else spike at v_peak -- reset, adaptation jump b, refractory count, and one more spike in this step for the
+#: threshold (without a refractory period a cell can fire several times in one step; NEST sends each spike).
 AEIF_STEP_CODE = """
     if (r > 0) {
         v = v_reset;
@@ -44,7 +45,7 @@ AEIF_STEP_CODE = """
         v = v_reset;
         w += b;
         r = r_spike;
-        fired = 1;
+        fired += 1;
     }
 """
 
@@ -343,6 +344,7 @@ def _aeif(name, alpha):
         {apply_input}
         """,
         threshold_code="fired",
+        multiple_spikes=True,
     )
 
 
