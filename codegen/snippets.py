@@ -43,6 +43,11 @@ _REAL_FUNCTIONS = MATH_FUNCTIONS - {"min", "max"}
 _RENAMED = {"abs": "fabs"}
 
 
+#: The comments that frame a snippet in generated code (kernels/runtime/diagnostics.py maps compile errors with
+#: them); kept by :func:`render`, which names the framed snippet in its errors too.
+_SNIPPET_START = re.compile(r"/\* snippet: (.*) \*/$")
+SNIPPET_END = "/* end of snippet */"
+
 #: What to say of names GeNN users write where they do not exist.
 _HINTS = {
     "Isyn": "GeNN's summed synaptic input is 'isyn' here, in a model with postsynaptic models "
@@ -112,6 +117,12 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     tokens.append(("end", ""))
     for idx, (kind, text) in enumerate(tokens[:-1]):
         nxt = tokens[following[idx]][1]
+        if kind == "comment" and (_SNIPPET_START.match(text) or text == SNIPPET_END):
+            # a snippet fused into this one (a postsynaptic model's code): errors name it and its own lines
+            out.append(text)
+            if text != SNIPPET_END:
+                context, line = _SNIPPET_START.match(text).group(1), 0
+            continue
         if kind in ("space", "comment"):
             line += text.count("\n")
             out.append(text if kind == "space" else " " * 0)

@@ -83,6 +83,7 @@ from pyNN.standardmodels.base import StandardSynapseType
 
 from .codegen.errors import CodegenError, ModelError
 from .codegen.generator import NEURON_BUILTINS, Generator
+from .kernels.runtime.diagnostics import mark_snippet
 from .codegen.models import (CurrentSourceModel, DerivedParam, NeuronModel, PostsynapticModel, Var,
                              WeightUpdateModel)
 from .codegen.network import CurrentSourceGroup, Network, NeuronGroup, SynapseGroup
@@ -463,9 +464,12 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
                           writable=psm.var_names)
         apply, _ = render(psm.apply_input_code, names, context=f"{context} apply_input_code", functions=functions,
                           writable=psm.var_names)
-        currents.append(f"({current.strip() or '0'})")
-        after.append(f"{{ {decay.strip()} }}\n{{ {apply.strip()} }}")
-    code = f"const scalar isyn = {' + '.join(currents)};\n{sim_code}\n" + "\n".join(after)
+        currents.append(mark_snippet(f"({current.strip() or '0'})", f"{context} current_code"))
+        after.append(mark_snippet(f"{{ {decay.strip()} }}", f"{context} decay_code") + "\n"
+                     + mark_snippet(f"{{ {apply.strip()} }}", f"{context} apply_input_code"))
+    # each part framed with the snippet it comes from: errors (here and from the device compiler) name it
+    code = ("const scalar isyn =\n" + "\n+ ".join(currents) + ";\n"
+            + mark_snippet(sim_code, f"neuron model '{name}' sim_code") + "\n" + "\n".join(after))
     return tuple(params), tuple(vars_), tuple(derived), code
 
 

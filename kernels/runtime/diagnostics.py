@@ -22,7 +22,7 @@ _ERROR = re.compile(r"(?:fatal )?error: [^\s:]*:(?P<l1>\d+):\d+: (?P<m1>[^\n]*)"
                     r"|\((?P<l3>\d+)\): (?:fatal )?error(?: #[\w-]+)?: (?P<m3>[^\n]*)")
 _BLOCK = re.compile(r"/\* ([^:*]+): \d+ (?:neurons|rows) \*/")
 _SNIPPET = re.compile(r"/\* snippet: (.*) \*/$")
-_SNIPPET_END = "/* end of snippet */"
+_SNIPPET_END = "/* end of snippet */"      # (the snippet renderer keeps these comments: codegen/snippets.py)
 
 
 def mark_snippet(code: str, context: str) -> str:

@@ -427,6 +427,21 @@ def test_device_compile_errors_name_the_snippet_line(sim):
     Src().inject_into(sim.Population(1, sim.IF_curr_exp()))
     with pytest.raises(KernelCompileError, match=r"\[current source 'BadSrc#0' \(BadSrc\) injection_code, line 2\]"):
         sim.run(1.0)
+    # a neuron with a postsynaptic model: its code is fused into the neuron's, each part still named
+    Psm = sim.create_postsynaptic_model("BadPsm", vars=["x"], apply_input_code="x += inp;",
+                                        decay_code="x *= 0.9;\nx = x % 2.0;", current_code="x")
+    Fused = sim.create_neuron_model("Fused", vars={"v": 0.0}, sim_code="v += isyn;\nv = v % 3.0;",
+                                    receptors=("excitatory",), postsynaptic_models={"excitatory": Psm})
+    with pytest.raises(ModelError, match=r"\[neuron model 'F2' sim_code, line 2\] unknown name 'vv'"):
+        sim.create_neuron_model("F2", vars={"v": 0.0}, sim_code="v += isyn;\nv += vv;", receptors=("excitatory",),
+                                postsynaptic_models={"excitatory": Psm})
+    sim.setup(timestep=0.1)
+    sim.Population(1, Fused())
+    with pytest.raises(KernelCompileError) as info:
+        sim.run(1.0)
+    assert "[neuron model 'Fused' sim_code, line 2]" in str(info.value)
+    assert "[postsynaptic model 'BadPsm' of neuron model 'Fused' (receptor 'excitatory') decay_code, line 2]" in \
+        str(info.value)
     # clang's report of an error inside a macro expansion
     log = "x.cl:3:27 <Spelling=/usr/include/b.h:45:24>: error: call to 'f' is ambiguous"
     assert errors(log, "a\nb\nc\n") == [(3, "", "call to 'f' is ambiguous", "c")]
