@@ -26,7 +26,8 @@ codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`
 - neuron ``sim_code``, ``threshold_condition_code``, ``reset_code``: ``t`` (time at the start of the step, ms),
   ``dt`` (ms), ``step``, ``i_inj`` (current injected by current sources, nA), ``in_<receptor>`` (summed weights
   of the spikes arriving in this step at each receptor), ``isyn`` (the summed current of the postsynaptic
-  models, when the neuron has any), ``uniform()`` (a counter-based random number in [0, 1)).
+  models, when the neuron has any), ``uniform()`` (a counter-based random number in [0, 1)) and ``normal()``
+  (a standard normal one), drawn from the cell's stream for the step.
 - weight update ``pre_spike_code``: ``t_spike`` (the presynaptic spike's time stamp, ms), ``dt``, ``delay`` (this
   synapse's delay, ms), ``add_to_post(x)`` (add ``x`` to the target's receptor after the delay), ``uniform()``;
   with ``post_trace`` the postsynaptic spike history (see :class:`~pynn_gpu.codegen.models.WeightUpdateModel`).
@@ -36,8 +37,10 @@ codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`
   stamps of the synapse's neurons, this step's included; -1e30 before any spike) and ``<var>_pre`` /
   ``<var>_post``, a state variable of the pre- or postsynaptic neuron (read-only, after this step's update).
 - current source ``injection_code`` (an expression, nA, or GeNN's ``injectCurrent(x);``): ``t``, ``dt``,
-  ``step``.
-- everywhere: C's math functions (``exp``, ``log``, ``fmin``, ...), locals declared in the snippet
+  ``step``, ``uniform()``, ``normal()`` (the target cell's stream).
+- synapse snippets draw ``uniform()`` and ``normal()`` from the synapse's stream.
+- everywhere: C's math functions (``exp``, ``log``, ``fmin``, ``atan2``, ``erf``, ...) and constants (``M_PI``,
+  ``M_E``, ...), locals declared in the snippet
   (``scalar x = ...;``, ``int k;``), ``if``/``else``/``for``/``while``.
 
 **Units** are PyNN's (mV, ms, nA, nF, uS, Hz): values go to the model unchanged.  ``units`` only labels the Neo
