@@ -25,8 +25,23 @@ from .models import evaluate_derived
 from .network import Network
 from .snippets import render
 
-#: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node).
+#: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node keeps
+#: every spike a synapse has not seen yet): at least HISTORY_SIZE, more where memory allows (see history_size).
 HISTORY_SIZE = 64
+#: The most entries kept, and the device memory (bytes) the history may take to keep more than HISTORY_SIZE.
+HISTORY_SIZE_MAX = 1024
+HISTORY_BUDGET = 256 * 2 ** 20
+
+
+def history_size(n_neurons: int, itemsize: int, device_memory: int) -> int:
+    """Entries per neuron of the spike history: a power of two from HISTORY_SIZE to HISTORY_SIZE_MAX, as many as
+    fit in HISTORY_BUDGET (and 5 % of the device's memory) -- 1024 for up to 32,768 cells, 64 above 262,144
+    (single precision).  A pre cell silent while its target fires more often loses pairings (with a warning)."""
+    budget = min(HISTORY_BUDGET, device_memory // 20)
+    size = HISTORY_SIZE
+    while size < HISTORY_SIZE_MAX and 2 * size * 2 * itemsize * max(n_neurons, 1) <= budget:
+        size *= 2
+    return size
 
 #: Arrays packed into one device buffer start at multiples of this many elements (64-byte aligned for 4-byte types).
 PACK_ALIGN = 16
@@ -134,7 +149,7 @@ class Generator:
 
     def __init__(self, network: Network, dialect: str = "opencl", precision: str = "single",
                  spike_workers: int | None = None, spike_bytes: bool = False, fuse: bool | str = True,
-                 serial: bool | str = False):
+                 serial: bool | str = False, history_size: int = HISTORY_SIZE):
         """``spike_workers``: work-items of the propagation pass, each checking a contiguous share of the neurons
         for spikes; None gives one per neuron, right for GPUs.  A CPU device wants a few per core.
         ``spike_bytes``: record spikes as a byte per cell and step rather than a bit (CPU devices).
@@ -142,7 +157,8 @@ class Generator:
         model integrates ODEs -- a CPU compiler vectorises a loop-free neuron update on its own but not fused
         with the propagation loops, while the adaptive integrator's loop is not vectorised either way (PoCL).
         ``serial``: run many steps per launch in a single work-item (a CPU device: launches cost more than a
-        small network's step): True, False, or 'auto': where :meth:`runs_serially` finds it pays."""
+        small network's step): True, False, or 'auto': where :meth:`runs_serially` finds it pays.
+        ``history_size``: entries of each neuron's spike history (synapse models with a post trace)."""
         if dialect not in DIALECTS:
             raise CodegenError(f"unknown dialect {dialect!r}; allowed: {sorted(DIALECTS)}")
         if precision not in ("single", "double"):
@@ -155,6 +171,7 @@ class Generator:
         self.spike_bytes = spike_bytes
         self.fuse = fuse
         self.serial = serial
+        self.history_size = history_size
 
     def integrator(self, model) -> str | None:
         """The integrator the generated code uses for ``model``'s ODEs under the network's ``ode_integrator``."""
@@ -465,7 +482,7 @@ class Generator:
     def _synapse_block(self, sb: SynapseBlock, args: list) -> dict:
         m = sb.model
         names = {"t_spike": "pg_t_spike", "t": "pg_t_spike", "dt": "pg_dt", "delay": "((scalar)pg_delay * pg_dt)",
-                 "post_spike_count": "pg_hist_n[pg_post]", "history_size": str(HISTORY_SIZE)}
+                 "post_spike_count": "pg_hist_n[pg_post]", "history_size": str(self.history_size)}
         for what in ("row_start", "post", "delay"):
             _add_arg(args, KernelArg(sb.buffer(what), "int*"))
         loads = self._synapse_vars(sb, args, names)
@@ -585,7 +602,7 @@ class Generator:
         values = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots, n_rows=layout.n_rows,
                       ring_stride=layout.n_receptor_planes * layout.n_total, blocks=blocks, sblocks=sblocks,
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
-                      seed_hi=seed >> 32, history=history, history_size=HISTORY_SIZE, pblocks=pblocks,
+                      seed_hi=seed >> 32, history=history, history_size=self.history_size, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
                       n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True, scan_records=[])
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the

@@ -13,7 +13,7 @@ import warnings
 from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError
-from .generator import HISTORY_SIZE, Generator, Program
+from .generator import Generator, Program, history_size
 from .models import evaluate_derived
 from .network import Network
 from .sorting import stable_order
@@ -54,10 +54,12 @@ class Simulation:
         self.precision = precision
         self.dtype = np.float64 if precision == "double" else np.float32
         cpu = bool(getattr(runtime, "is_cpu", False))
+        self.history_size = history_size(sum(g.size for g in network.neuron_groups), np.dtype(self.dtype).itemsize,
+                                         int(runtime.global_mem_size))
         self.program: Program = Generator(network, runtime.dialect, precision,
                                           spike_workers=getattr(runtime, "spike_workers", None), spike_bytes=cpu,
-                                          fuse="cpu" if cpu else True,
-                                          serial=getattr(runtime, "serial_steps", False)).generate()
+                                          fuse="cpu" if cpu else True, serial=getattr(runtime, "serial_steps", False),
+                                          history_size=self.history_size).generate()
         self.layout = self.program.layout
         self.step = 0
         self.rng_epoch = 0      # joins the key of every random draw (see set_rng_epoch)
@@ -179,29 +181,35 @@ class Simulation:
     def _pack_history(self):
         """Spike-history buffers of every neuron, with the trace time constant its plastic synapses give it."""
         lay = self.layout
-        self._host["pg_hist_t"] = np.zeros(HISTORY_SIZE * lay.n_total, self.dtype)
-        self._host["pg_hist_k"] = np.zeros(HISTORY_SIZE * lay.n_total, self.dtype)
+        self._host["pg_hist_t"] = np.zeros(self.history_size * lay.n_total, self.dtype)
+        self._host["pg_hist_k"] = np.zeros(self.history_size * lay.n_total, self.dtype)
         self._host["pg_hist_n"] = np.zeros(lay.n_total, np.int32)
         self._host["pg_errors"] = np.zeros(1, np.int32)
         tau = np.zeros(lay.n_total)
         for sb in lay.synapse_blocks:
             if sb.model.post_trace:
                 for sg in sb.groups:
-                    _, slot = lay.group_slot[sg.post]
-                    targets = slot.global_start + np.asarray(sg.post_ind)
-                    values = np.asarray(sg.vars[sb.model.post_trace], float)
-                    # one trace per neuron (as NEST's archiving node): its time constant must be unique
-                    clash = (tau[targets] != 0) & (tau[targets] != values)
-                    order = stable_order(targets, lay.n_total)
-                    t_sorted, v_sorted = targets[order], values[order]
-                    same_target = np.r_[False, t_sorted[1:] == t_sorted[:-1]]
-                    if clash.any() or np.any(same_target & (v_sorted != np.r_[v_sorted[:1], v_sorted[:-1]])):
-                        raise CodegenError(
-                            f"synapse group '{sg.name}': cells of '{sg.post.name}' receive plastic synapses with "
-                            f"different '{sb.model.post_trace}' values; a cell keeps one postsynaptic trace, so "
-                            "all plastic synapses onto it must share that time constant")
-                    tau[targets] = values
+                    self._set_trace_constant(tau, sb, sg, sg.vars[sb.model.post_trace])
         self._host["pg_tau_minus"] = tau.astype(self.dtype)
+
+    def _set_trace_constant(self, tau: np.ndarray, sb, sg, values, replace: bool = False):
+        """Into ``tau`` (per neuron), the postsynaptic trace time constant the synapses of ``sg`` give their
+        targets.  One trace per neuron (as NEST's archiving node): its time constant must be unique (``replace``:
+        the group's own synapses may change it)."""
+        lay = self.layout
+        _, slot = lay.group_slot[sg.post]
+        targets = slot.global_start + np.asarray(sg.post_ind)
+        values = np.asarray(values, float)
+        clash = (tau[targets] != 0) & (tau[targets] != values) & (not replace)
+        order = stable_order(targets, lay.n_total)
+        t_sorted, v_sorted = targets[order], values[order]
+        same_target = np.r_[False, t_sorted[1:] == t_sorted[:-1]]
+        if clash.any() or np.any(same_target & (v_sorted != np.r_[v_sorted[:1], v_sorted[:-1]])):
+            raise CodegenError(
+                f"synapse group '{sg.name}': cells of '{sg.post.name}' receive plastic synapses with "
+                f"different '{sb.model.post_trace}' values; a cell keeps one postsynaptic trace, so "
+                "all plastic synapses onto it must share that time constant")
+        tau[targets] = values
 
     def _pack_source(self, spec):
         cs = spec.source
@@ -433,8 +441,18 @@ class Simulation:
                 if name in new:
                     new[name][to] = host[name][frm]
             for name in ("spiked", "pg_hist_t", "pg_hist_k"):      # (copies or steps) x cells
-                if name in new:
-                    new[name].reshape(-1, lay.n_total)[:, to] = host[name].reshape(-1, olay.n_total)[:, frm]
+                if name not in new:
+                    continue
+                dst, src = new[name].reshape(-1, lay.n_total), host[name].reshape(-1, olay.n_total)
+                if name == "spiked" or self.history_size == old.history_size:
+                    dst[:, to] = src[:, frm]
+                    continue
+                # a history of another length (the network's size changed): spike j sits in row j % length
+                count = host["pg_hist_n"][frm]
+                for back in range(1, min(self.history_size, old.history_size) + 1):
+                    j = count - back
+                    kept = j >= 0
+                    dst[j[kept] % self.history_size, to[kept]] = src[j[kept] % old.history_size, frm[kept]]
             if "inbuf" in new:
                 dst = new["inbuf"].reshape(lay.n_slots, lay.n_receptor_planes, lay.n_total)
                 src = host["inbuf"].reshape(olay.n_slots, olay.n_receptor_planes, olay.n_total)
@@ -544,7 +562,7 @@ class Simulation:
             rt.copy_from_device(self._buffers["pg_errors"], flag)
             if flag[0]:
                 rt.fill_zero(self._buffers["pg_errors"], 4)
-                warnings.warn(f"a plastic synapse needed a postsynaptic spike older than the last {HISTORY_SIZE} "
+                warnings.warn(f"a plastic synapse needed a postsynaptic spike older than the last {self.history_size} "
                               "kept per neuron: some spike pairings were missed (a presynaptic cell was silent "
                               "while its target fired many times)", RuntimeWarning, stacklevel=3)
 
@@ -616,6 +634,11 @@ class Simulation:
         if reset_value:
             self._host[name][sl] = current[sl]
         self._upload_array(name, current)
+        if var == sb.model.post_trace and "pg_tau_minus" in self._host:      # the targets' trace follows it
+            tau = self._host["pg_tau_minus"].astype(float)
+            self._set_trace_constant(tau, sb, sg, values, replace=True)
+            self._host["pg_tau_minus"] = tau.astype(self.dtype)
+            self.upload("pg_tau_minus")
 
     def adopt_recordings(self, old: "Simulation"):
         """Take over what ``old`` recorded (same group, variable and interval) after a rebuild; signals of cells

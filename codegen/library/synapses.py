@@ -86,7 +86,8 @@ def _post_trace_before_spike(tau: str) -> str:
 #: facilitation for every postsynaptic spike t_j with t_last - d < t_j <= t - d, using the presynaptic trace
 #: at t_j + d, then depression with the postsynaptic trace at t - d (from the last spike strictly before
 #: it), then the updated weight is transmitted.  mu_plus / mu_minus select the weight dependence
-#: (additive 0/0, multiplicative 1/1, additive potentiation with multiplicative depression 0/1, Gutig).
+#: (additive 0/0, multiplicative 1/1, additive potentiation with multiplicative depression 0/1, Gutig);
+#: depression scales with w - w_min as PyNN defines it (NEST's w_min is 0).
 #: As NEST, the rule works on the weight in units of w_max, bounded by w_min / w_max and 1: so it holds for the
 #: negative weights (and w_min, w_max) of inhibitory current-based synapses too, growing them towards w_max.
 #: Here d is d_learn (above); the weight is transmitted after the full delay.
@@ -105,7 +106,8 @@ STDP = WeightUpdateModel(
         }
         // depression: the post trace at t - d, from the last post spike strictly before it
     """ + _post_trace_before_spike("tau_minus") + """
-        weight = fmax(weight / w_max - A_minus * pow(weight / w_max, mu_minus) * kminus, w_min / w_max) * w_max;
+        weight = fmax(weight / w_max - A_minus * pow(fmax(weight / w_max - w_min / w_max, 0.0), mu_minus) * kminus,
+                      w_min / w_max) * w_max;
         add_to_post(weight);
         kplus = kplus * exp((t_last - t_spike) / tau_plus) + 1.0;
         t_last = t_spike;
@@ -192,20 +194,22 @@ MULTI_QUANTAL = WeightUpdateModel(
 #: Potentiation is clipped at w_max, depression at w_min (NEST: 0).  Here d is d_learn (see STDP).
 VOGELS_SPREKELER = WeightUpdateModel(
     name="VogelsSprekelerSynapse",
-    vars=("weight", "w_min", "w_max", "tau", "eta", "alpha", "kplus", "t_last"),
+    vars=("weight", "w_min", "w_max", "tau", "eta", "rho", "kplus", "t_last"),
     post_trace="tau",
     pre_spike_code=_ALL_DENDRITIC + _SINCE_LAST_PRE + """
-        // potentiation for each postsynaptic spike since the last presynaptic one
-        for (int j = first; j < n; j++) {
+        // in units of w_max, as NEST works on |w| with the sign of Wmax: negative (inhibitory current-based)
+        // weights grow in magnitude as positive ones grow
+        const scalar step = eta / fabs(w_max);
+        for (int j = first; j < n; j++) {     // potentiation for each postsynaptic spike since the last pre one
             const scalar t_j = post_spike_time(j);
             if (t_j >= t_spike - d_learn + eps)
                 break;
-            weight = fmin(weight + eta * kplus * exp((t_last - (t_j + d_learn)) / tau), w_max);
+            weight = fmin(weight / w_max + step * kplus * exp((t_last - (t_j + d_learn)) / tau), 1.0) * w_max;
         }
-        // potentiation by the postsynaptic trace at t - d, then the constant depression
+        // potentiation by the postsynaptic trace at t - d, then the constant depression alpha = 2 rho tau
     """ + _post_trace_before_spike("tau") + """
-        weight = fmin(weight + eta * kminus, w_max);
-        weight = fmax(weight - alpha * eta, w_min);
+        weight = fmin(weight / w_max + step * kminus, 1.0) * w_max;
+        weight = fmax(weight / w_max - step * 2.0 * rho * tau / 1000.0, w_min / w_max) * w_max;
         add_to_post(weight);
         kplus = kplus * exp((t_last - t_spike) / tau) + 1.0;
         t_last = t_spike;

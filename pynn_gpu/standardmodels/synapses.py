@@ -254,12 +254,14 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
         ones for inhibitory current-based synapses)."""
         if "weight" in values and "w_max" in values:
             w, w_max = np.broadcast_arrays(values["weight"], values["w_max"])
-            bad = w * w_max < 0
+            bad = (w * w_max < 0) | (w_max == 0)
             if bad.any():
                 k = np.flatnonzero(bad.ravel())[0]
                 raise InvalidParameterValueError(
                     f"{_describe(projection)}, synapse type STDPMechanism: a weight and its w_max must have the same "
-                    f"sign (got weight {w.ravel()[k]}, w_max {w_max.ravel()[k]})")
+                    f"sign, and w_max must not be 0: the rule works in units of w_max (inhibitory current-based "
+                    f"weights take a negative w_max and w_min 0) (got weight {w.ravel()[k]}, w_max "
+                    f"{w_max.ravel()[k]})")
 
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
@@ -321,9 +323,8 @@ class Vogels2011Rule(synapses.Vogels2011Rule):
 
 
 def _vogels_vars(attributes, n):
-    out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "tau", "eta")}
-    out.update(alpha=2.0 * np.asarray(attributes["rho"], float) * np.asarray(attributes["tau"], float) / 1000.0,
-               kplus=np.zeros(n), t_last=np.zeros(n))
+    out = {k: attributes[k] for k in ("weight", "w_min", "w_max", "tau", "eta", "rho")}
+    out.update(kplus=np.zeros(n), t_last=np.zeros(n))
     return out
 
 
