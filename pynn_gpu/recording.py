@@ -135,12 +135,15 @@ class Recorder(recording.Recorder):
         steps = np.concatenate([e[0] for e in entries])
         idx = np.concatenate([e[1] for e in entries])
         if not with_times:
+            if all(len(e) == 2 for e in entries):
+                sim.recorded[rec.index] = [(steps, idx)]      # joined once: each run adds a chunk
             return steps, idx, None
         # times settled before a parameter change are kept; the others computed in one pass (a sort)
         times = np.concatenate([e[2] if len(e) > 2 else np.full(len(e[0]), np.nan) for e in entries])
         open_ = np.isnan(times)
         if open_.any():
             times[open_] = self._times(steps[open_], idx[open_])
+        sim.recorded[rec.index] = [(steps, idx, times)]
         return steps, idx, times
 
     def _late_filtered(self, steps, idx, times):
