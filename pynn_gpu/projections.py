@@ -388,22 +388,28 @@ class Projection(common.Projection):
         self._finalise()
         self._sync_from_device()
         out = []
+        flat = self._pre * self.post.size + self._post
         for name in names:
             if name.endswith("s") and name[:-1] in self._attributes:
                 name = name[:-1]
             values = self._attribute(name)
             array = np.full((self.pre.size, self.post.size), np.nan)
-            flat = self._pre * self.post.size + self._post
             if multiple_synapses in ("last", "first"):
                 # the connections of one pair keep their relative order in NEST's order too
                 order = np.arange(len(flat)) if multiple_synapses == "last" else np.arange(len(flat))[::-1]
                 array.flat[flat[order]] = values[order]
-            else:
-                ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
-                uniq, inverse = np.unique(flat, return_inverse=True)
-                acc = np.full(len(uniq), {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses])
-                ufunc.at(acc, inverse, values)
-                array.flat[uniq] = acc
+                out.append(array)
+                continue
+            array.flat[flat] = values
+            if np.count_nonzero(~np.isnan(array)) == len(flat):      # one connection per pair: nothing to combine
+                out.append(array)
+                continue
+            array[:] = np.nan
+            ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
+            uniq, inverse = np.unique(flat, return_inverse=True)
+            acc = np.full(len(uniq), {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses])
+            ufunc.at(acc, inverse, values)
+            array.flat[uniq] = acc
             out.append(array)
         return out
 
