@@ -42,6 +42,14 @@ class Assembly(common.Assembly):
     __doc__ = common.Assembly.__doc__
     _simulator = simulator
 
+    @property
+    def receptor_types(self):
+        """The receptor types common to all populations, in the first one's order (PyNN's list of a set had no
+        order from one run to the next, so a projection onto an Assembly without receptor_type picked
+        'excitatory' or 'inhibitory' by chance)."""
+        common_types = set.intersection(*(set(p.celltype.receptor_types) for p in self.populations))
+        return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
+
 
 class _ParameterAccess:
     """get/set of native parameters and initial values, shared by Population and PopulationView."""
