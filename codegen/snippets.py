@@ -11,6 +11,7 @@ import difflib
 import re
 from typing import Iterable, Mapping
 
+from ..kernels.runtime.diagnostics import SNIPPET_END, SNIPPET_START
 from .errors import ModelError
 
 _TOKEN = re.compile(r"""
@@ -42,11 +43,6 @@ _REAL_FUNCTIONS = MATH_FUNCTIONS - {"min", "max"}
 #: C's abs is the integer one; a model's abs(x) means the magnitude of a real number.
 _RENAMED = {"abs": "fabs"}
 
-
-#: The comments that frame a snippet in generated code (kernels/runtime/diagnostics.py maps compile errors with
-#: them); kept by :func:`render`, which names the framed snippet in its errors too.
-_SNIPPET_START = re.compile(r"/\* snippet: (.*) \*/$")
-SNIPPET_END = "/* end of snippet */"
 
 #: What to say of names GeNN users write where they do not exist.
 _HINTS = {
@@ -97,7 +93,6 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     pos = 0
     expect_decl = False     # the previous token was a type keyword, or a comma inside a declaration
     in_decl = False
-    depth = 0
     tokens = []
     while pos < len(code):
         m = _TOKEN.match(code, pos)
@@ -106,8 +101,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
         tokens.append((m.lastgroup, m.group()))
         pos = m.end()
     prev = ""
-    calls = []              # per open parenthesis: whether it holds the arguments of a math function
-    brackets = []           # the open brackets and their lines
+    brackets = []           # the open brackets: (bracket, line, whether it holds a real math function's arguments)
     following = [len(tokens)] * len(tokens)      # for each token, the index of the next that is no space or comment
     upcoming = len(tokens)
     for idx in range(len(tokens) - 1, -1, -1):
@@ -117,11 +111,12 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     tokens.append(("end", ""))
     for idx, (kind, text) in enumerate(tokens[:-1]):
         nxt = tokens[following[idx]][1]
-        if kind == "comment" and (_SNIPPET_START.match(text) or text == SNIPPET_END):
-            # a snippet fused into this one (a postsynaptic model's code): errors name it and its own lines
+        if kind == "comment" and (SNIPPET_START.match(text) or text == SNIPPET_END):
+            # the frame of a snippet fused into this one (a postsynaptic model's code, see mark_snippet): kept,
+            # and errors name that snippet and its own lines
             out.append(text)
             if text != SNIPPET_END:
-                context, line = _SNIPPET_START.match(text).group(1), 0
+                context, line = SNIPPET_START.match(text).group(1), 0
             continue
         if kind in ("space", "comment"):
             line += text.count("\n")
@@ -129,28 +124,23 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             continue
         before, prev = prev, text
         if kind == "number":
-            if calls and calls[-1] and text.isdigit():
+            if brackets and brackets[-1][2] and text.isdigit():
                 text += ".0"
             out.append(text + "f" if single and _is_float_literal(text) else text)
         elif kind == "op":
             if expression and (text in ASSIGNMENTS or text == ";"):
                 raise ModelError(f"[{context}, line {line}] must be one expression: {text!r} is not allowed here")
             if text in "([{":
-                depth += 1
-                calls.append(text == "(" and before in _REAL_FUNCTIONS)
-                brackets.append((text, line))
+                brackets.append((text, line, text == "(" and before in _REAL_FUNCTIONS))
             elif text in ")]}":
-                depth -= 1
                 if not brackets or _CLOSING[brackets[-1][0]] != text:
                     raise ModelError(f"[{context}, line {line}] {text!r} closes no open "
                                      f"{_OPENING[text]!r}" + (f" (the {brackets[-1][0]!r} of line "
                                                               f"{brackets[-1][1]} is still open)" if brackets else ""))
                 brackets.pop()
-                if calls:
-                    calls.pop()
             if text == ";":
                 in_decl = False
-            expect_decl = in_decl and text == "," and depth == 0
+            expect_decl = in_decl and text == "," and not brackets
             out.append(text)
             continue
         elif text == "return":
@@ -192,7 +182,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             raise ModelError(f"[{context}, line {line}] unknown {what} '{text}'{hint}")
         expect_decl = False
     if brackets:
-        text, where = brackets[-1]
+        text, where, _ = brackets[-1]
         raise ModelError(f"[{context}, line {where}] {text!r} is never closed (missing {_CLOSING[text]!r})")
     return "".join(out), declared
 

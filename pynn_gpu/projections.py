@@ -53,6 +53,13 @@ def _population_index(cells):
     return which, ids - firsts[which]
 
 
+def _repeats(flat: np.ndarray, size: int) -> bool:
+    """Whether a cell index (of ``size``) occurs more than once in ``flat``: a byte per cell, no sort."""
+    seen = np.zeros(size, bool)
+    seen[flat] = True
+    return int(np.count_nonzero(seen)) < len(flat)
+
+
 def _populations_of(cells):
     """The Populations behind a Population, view or Assembly."""
     if isinstance(cells, common.Assembly):
@@ -389,27 +396,23 @@ class Projection(common.Projection):
         self._sync_from_device()
         out = []
         flat = self._pre * self.post.size + self._post
+        # the connections of one pair keep their relative order in NEST's order too: the last written wins
+        order = slice(None, None, -1) if multiple_synapses == "first" else slice(None)
+        combine = multiple_synapses not in ("last", "first") and _repeats(flat, self.pre.size * self.post.size)
+        if combine:     # some pair has several connections: their values are summed (or min, max)
+            uniq, inverse = np.unique(flat, return_inverse=True)
+            ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
         for name in names:
             if name.endswith("s") and name[:-1] in self._attributes:
                 name = name[:-1]
             values = self._attribute(name)
             array = np.full((self.pre.size, self.post.size), np.nan)
-            if multiple_synapses in ("last", "first"):
-                # the connections of one pair keep their relative order in NEST's order too
-                order = np.arange(len(flat)) if multiple_synapses == "last" else np.arange(len(flat))[::-1]
+            if combine:
+                acc = np.full(len(uniq), {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses])
+                ufunc.at(acc, inverse, values)
+                array.flat[uniq] = acc
+            else:
                 array.flat[flat[order]] = values[order]
-                out.append(array)
-                continue
-            array.flat[flat] = values
-            if np.count_nonzero(~np.isnan(array)) == len(flat):      # one connection per pair: nothing to combine
-                out.append(array)
-                continue
-            array[:] = np.nan
-            ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
-            uniq, inverse = np.unique(flat, return_inverse=True)
-            acc = np.full(len(uniq), {"sum": 0.0, "min": np.inf, "max": -np.inf}[multiple_synapses])
-            ufunc.at(acc, inverse, values)
-            array.flat[uniq] = acc
             out.append(array)
         return out
 

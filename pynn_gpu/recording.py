@@ -23,9 +23,7 @@ class Recorder(recording.Recorder):
     def __init__(self, population, file=None):
         super().__init__(population, file)
         self._first_samples = {}  # model variable -> (cells, values) at the recording start
-        self._var_start = {}     # model variable -> step its recording began, when later than the recorder's start
-        self._late_cells = {}    # variable -> per cell of the population, the step its recording began (-1: start)
-        self._late_values = {}   # model variable -> (step, cells, values) of cells added when their recording began
+        self._forget_late()
         self._phase = 0          # the sampling grid in use: steps phase + k * interval
 
     def _check_sampling_interval(self, sampling_interval):
@@ -48,27 +46,32 @@ class Recorder(recording.Recorder):
                 self._var_start = {}
             elif earlier:     # more cells for a variable: they start now, the others go on
                 cells = np.sort(np.array([int(i) for i in new_ids], np.int64) - int(self.population.first_id))
-                self._late_cells.setdefault(name, np.full(self.population.size, -1, np.int64))[cells] = now
                 sim, records = self._records()
-                if name != "spikes" and name in records:
+                if name == "spikes":
+                    if self._spikes_from is None:
+                        self._spikes_from = np.zeros(self.population.size, np.int64)
+                    self._spikes_from[cells] = now
+                elif name in records:     # (their earlier rows are NaN: Simulation.adopt_recordings)
                     self._late_values[name] = (now, cells, sim.read_state(records[name].group, name)[cells])
             elif variable.name != "spikes":     # a variable recorded later than the others
                 self._first_samples.pop(name, None)
                 self._var_start[name] = now
         state.mark_changed()
 
+    def _forget_late(self):
+        """Every recorded variable and cell starts with the recording (at its start, a clear or a reset)."""
+        self._var_start = {}     # model variable -> step its recording began, when later than the recorder's start
+        self._spikes_from = None  # per cell: the step its spikes are recorded from, if cells were added late
+        self._late_values = {}   # model variable -> (step, cells, values) of cells added when their recording began
+
     def _reset(self):
-        self._var_start = {}
-        self._late_cells = {}
-        self._late_values = {}
+        self._forget_late()
         simulator.state.mark_changed()
 
     def _new_trial(self):
         """After reset(): every recorded variable and cell starts at t = 0 (on the sampling grid from there)."""
         self._first_samples = {}
-        self._var_start = {}
-        self._late_cells = {}
-        self._late_values = {}
+        self._forget_late()
         if self._phase:
             simulator.state.mark_changed()
 
@@ -148,18 +151,14 @@ class Recorder(recording.Recorder):
 
     def _late_filtered(self, steps, idx, times):
         """Without the spikes of cells added to the recording before they were added."""
-        began = self._late_cells.get("spikes")
-        if began is None:
+        if self._spikes_from is None:
             return steps, idx, times
-        keep = steps >= began[idx]
+        keep = steps >= self._spikes_from[idx]
         return steps[keep], idx[keep], None if times is None else times[keep]
 
     def _fix_spike_times(self):
         """Before a cell's parameters change, settle the times of the spikes it already emitted."""
-        sim, records = self._records()
-        rec = records.get("spikes")
-        if rec is not None and sim.recorded[rec.index]:
-            sim.recorded[rec.index] = [self._spike_data()]
+        self._spike_data()      # (which stores the times it computes with the spikes)
 
     def _get_spiketimes(self, ids, clear=False):
         steps, idx, times = self._late_filtered(*self._spike_data())
@@ -206,9 +205,7 @@ class Recorder(recording.Recorder):
         return {int(i): int(counts[int(i) - first]) for i in self.filter_recorded(variable, filter_ids)}
 
     def _clear_simulator(self):
-        self._var_start = {}
-        self._late_cells = {}
-        self._late_values = {}
+        self._forget_late()
         if self._start_step() % self._interval_steps() != self._phase:
             simulator.state.mark_changed()      # the samples after the clear need a grid that starts there
         sim, records = self._records()

@@ -67,10 +67,10 @@ def make_runtime(backend: str, device):
     return OpenCLRuntime(device)
 
 
-
 def _random(value) -> bool:
     """Whether an initial value (a LazyArray) draws from a random distribution."""
     return isinstance(getattr(value, "base_value", value), RandomDistribution)
+
 
 def _checked_seed(seed) -> int:
     """setup(rng_seed=...): a whole number in [0, 2**64) (the counter-based generator's key); None is 0."""

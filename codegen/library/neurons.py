@@ -416,6 +416,7 @@ IZHIKEVICH = NeuronModel(
     reset_code="v = c; u = u + d;",
 )
 
+
 def _start_step(p, dt):
     """A spike source is active in the steps start_step <= step < stop_step (NEST's generators' window)."""
     return np.rint(np.asarray(p["start"], float) / dt)

@@ -21,8 +21,9 @@ _ERROR = re.compile(r"(?:fatal )?error: [^\s:]*:(?P<l1>\d+):\d+: (?P<m1>[^\n]*)"
                     r"|:(?P<l2>\d+):\d+(?: <Spelling=[^>]*>)?: (?:fatal )?error: (?P<m2>[^\n]*)"
                     r"|\((?P<l3>\d+)\): (?:fatal )?error(?: #[\w-]+)?: (?P<m3>[^\n]*)")
 _BLOCK = re.compile(r"/\* ([^:*]+): \d+ (?:neurons|rows) \*/")
-_SNIPPET = re.compile(r"/\* snippet: (.*) \*/$")
-_SNIPPET_END = "/* end of snippet */"      # (the snippet renderer keeps these comments: codegen/snippets.py)
+#: The comments that frame a snippet in generated code (mark_snippet); the snippet renderer keeps them.
+SNIPPET_START = re.compile(r"/\* snippet: (.*) \*/$")
+SNIPPET_END = "/* end of snippet */"
 
 
 def mark_snippet(code: str, context: str) -> str:
@@ -30,16 +31,16 @@ def mark_snippet(code: str, context: str) -> str:
     snippet's own line (its lines follow the opening comment one for one)."""
     if not code.strip():
         return code
-    return f"/* snippet: {context.replace('*/', '* /')} */\n{code}\n{_SNIPPET_END}"
+    return f"/* snippet: {context.replace('*/', '* /')} */\n{code}\n{SNIPPET_END}"
 
 
 def snippet_at(lines: list, n: int):
     """(context, line in the snippet) if (1-based) line ``n`` of the generated source lies in a marked snippet."""
     for k in range(n - 1, -1, -1):
         text = lines[k].strip()
-        if text.endswith(_SNIPPET_END) and k < n - 1:
+        if text.endswith(SNIPPET_END) and k < n - 1:
             return None
-        m = _SNIPPET.search(text)
+        m = SNIPPET_START.search(text)
         if m:
             return m.group(1), n - 1 - k
     return None

@@ -12,9 +12,9 @@ from pyNN.standardmodels import ModelNotAvailable, StandardModelType, build_tran
 from pyNN.standardmodels import receptors as _receptors
 
 from ..codegen.library import composed, neurons
-from ..codegen.library.timing import on_grid, steps_ceil
-from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_reset_below_threshold,
-                         check_values)
+from ..codegen.library.timing import steps_ceil
+from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_on_grid,
+                         check_reset_below_threshold, check_values)
 
 
 def refuse_none(where: str, values: dict):
@@ -46,13 +46,7 @@ class GPUCellMixin:
         """Validate native (= model unit) parameter values; raises InvalidParameterValueError."""
         check_values(type(self).__name__, native, self.parameter_checks, where)
         check_reset_below_threshold(type(self).__name__, native, where)
-        for name in self.grid_parameters:
-            if name in native and not on_grid(native[name], _timestep()):
-                values = np.atleast_1d(np.asarray(native[name], float))
-                bad = values[[not on_grid(x, _timestep()) for x in values]][0]
-                raise InvalidParameterValueError(
-                    f"{type(self).__name__}{where}: parameter '{name}' must be a multiple of the timestep "
-                    f"{_timestep()} ms (got {bad}), as in NEST")
+        check_on_grid(type(self).__name__, native, self.grid_parameters, _timestep(), where)
 
     def get_native_names(self, *names):
         """As PyNN's, but an unknown name (``pop.get('foo')``) raises NonExistentParameterError, not KeyError."""

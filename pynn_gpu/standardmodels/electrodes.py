@@ -17,10 +17,10 @@ from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import StandardCurrentSource, build_translations, electrodes
 
 from ..codegen.library import current_sources as library
-from ..codegen.library.timing import on_grid
 from ..codegen.network import CurrentSourceGroup
 from .. import simulator
-from .validation import FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_start_before_stop, check_values
+from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_on_grid, check_start_before_stop,
+                         check_values)
 
 
 class GPUCurrentSource(StandardCurrentSource):
@@ -64,12 +64,7 @@ class GPUCurrentSource(StandardCurrentSource):
         """Validate native parameter values (all of them, old and new); raises InvalidParameterValueError."""
         name = type(self).__name__
         check_values(name, native, self.parameter_checks, self._where())
-        dt = simulator.state.dt
-        for p in self.grid_parameters:
-            if p in native and not on_grid(native[p], dt):
-                raise InvalidParameterValueError(
-                    f"{name}{self._where()}: parameter '{p}' must be a multiple of the timestep {dt} ms "
-                    f"(got {native[p]}), as in NEST")
+        check_on_grid(name, native, self.grid_parameters, simulator.state.dt, self._where())
 
     def _where(self):
         """' DCSource#0' once registered, for error messages."""

@@ -7,6 +7,8 @@ the parameter, the rule and the first offending value.
 import numpy as np
 from pyNN.errors import InvalidParameterValueError
 
+from ..codegen.library.timing import on_grid
+
 POSITIVE = (lambda x: x > 0, "must be > 0")
 NON_NEGATIVE = (lambda x: x >= 0, "must be >= 0")
 FINITE = (lambda x: np.isfinite(x), "must be a finite number")
@@ -62,3 +64,13 @@ def check_start_before_stop(model_name: str, values: dict, where: str = "", star
         if b < a:
             raise InvalidParameterValueError(
                 f"{model_name}{where}: parameter '{stop}' must be >= '{start}' (got {start}={a}, {stop}={b})")
+
+
+def check_on_grid(model_name: str, values: dict, names, dt: float, where: str = ""):
+    """Raise for a parameter of ``names`` (ms) that is not a whole number of timesteps, as NEST refuses them."""
+    for name in names:
+        if name in values and not on_grid(values[name], dt):
+            arr = np.atleast_1d(np.asarray(values[name], float))
+            bad = arr[[not on_grid(x, dt) for x in arr]][0]
+            raise InvalidParameterValueError(f"{model_name}{where}: parameter '{name}' must be a multiple of the "
+                                             f"timestep {dt} ms (got {bad}), as in NEST")
