@@ -52,7 +52,8 @@ class Recorder(recording.Recorder):
                         self._spikes_from = np.zeros(self.population.size, np.int64)
                     self._spikes_from[cells] = now
                 elif name in records:     # (their earlier rows are NaN: Simulation.adopt_recordings)
-                    self._late_values[name] = (now, cells, sim.read_state(records[name].group, name)[cells])
+                    values = sim.read_state(records[name].group, name)[cells]
+                    self._late_values.setdefault(name, []).append((now, cells, values))
             elif variable.name != "spikes":     # a variable recorded later than the others
                 self._first_samples.pop(name, None)
                 self._var_start[name] = now
@@ -62,7 +63,7 @@ class Recorder(recording.Recorder):
         """Every recorded variable and cell starts with the recording (at its start, a clear or a reset)."""
         self._var_start = {}     # model variable -> step its recording began, when later than the recorder's start
         self._spikes_from = None  # per cell: the step its spikes are recorded from, if cells were added late
-        self._late_values = {}   # model variable -> (step, cells, values) of cells added when their recording began
+        self._late_values = {}   # model variable -> [(step, cells, values)]: cells added, their value then
 
     def _reset(self):
         self._forget_late()
@@ -190,9 +191,8 @@ class Recorder(recording.Recorder):
                 chunks = chunks[1:]        # the value when it began lies between two samples
             chunks.insert(0, np.full((-(-late // rec.interval), len(rec.indices)), np.nan))
         data = np.concatenate(chunks, axis=0).astype(float)
-        if name in self._late_values:       # cells added on the sampling grid: their value when they began
-            step, cells, values = self._late_values[name]
-            row, off = divmod(step - self._start_step(), rec.interval)
+        for step, cells, values in self._late_values.get(name, ()):    # cells added on the sampling grid: their
+            row, off = divmod(step - self._start_step(), rec.interval)   # value when they began
             if not off and row < len(data):
                 data[row, np.searchsorted(rec.indices, cells)] = values
         cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))

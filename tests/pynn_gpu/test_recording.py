@@ -197,6 +197,27 @@ def test_cells_added_to_a_recording_between_runs(sim):
     assert cells.get_spike_counts()[cells[3]] == len(ref_trains[3][ref_trains[3] > 10.0])
 
 
+def test_cells_added_to_a_recording_twice(sim):
+    """Cells added at 10 ms and others at 20 ms each start with their value then (only the last addition kept
+    its first sample; the cells added at 10 ms had NaN there)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=[0.5, 0.6, 0.7]))
+    ref = sim.Population(3, sim.IF_curr_exp(i_offset=[0.5, 0.6, 0.7]))
+    ref.record("v")
+    cells[0:1].record("v")
+    sim.run(10.0)
+    cells[1:2].record("v")
+    sim.run(10.0)
+    cells[2:3].record("v")
+    sim.run(10.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    rv = ref.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v.shape == rv.shape == (301, 3)
+    for k, start in enumerate((0, 100, 200)):
+        assert np.isnan(v[:start, k]).all()
+        np.testing.assert_allclose(v[start:, k], rv[start:, k], atol=1e-4)
+
+
 @pytest.mark.parametrize("late", ["variable", "cells"])
 def test_reset_after_a_late_recording(sim, late):
     """After reset() every recorded variable and cell starts at t = 0 (a variable or cells added after a run
