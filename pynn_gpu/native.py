@@ -398,7 +398,8 @@ def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_p
     ``params``/``vars``/``derived_params`` as for :func:`create_neuron_model` (variables start at 0 unless given
     as a mapping); ``apply_input_code`` adds ``inp`` (the weights arriving in this step) to the state,
     ``decay_code`` advances the state by one step, ``current_code`` is an expression for the current (it may read
-    the neuron's state variables, e.g. ``v`` for a conductance).  Attach it to a receptor with
+    the neuron's state variables, e.g. ``v`` for a conductance); all three may draw ``uniform()`` and ``normal()``
+    from the cell's stream.  Attach it to a receptor with
     ``create_neuron_model(..., postsynaptic_models={'excitatory': (model, {'tau': 5.0})})``: its parameters and
     variables become the neuron's, suffixed with the receptor (``tau_excitatory``), and the neuron's snippets read
     the summed current as ``isyn``.  Example (an exponential current)::
@@ -460,7 +461,7 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
         # the neuron's built-ins too: the code is fused into the neuron model's and rendered again with it
         names = {**neuron_names, **local, "inp": f"in_{receptor}", "dt": "dt", "t": "t", "i_inj": "i_inj"}
         context = f"postsynaptic model '{psm.name}' of neuron model '{name}' (receptor '{receptor}')"
-        functions = {"uniform": "uniform"}
+        functions = {"uniform": "uniform", "normal": "normal"}      # the neuron's stream, rendered with it
         current, _ = render(psm.current_code, names, context=f"{context} current_code", functions=functions,
                             expression=True)
         decay, _ = render(psm.decay_code, names, context=f"{context} decay_code", functions=functions,

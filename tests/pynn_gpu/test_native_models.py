@@ -524,6 +524,23 @@ def test_random_numbers_and_math_functions_in_snippets(sim):
     np.testing.assert_array_equal(again.get_data().segments[0].filter(name="z")[0].magnitude[1:], z)
 
 
+def test_random_numbers_in_postsynaptic_models(sim):
+    """A postsynaptic model may draw normal() and uniform() too (normal() was an unknown name there): a noisy
+    current sigma * normal() + uniform() has mean 0.5 and variance sigma**2 + 1/12 (5 sigma bounds)."""
+    Noise = sim.create_postsynaptic_model("Noise", params={"sigma": 2.0}, current_code="sigma * normal() + uniform()")
+    Probe = sim.create_neuron_model("Probe", vars={"i": 0.0}, receptors=("excitatory",), sim_code="i = isyn;",
+                                    postsynaptic_models={"excitatory": (Noise, {"sigma": 2.0})})
+    sim.setup(timestep=0.1, rng_seed=5, precision="double")
+    cells = sim.Population(500, Probe())
+    cells.record("i")
+    sim.run(2.0)
+    i = cells.get_data().segments[0].filter(name="i")[0].magnitude[1:]
+    n, var = i.size, 4.0 + 1 / 12
+    assert abs(i.mean() - 0.5) < 5 * np.sqrt(var / n)
+    assert abs(i.var() - var) < 5 * var * np.sqrt(2 / n)
+    assert len(np.unique(i)) == n
+
+
 @pytest.mark.skipif(not nvrtc.available(), reason=f"NVRTC not installed: {nvrtc.INSTALL_HINT}")
 def test_random_numbers_and_math_functions_compile_for_cuda(sim):
     for precision in ("single", "double"):
