@@ -180,6 +180,7 @@ class Population(_ParameterAccess, common.Population):
         for cell in self.all_cells:
             cell.parent = self
         state.id_counter += self.size
+        self.celltype.parameter_space.shape = (self.size,)      # as pyNN.nest: describe() shows it
         ps = self.celltype.native_parameters
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)

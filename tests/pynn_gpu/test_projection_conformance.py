@@ -268,3 +268,13 @@ def test_default_receptor_onto_an_assembly_is_the_first(sim, tmp_path):
                               env={**os.environ, "PYTHONHASHSEED": seed})
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip().splitlines()[-1] == "['excitatory', 'inhibitory'] excitatory", (seed, done.stdout)
+
+
+def test_describe_shows_the_populations_parameter_shape(sim):
+    """describe() of a projection shows the cell type's parameters with the population's shape, as on pyNN.nest
+    (``shape=(4,)``; it was ``shape=None``)."""
+    sim.setup(timestep=0.1)
+    cells = sim.Population(4, sim.IF_cond_exp(tau_m=15.0))
+    prj = sim.Projection(cells, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.01))
+    shown = re.findall(r"'tau_m': <larray: base_value=15.0 shape=\((\d+),\)", prj.describe())
+    assert shown == ["4", "4"]
