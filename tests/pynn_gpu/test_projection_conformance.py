@@ -278,3 +278,28 @@ def test_describe_shows_the_populations_parameter_shape(sim):
     prj = sim.Projection(cells, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.01))
     shown = re.findall(r"'tau_m': <larray: base_value=15.0 shape=\((\d+),\)", prj.describe())
     assert shown == ["4", "4"]
+
+
+def test_set_single_value_without_the_dense_matrix(sim, monkeypatch):
+    """set() with a single value writes every connection (multapses included) without PyNN's dense (pre, post)
+    weight matrix, which it built for every set() (3.2 GB twice at 20,000 x 20,000 cells); a list of values per
+    connection and a 2-D array still go through it."""
+    sim.setup(timestep=0.1)
+    a, b = sim.Population(3, sim.IF_curr_exp()), sim.Population(2, sim.IF_curr_exp())
+    prj = sim.Projection(a, b, sim.FromListConnector([(0, 0), (0, 0), (1, 1), (2, 0)]),
+                         sim.StaticSynapse(weight=0.1, delay=0.5))
+    sim.run(1.0)
+    dense = []
+    get = type(prj).get
+
+    def spy(self, names, format, *args, **kw):
+        dense.append(format)
+        return get(self, names, format, *args, **kw)
+    monkeypatch.setattr(type(prj), "get", spy)
+    prj.set(weight=0.25, delay=1.0)
+    assert dense == []
+    monkeypatch.undo()
+    assert prj.get(["weight", "delay"], format="list") == [(0, 0, 0.25, 1.0), (0, 0, 0.25, 1.0), (1, 1, 0.25, 1.0),
+                                                           (2, 0, 0.25, 1.0)]
+    prj.set(weight=np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    assert prj.get("weight", format="list", with_address=False) == [1.0, 1.0, 4.0, 5.0]
