@@ -191,8 +191,9 @@ class Recorder(recording.Recorder):
                 chunks = chunks[1:]        # the value when it began lies between two samples
             chunks.insert(0, np.full((-(-late // rec.interval), len(rec.indices)), np.nan))
         data = np.concatenate(chunks, axis=0).astype(float)
-        for step, cells, values in self._late_values.get(name, ()):    # cells added on the sampling grid: their
-            row, off = divmod(step - self._start_step(), rec.interval)   # value when they began
+        # cells added on the sampling grid: their value when they began
+        for step, cells, values in self._late_values.get(name, ()):
+            row, off = divmod(step - self._start_step(), rec.interval)
             if not off and row < len(data):
                 data[row, np.searchsorted(rec.indices, cells)] = values
         cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))
