@@ -232,6 +232,18 @@ class Projection(common.Projection):
                 f"{_fmt_bytes(host_need)} of host memory ({len(self._attributes)} parameters per connection), but "
                 f"{_fmt_bytes(free)} is available; reduce the network size")
 
+    def _check_dense(self, what: str, arrays: float, advice: str):
+        """Refuse, before they are allocated, ``arrays`` dense (pre x post) arrays of 8-byte values that the host's
+        free memory cannot hold: PyNN's common code makes them for get(format='array') and for set() with a list,
+        a random distribution or a function of distance, whatever the number of connections."""
+        need = int(arrays * self.pre.size * self.post.size * 8)
+        free = available_host_bytes()
+        if free is not None and need > HOST_MEMORY_FRACTION * free:
+            raise HostMemoryError(
+                f"projection '{self.label}': {what} works on {self.pre.size:,} x {self.post.size:,} arrays (one "
+                f"value per pair of cells, {_fmt_bytes(need)} in all), but {_fmt_bytes(free)} of host memory is "
+                f"available; {advice}")
+
     def _add_connections(self, pre_indices, post_indices, **parameters):
         """Append connections (indices into pre/post, native parameter arrays aligned with them)."""
         pre = np.asarray(pre_indices, dtype=np.int64)
@@ -393,6 +405,8 @@ class Projection(common.Projection):
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         self._finalise()
+        self._check_dense("get(format='array')", len(names) + 1 / 8,      # and a byte per pair to find repeats
+                          "use format='list', which holds the connections only")
         self._sync_from_device()
         out = []
         flat = self._pre * self.post.size + self._post
@@ -437,15 +451,32 @@ class Projection(common.Projection):
             super().set(**rest)
 
     def _value_list_to_array(self, attributes):
-        """PyNN's conversion of a list of values to a (pre, post) array, only when a list is given: PyNN builds
-        the dense weight matrix for every set(), a scalar's too (two arrays of 3.2 GB at 20,000 x 20,000 cells;
-        set(weight=0.02) on 5 M connections took 11.5 s)."""
-        if any(isinstance(v, list) or (isinstance(v, np.ndarray) and v.ndim == 1) for v in attributes.values()):
+        """PyNN's conversion of a list of values (one per connected pair of cells) to a (pre, post) array, only when
+        a list is given: PyNN builds the dense weight matrix for every set(), a scalar's too (two arrays of 3.2 GB at
+        20,000 x 20,000 cells; set(weight=0.02) on 5 M connections took 11.5 s).  A list of another length, or one
+        whose arrays would not fit in memory, is refused naming the projection."""
+        lists = [n for n, v in attributes.items() if isinstance(v, list) or (isinstance(v, np.ndarray) and v.ndim == 1)]
+        if lists:
+            pairs = len(np.unique(self._pre * self.post.size + self._post))
+            for name in lists:
+                if len(attributes[name]) != pairs:
+                    raise errors.InvalidParameterValueError(
+                        f"projection '{self.label}': set({name}=...) got {len(attributes[name]):,} values; give one "
+                        f"per connection ({len(self._pre):,}, in the order of get(format='list')) or, as PyNN, one per "
+                        f"connected pair of cells ({pairs:,}, by presynaptic then postsynaptic index)")
+            self._check_dense(f"set() with a list for {', '.join(repr(n) for n in lists)}", 1 + 1 / 8 + 2 * len(lists),
+                              f"give one value per connection ({len(self._pre):,}), in the order of get()")
             return super()._value_list_to_array(attributes)
         return attributes
 
     def _set_attributes(self, parameter_space):
         self._finalise()
+        dense = [name for name, value in parameter_space.items()
+                 if not value.is_homogeneous and not isinstance(value.base_value, np.ndarray)]
+        if dense:       # drawn or computed for every pair of cells, as PyNN (and pyNN.nest) do
+            self._check_dense(f"set() of {', '.join(repr(n) for n in dense)}", 2 * len(dense),
+                              "give one value per connection instead, e.g. prj.set(weight=distribution.next(len(prj)))"
+                              " (other draws than pyNN.nest's)")
         # simplify: a single value stays one number, not a (pre, post) array
         parameter_space.evaluate(mask=(slice(None), self.post._mask_local), simplify=True)
         for name, value in parameter_space.items():

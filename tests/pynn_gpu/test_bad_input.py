@@ -338,6 +338,47 @@ def test_projection_too_big_for_the_host_memory(gpu, monkeypatch):
     assert small.size() == 20_000                 # 625 KiB fits
 
 
+def test_dense_projection_arrays_too_big_for_the_host_memory(gpu, monkeypatch):
+    """get(format='array') and set() with a random distribution, a function of distance or a list work on one value
+    per pair of cells (PyNN's common code): refused, naming the projection, when the host's free memory (here 4 MiB)
+    cannot hold 1,000 x 1,000 of them (7.6 MiB an array), whatever the number of connections; single values and one
+    value per connection need no such array and go ahead."""
+    from pynn_gpu import projections
+    from pynn_gpu.kernels.errors import HostMemoryError
+    pre = gpu.Population(1000, gpu.IF_curr_exp(), label="pre")
+    post = gpu.Population(1000, gpu.IF_curr_exp(), label="post")
+    prj = gpu.Projection(pre, post, gpu.FixedNumberPreConnector(5, with_replacement=True, rng=gpu.NumpyRNG(seed=1)),
+                         gpu.StaticSynapse(weight=0.1, delay=1.0), label="sparse")
+    pairs = len({(i, j) for i, j, _ in prj.get("weight", format="list")})
+    assert pairs < 5000                 # some pairs twice: a list of one value per pair takes PyNN's dense path
+    monkeypatch.setattr(projections, "available_host_bytes", lambda: 4 * 2 ** 20)
+    check_raises(HostMemoryError, lambda: prj.get("weight", format="array"), "'sparse'", "get(format='array')",
+                 "1,000 x 1,000", "8.6 MiB", "4.0 MiB of host memory", "format='list'")
+    uniform = gpu.RandomDistribution("uniform", (0.1, 0.2), rng=gpu.NumpyRNG(seed=2))
+    check_raises(HostMemoryError, lambda: prj.set(weight=uniform), "'sparse'", "set() of 'weight'", "15.3 MiB",
+                 "distribution.next(len(prj))")
+    check_raises(HostMemoryError, lambda: prj.set(delay=lambda d: 1.0 + d), "set() of 'delay'")
+    check_raises(HostMemoryError, lambda: prj.set(weight=[0.2] * pairs), "set() with a list for 'weight'",
+                 "one value per connection (5,000)")
+    prj.set(weight=0.3)
+    prj.set(delay=np.linspace(1.0, 2.0, 5000))
+    values = prj.get(["weight", "delay"], format="list", with_address=False)
+    assert len(values) == 5000 and {w for w, _ in values} == {0.3}
+    np.testing.assert_allclose(sorted(d for _, d in values), np.round(np.linspace(1.0, 2.0, 5000), 1))
+
+
+def test_projection_set_with_a_list_of_the_wrong_length(gpu):
+    """A list for set() holds one value per connection or, as PyNN takes it, one per connected pair of cells; any
+    other length is PyNN's InvalidParameterValueError naming both (it was numpy's boolean-indexing ValueError)."""
+    a, b = gpu.Population(3, gpu.IF_curr_exp()), gpu.Population(2, gpu.IF_curr_exp())
+    prj = gpu.Projection(a, b, gpu.FromListConnector([(0, 0), (0, 0), (1, 1), (2, 0)]),
+                         gpu.StaticSynapse(weight=0.1, delay=1.0), label="listed")
+    check_raises(InvalidParameterValueError, lambda: prj.set(weight=[0.2, 0.3]), "'listed'",
+                 "got 2 values", "one per connection (4", "one per connected pair of cells (3")
+    prj.set(weight=[0.5, 0.6, 0.7])            # per pair: (0, 0), (1, 1), (2, 0); both connections of (0, 0)
+    assert prj.get("weight", format="list", with_address=False) == [0.5, 0.5, 0.6, 0.7]
+
+
 def test_recording_too_big_for_the_host_memory(gpu, monkeypatch):
     """A run whose recorded signals would not fit in the host's free memory is refused before it starts, naming
     the recording; a shorter run that fits goes ahead and the time stands where it was."""
