@@ -198,7 +198,6 @@ def _adexp(name, params, receptors) -> NeuronModel:
                    f"{''.join(syn)} - w + i_offset + i_inj) / cm"),
              ("w", f"(a_us * ({v_eff} - v_rest) - w) / tau_w")] + ode,
         integrator="rkf45", ode_tolerance=tol, ode_eps_rel=1e-6, ode_a_y=0.0, ode_a_dydt=1.0,
-        ode_initial_step=0.01,
         pre_ode_code="int fired = 0;",
         ode_step_code=AEIF_STEP_CODE,
         sim_code="""

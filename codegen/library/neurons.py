@@ -302,8 +302,9 @@ IF_FACETS_HARDWARE1 = _iaf_cond_exp(
 
 
 def _aeif(name, alpha):
-    """aeif_cond_exp / aeif_cond_alpha: RKF45 with NEST's tolerances; spikes are detected and reset after
-    every internal step (w += b, r = N_ref + 1, then r counts down once at the end of the step)."""
+    """aeif_cond_exp / aeif_cond_alpha: RKF45 with NEST's tolerances, its first trial step dt (NEST's initial
+    IntegrationStep_); spikes are detected and reset after every internal step (w += b, r = N_ref + 1, then r
+    counts down once at the end of the step)."""
     v_eff = "(r > 0 ? v_reset : fmin(v, v_spike))"
     syn = [("dgsyn_exc", "-dgsyn_exc / tau_syn_E"), ("gsyn_exc", "dgsyn_exc - gsyn_exc / tau_syn_E"),
            ("dgsyn_inh", "-dgsyn_inh / tau_syn_I"), ("gsyn_inh", "dgsyn_inh - gsyn_inh / tau_syn_I")] if alpha \
@@ -335,7 +336,6 @@ def _aeif(name, alpha):
         integrator="rkf45",
         ode_tolerance={"v": _AEIF_TOL_V, "w": _AEIF_TOL_G, **{var: _AEIF_TOL_G for var, _ in syn}},
         ode_eps_rel=1e-6, ode_a_y=0.0, ode_a_dydt=1.0,
-        ode_initial_step=0.01,
         pre_ode_code="int fired = 0;",
         ode_step_code=AEIF_STEP_CODE,
         sim_code=f"""
