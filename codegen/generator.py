@@ -178,7 +178,7 @@ class Generator:
         choice = self.net.ode_integrator
         if not model.ode or choice == "rkf45":
             return model.integrator
-        if choice == "rk4" and not model.ode_step_code.strip():
+        if choice == "rk4" and not model.ode_step_code.strip() and not model.rk4_unstable:
             return "rk4"
         return "rk4" if choice == "auto" and model.rk4_equivalent else model.integrator
 

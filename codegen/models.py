@@ -156,6 +156,9 @@ class NeuronModel(_ModelBase):
     #: classical RK4 with step dt has been shown to give this model the same spikes as ``integrator`` (e.g.
     #: NEST's iaf_cond models): with ``ode_integrator='auto'`` the generator then uses the cheaper RK4
     rk4_equivalent: bool = False
+    #: a fixed RK4 step of dt cannot integrate this model (HH's sodium upstroke diverges at dt = 0.1 ms):
+    #: ``ode_integrator='rk4'`` leaves it on ``integrator``
+    rk4_unstable: bool = False
     ode_tolerance: float | Mapping = 1e-3
     ode_eps_rel: float = 0.0
     ode_a_y: float = 1.0

@@ -14,7 +14,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     (index, 'gpu', 'cpu' or part of a device name; default from $PYNN_GPU_DEVICE), ``precision``
     ('single' or 'double'; default from $PYNN_GPU_PRECISION, else 'single'), ``rng_seed`` and
     ``ode_integrator`` ('auto': classical RK4 for IF_cond_exp and its variants, where it gives NEST's spikes,
-    NEST's adaptive RKF45 elsewhere; 'rkf45': NEST's scheme everywhere; 'rk4': RK4 wherever allowed).
+    NEST's adaptive RKF45 elsewhere; 'rkf45': NEST's scheme everywhere; 'rk4': RK4 for every ODE model but the
+    EIF/AdExp cells and HH_cond_exp, which keep RKF45).
     Keywords other backends take (``threads``, ``spike_precision``, ``verbosity``, ``t_flush``...)
     are accepted and have no effect.
     """

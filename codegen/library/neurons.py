@@ -372,6 +372,7 @@ HH_COND_EXP = NeuronModel(
     derived_params=(("n_ref", lambda p, dt: float(steps_ceil(2.0, dt))),),
     receptors=("excitatory", "inhibitory"),
     pre_ode_code="const scalar v_old = v;",
+    rk4_unstable=True,
     ode=(
         ("v", "(-gbar_Na * m * m * m * h * (v - e_rev_Na) - gbar_K * n * n * n * n * (v - e_rev_K)"
               " - g_leak * (v - e_rev_leak) - gsyn_exc * (v - e_rev_E) - gsyn_inh * (v - e_rev_I)"

@@ -334,3 +334,25 @@ def test_eif_adaptive_steps_start_as_nests(sim, nest, celltype):
     np.testing.assert_array_equal(times, ntimes)
     assert len(ntimes) >= 2 and ntimes[1] < 9.0
     np.testing.assert_allclose(v[:10], nv[:10], atol=1e-6, rtol=0)
+
+
+def test_hh_stays_on_rkf45_under_rk4(sim):
+    """ode_integrator='rk4' uses classical RK4 where a fixed step of dt can integrate the model; HH_cond_exp's
+    upstroke cannot be (with RK4 at dt = 0.1 ms v went 9 -> -26 -> 451 mV -> NaN at its first spike), so it keeps
+    NEST's RKF45: the same v as with 'rkf45', to the last bit, while IF_cond_exp beside it does change."""
+    runs = {}
+    for choice in ("rk4", "rkf45"):
+        sim.setup(timestep=0.1, ode_integrator=choice, precision="double", rng_seed=3)
+        src = sim.Population(20, sim.SpikeSourcePoisson(rate=200.0))
+        hh, lif = sim.Population(2, sim.HH_cond_exp()), sim.Population(2, sim.IF_cond_exp())
+        for target in (hh, lif):
+            sim.Projection(src, target, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.01))
+            target.record(["v", "spikes"])
+        sim.run(100.0)
+        runs[choice] = [p.get_data().segments[0] for p in (hh, lif)]
+        sim.end()
+    (hh4, lif4), (hh45, lif45) = runs["rk4"], runs["rkf45"]
+    v4, v45 = hh4.analogsignals[0].magnitude, hh45.analogsignals[0].magnitude
+    assert np.isfinite(v4).all() and min(len(st) for st in hh4.spiketrains) >= 3
+    np.testing.assert_array_equal(v4, v45)
+    assert 0 < np.abs(lif4.analogsignals[0].magnitude - lif45.analogsignals[0].magnitude).max() < 1e-3
