@@ -89,9 +89,15 @@ def test_half_pairs_with_a_post_spike_of_the_same_step(sim, rule):
     assert w == pytest.approx(expected_weight(rule, 0.5, pre_times), rel=RTOL)
 
 
-def test_fraction_changes_the_sign_of_a_close_pair():
-    """Pre 0.7 ms after post, delay 1 ms: potentiating at f = 1 (Delta = +0.3), depressing at f = 0.75."""
-    assert lags(1.0)[2, 2] == pytest.approx(0.3) and lags(0.75)[2, 2] == pytest.approx(-0.2)
+def test_fraction_changes_the_sign_of_a_close_pair(sim):
+    """Pre 0.7 ms after post, delay 1 ms: the pair is timed Delta = +0.3 ms at f = 1 and -0.2 ms at f = 0.75, so
+    the weight rises in the one case and falls in the other (the other pairs are over 100 ms apart)."""
+    pre_times = np.array([POST[2] + 0.7, 400.0])
+    assert lags(1.0, pre_times)[0, 2] == pytest.approx(0.3) and lags(0.75, pre_times)[0, 2] == pytest.approx(-0.2)
+    for f, sign in ((1.0, 1), (0.75, -1)):
+        w = final_weight(sim, *build(sim, f=f, pre_times=pre_times, precision="double"), pre_times=pre_times)
+        assert w == pytest.approx(expected_weight("SpikePairRule", f, pre_times), rel=RTOL)
+        assert sign * (w - W0) > 0.5 * SPIKE_PAIR["A_minus"] * W_MAX
 
 
 @pytest.mark.cross_simulator

@@ -37,6 +37,9 @@ def test_sampling_interval_and_subset(sim):
     assert v.shape == (11, 2)
     assert float(v.sampling_period) == 1.0
     np.testing.assert_array_equal(v.array_annotations["channel_index"], [1, 2])
+    # cells 1 and 2 (0.5 and 1 nA) stay below threshold: v = v_rest + R I (1 - exp(-t / tau_m)), R = 20 MOhm
+    t = np.arange(11.0)[:, None]
+    np.testing.assert_allclose(v.magnitude, -65.0 + 20.0 * np.array([0.5, 1.0]) * -np.expm1(-t / 20.0), atol=1e-4)
 
 
 def test_spike_counts_views_and_assembly(sim):
@@ -48,8 +51,10 @@ def test_spike_counts_views_and_assembly(sim):
     a[0:2].record("v")
     sim.run(100.0)
     counts = asm.get_spike_counts()
-    assert counts[a[0]] == 0 and counts[a[2]] > counts[a[1]] > 0
-    assert a.mean_spike_count() == np.mean([counts[c] for c in a])
+    # from rest at -65 mV towards -65 + 20 I: threshold (-50) after 20 ln(20 I / (20 I - 15)) ms, then 0.1 ms
+    # refractory: every 27.8 ms at 1 nA (3 spikes in 100 ms), 9.5 ms at 2 nA (10 spikes)
+    assert [counts[c] for c in asm] == [0, 3, 10, 3, 3]
+    assert a.mean_spike_count() == pytest.approx(13 / 3)
     data = asm.get_data()
     assert len(data.segments[0].spiketrains) == 5
     v = a.get_data().segments[0].filter(name="v")[0]

@@ -159,6 +159,12 @@ def test_parameter_and_dc_changes_between_runs(sim):
     assert v[3000, 1] == pytest.approx(-65.0, abs=1e-9)
     assert v[6000, 1] == pytest.approx(-65.0 + 20 * 0.25, abs=0.01)
     assert cells.get("i_offset") == pytest.approx([0.0, 0.25])
+    # and the changes act when made: 5 ms later each cell is on its relaxation towards the new steady state
+    # (for i_offset from the next step: a step later would be 0.02 mV off, single precision's rounding is 1e-4; the
+    # current source's change may take one step more to arrive, as in NEST)
+    relax = np.exp(-5.0 / 20.0)
+    assert v[3050, 1] == pytest.approx(-60.0 + (v[3000, 1] + 60.0) * relax, abs=1e-3)
+    assert v[3050, 0] == pytest.approx(-53.0 + (v[3000, 0] + 53.0) * relax, abs=0.01)
 
 
 def test_initialize_and_get(sim):

@@ -88,3 +88,6 @@ def test_recorded_state_follows_the_steps(sim, runtime, cell):
         sim.end()
     assert traces[0][-1, 3] > -60.0          # driven, not stuck at rest
     np.testing.assert_allclose(traces[0], traces[1], atol=1e-4)
+    # cell 1 (0.5 nA) stays below threshold: v = v_rest + R I (1 - exp(-t / tau_m)), R = 20 MOhm
+    t = np.arange(201) * 0.1
+    np.testing.assert_allclose(traces[0][:, 1], -65.0 + 10.0 * -np.expm1(-t / 20.0), atol=1e-3)   # single precision
