@@ -2,7 +2,6 @@
 arguments, and their sources differ only by the dialect prelude (templates use the prelude's macros only)."""
 import re
 
-import numpy as np
 import pytest
 
 from pynn_gpu.codegen.generator import Generator
@@ -116,4 +115,3 @@ def test_the_networks_cover_both_kernel_shapes(sim):
         shapes.add(tuple(ocl.kernel_args))
         sim.end()
     assert ("network_step",) in shapes and ("neuron_update", "spike_propagation") in shapes
-    assert np.all([len(s) for s in shapes])

@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from pyNN import errors
 from pyNN.errors import (ConnectionError, InvalidParameterValueError, NonExistentParameterError,
                          RecordingError)
 
@@ -474,7 +475,7 @@ def test_bad_setup(sim, kwargs, name):
     elif name.endswith("_delay"):
         assert "a multiple of the timestep 0.1 ms" in msg
     elif name != "timestep":
-        assert "allowed" in msg and "'single'" in msg or "'opencl'" in msg
+        assert "allowed" in msg and ("'single'" in msg if name == "precision" else "'opencl'" in msg)
 
 
 # ---- between runs -----------------------------------------------------------------------------
@@ -532,10 +533,12 @@ def test_view_initialize_sets_only_the_viewed_cells(gpu):
 def test_a_refused_population_leaves_nothing_behind(gpu):
     good = gpu.Population(2, gpu.IF_curr_exp(i_offset=1.0))
     good.record("v")
-    for make in (lambda: gpu.Population(2, gpu.IF_curr_exp(tau_m=-10.0)), lambda: gpu.Population(0, gpu.IF_curr_exp()),
-                 lambda: gpu.Population(2, gpu.IF_curr_exp(), initial_values={"v": NAN})):
-        with pytest.raises((InvalidParameterValueError, ValueError)):
-            make()
+    for error, make, text in (
+            (InvalidParameterValueError, lambda: gpu.Population(2, gpu.IF_curr_exp(tau_m=-10.0)), "'tau_m'"),
+            (errors.InvalidDimensionsError, lambda: gpu.Population(0, gpu.IF_curr_exp()), "(got 0)"),
+            (InvalidParameterValueError, lambda: gpu.Population(2, gpu.IF_curr_exp(), initial_values={"v": NAN}),
+             "'v'")):
+        check_raises(error, make, text)
     gpu.run(10.0)
     assert good.get_data().segments[0].filter(name="v")[0].shape == (101, 2)
     assert gpu.Population(1, gpu.IF_curr_exp()).first_id == 2          # the ids go on from the good one

@@ -7,7 +7,6 @@ per postsynaptic cell), the fast path through a mock Projection that records `_a
 """
 import os
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -427,17 +426,15 @@ def test_reserve_estimates(pops):
     assert len(prj.table()) <= prj.reserved[0]
 
 
-def test_faster_than_generic():
+def test_equals_generic_at_scale():
+    """2000 x 2000 cells, p = 0.02 (80,000 connections): the vectorised connector draws what PyNN's does.  (Its speed
+    is measured in the benchmarks, not here.)"""
     pre = mock.Population(2000, mock.IF_cond_exp())
     post = mock.Population(2000, mock.IF_cond_exp())
 
     def synapse():
         return mock.StaticSynapse(weight=RandomDistribution("uniform", (0.1, 0.2), rng=NumpyRNG(2)), delay=0.5)
-    t0 = time.perf_counter()
     ref = mock.Projection(pre, post, generic.FixedProbabilityConnector(0.02, rng=NumpyRNG(1)), synapse())
-    t1 = time.perf_counter()
     new = RecordingProjection(pre, post, fast.FixedProbabilityConnector(0.02, rng=NumpyRNG(1)), synapse())
-    t2 = time.perf_counter()
-    print(f"FixedProbability 2000x2000 p=0.02: generic {t1 - t0:.3f} s, vectorised {t2 - t1:.3f} s "
-          f"({len(ref)} connections)")
+    assert 75_000 < len(ref) < 85_000
     np.testing.assert_array_equal(new.table(), generic_table(ref))

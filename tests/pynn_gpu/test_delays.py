@@ -1,5 +1,6 @@
 """Heterogeneous per-synapse delays are exact (dendritic ring buffer), never averaged."""
 import numpy as np
+import pytest
 
 
 def test_each_synapse_keeps_its_delay(sim, step_kernels):
@@ -22,6 +23,8 @@ def test_delay_rounding_and_min_delay_auto(sim):
     sim.setup(timestep=0.1, min_delay="auto")
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
     cells = sim.Population(1, sim.IF_curr_exp())
-    prj = sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=0.5))
-    assert sim.get_min_delay() == 0.5
+    prj = sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=0.54))
+    assert sim.get_min_delay() == 0.5                       # NEST rounds to the nearest step, halves up
     assert prj.get("delay", format="list", with_address=False) == [0.5]
+    up = sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=1.0, delay=0.55))
+    assert up.get("delay", format="list", with_address=False) == [pytest.approx(0.6)]
