@@ -158,8 +158,19 @@ class Recorder(recording.Recorder):
         return steps[keep], idx[keep], None if times is None else times[keep]
 
     def _fix_spike_times(self):
-        """Before a cell's parameters change, settle the times of the spikes it already emitted."""
-        self._spike_data()      # (which stores the times it computes with the spikes)
+        """Before a cell's parameters change, settle the times of the spikes it already emitted, where they depend
+        on the parameters (SpikeSourceArray): chunk by chunk, for the chunks recorded since the last change (joining
+        all of them each time made a loop of set() and run() quadratic)."""
+        if not getattr(self.population.celltype, "spike_times_read_parameters", False):
+            return
+        sim, records = self._records()
+        rec = records.get("spikes")
+        if rec is None:
+            return
+        entries = sim.recorded[rec.index]
+        for k, entry in enumerate(entries):
+            if len(entry) == 2:
+                entries[k] = (entry[0], entry[1], self._times(entry[0], entry[1]))
 
     def _get_spiketimes(self, ids, clear=False):
         steps, idx, times = self._late_filtered(*self._spike_data())

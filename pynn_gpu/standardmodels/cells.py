@@ -62,6 +62,9 @@ class GPUCellMixin:
     def extra_globals(self, native: dict, dt: float) -> dict:
         return {}
 
+    #: spike_times() reads the cells' parameters (a change must first settle the times of earlier spikes)
+    spike_times_read_parameters = False
+
     def spike_times(self, native: dict, idx, steps, dt: float, precise: bool):
         """Times (ms) of spikes emitted by cells ``idx`` in ``steps``: the end of the step (on-grid), on the grid as
         the simulation time is (7 * 0.1 is 0.7, not 0.7000000000000001, which PyNN would drop past t_stop)."""
@@ -323,6 +326,7 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__
     translations = _identity("spike_times")
     codegen_model = neurons.SPIKE_SOURCE_ARRAY
+    spike_times_read_parameters = True
 
     def check(self, native: dict, where: str = ""):
         """Each cell's spike_times must be finite, >= 0 and sorted (PyNN's issue 511: unsorted is an error)."""
