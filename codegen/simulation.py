@@ -18,6 +18,9 @@ from .models import evaluate_derived
 from .network import Network
 from .sorting import stable_order
 
+#: Up to this many synapse values are read or written one copy each; more, as the span they lie in.
+FEW_ELEMENTS = 32
+
 #: Steps between recording copies (fewer if memory is short).
 CHUNK_STEPS = 2000
 #: The last-spike time (ms) of a neuron that has not spiked (st_pre/st_post in synapse snippets): far enough in the
@@ -122,6 +125,7 @@ class Simulation:
         pre, row_start, post, delay = [], [np.zeros(1, np.int64)], [], []
         values = {v: [] for v in sb.scalar_vars}
         self.synapse_order = getattr(self, "synapse_order", {})
+        self._inverse_order = {}        # id(group) -> where each synapse of the group sits (see _positions)
         base = 0
         for sg in sb.groups:
             _, pslot = lay.group_slot[sg.pre]
@@ -340,9 +344,37 @@ class Simulation:
         buffer, offset = self._device(name)
         self.rt.copy_to_device(buffer, values, offset=offset + first * self._host[name].dtype.itemsize)
 
-    def _download(self, name: str, out: np.ndarray, blocking: bool = True):
+    def _download(self, name: str, out: np.ndarray, blocking: bool = True, first: int = 0):
+        """Copy device array ``name`` from its element ``first`` on into ``out``."""
         buffer, offset = self._device(name)
-        return self.rt.copy_from_device(buffer, out, blocking=blocking, offset=offset)
+        return self.rt.copy_from_device(buffer, out, blocking=blocking,
+                                        offset=offset + first * self._host[name].dtype.itemsize)
+
+    def _read_elements(self, name: str, positions: np.ndarray) -> np.ndarray:
+        """Elements ``positions`` of device array ``name``: a copy each when they are few, else their span."""
+        dtype = self._host[name].dtype
+        if len(positions) <= FEW_ELEMENTS:
+            out = np.empty(len(positions), dtype)
+            for k, p in enumerate(positions):
+                self._download(name, out[k:k + 1], first=int(p))
+            return out
+        low, high = int(positions.min()), int(positions.max()) + 1
+        span = np.empty(high - low, dtype)
+        self._download(name, span, first=low)
+        return span[positions - low]
+
+    def _write_elements(self, name: str, positions: np.ndarray, values: np.ndarray):
+        """Write ``values`` to elements ``positions`` of device array ``name`` (as :meth:`_read_elements`)."""
+        values = np.asarray(values, self._host[name].dtype)
+        if len(positions) <= FEW_ELEMENTS:
+            for k, p in enumerate(positions):
+                self._upload_array(name, values[k:k + 1], first=int(p))
+            return
+        low, high = int(positions.min()), int(positions.max()) + 1
+        span = np.empty(high - low, values.dtype)
+        self._download(name, span, first=low)
+        span[positions - low] = values
+        self._upload_array(name, span, first=low)
 
     def _zero(self, name: str):
         buffer, offset = self._device(name)
@@ -603,37 +635,64 @@ class Simulation:
             self.recorded[rec_index].append(host[:count].copy())
 
     def _synapse_slice(self, sg):
-        for sb in self.layout.synapse_blocks:
-            for k, g in enumerate(sb.groups):
-                if g is sg:
-                    return sb, slice(sb.group_syn[k], sb.group_syn[k] + len(sg.pre_ind))
-        raise KeyError(sg.name)
+        """The synapse block of group ``sg`` and the slice its synapses take in the block's arrays."""
+        cached = getattr(self, "_slices", None)
+        if cached is None or cached[0] is not self.layout:     # one lookup table per layout (the groups are kept)
+            table = {id(g): (sb, slice(sb.group_syn[k], sb.group_syn[k] + len(g.pre_ind)))
+                     for sb in self.layout.synapse_blocks for k, g in enumerate(sb.groups)}
+            cached = self._slices = (self.layout, table)
+        try:
+            return cached[1][id(sg)]
+        except KeyError:
+            raise KeyError(sg.name) from None
+
+    def _positions(self, sg, index) -> np.ndarray:
+        """Positions in the block's arrays of the synapses ``index`` (in the group's own order) of ``sg``."""
+        inverse = self._inverse_order.get(id(sg))
+        if inverse is None:
+            order = self.synapse_order[sg]
+            inverse = np.empty_like(order)
+            inverse[order] = np.arange(len(order))
+            self._inverse_order[id(sg)] = inverse
+        return self._synapse_slice(sg)[1].start + inverse[np.asarray(index, np.int64)]
 
     def changes_on_device(self, sg, var: str) -> bool:
         """Whether the synapse model of ``sg`` updates per-synapse ``var`` as it runs (e.g. learned weights)."""
         return var in self._synapse_slice(sg)[0].written_vars
 
-    def read_synapse_var(self, sg, var: str) -> np.ndarray:
-        """Current values of per-synapse ``var`` of synapse group ``sg``, in the group's own order."""
+    def read_synapse_var(self, sg, var: str, index=None) -> np.ndarray:
+        """Current values of per-synapse ``var`` of synapse group ``sg``, in the group's own order; ``index``: of
+        those synapses only (the group's slice of the device array is read, or just those elements)."""
         sb, sl = self._synapse_slice(sg)
         name = sb.buffer(f"var_{var}")
-        host = np.empty_like(self._host[name])
-        self._download(name, host)
-        out = np.empty(sl.stop - sl.start, float)
-        out[self.synapse_order[sg]] = host[sl]
+        if index is not None:
+            return self._read_elements(name, self._positions(sg, index)).astype(float)
+        host = np.empty(sl.stop - sl.start, self._host[name].dtype)
+        self._download(name, host, first=sl.start)
+        out = np.empty(len(host), float)
+        out[self.synapse_order[sg]] = host
         return out
 
-    def write_synapse_var(self, sg, var: str, values, reset_value: bool = True):
-        """Set per-synapse ``var`` of ``sg`` (in the group's order) on the device and, with ``reset_value``, as
-        the value :meth:`reset` returns to."""
+    def write_synapse_var(self, sg, var: str, values, reset_value: bool = True, index=None):
+        """Set per-synapse ``var`` of ``sg`` (in the group's order; ``index``: of those synapses only, ``values``
+        aligned with it) on the device and, with ``reset_value``, as the value :meth:`reset` returns to."""
         sb, sl = self._synapse_slice(sg)
         name = sb.buffer(f"var_{var}")
-        current = np.empty_like(self._host[name])
-        self._download(name, current)
-        current[sl] = np.asarray(values, float)[self.synapse_order[sg]]
+        if index is not None and var == sb.model.post_trace:     # the targets' trace constant needs the whole group
+            whole = self.read_synapse_var(sg, var)
+            whole[np.asarray(index, np.int64)] = values
+            values, index = whole, None
+        if index is not None:
+            positions = self._positions(sg, index)
+            values = np.asarray(values, float).astype(self._host[name].dtype)
+            if reset_value:
+                self._host[name][positions] = values
+            self._write_elements(name, positions, values)
+            return
+        part = np.asarray(values, float)[self.synapse_order[sg]].astype(self._host[name].dtype)
         if reset_value:
-            self._host[name][sl] = current[sl]
-        self._upload_array(name, current)
+            self._host[name][sl] = part
+        self._upload_array(name, part, first=sl.start)
         if var == sb.model.post_trace and "pg_tau_minus" in self._host:      # the targets' trace follows it
             tau = self._host["pg_tau_minus"].astype(float)
             self._set_trace_constant(tau, sb, sg, values, replace=True)

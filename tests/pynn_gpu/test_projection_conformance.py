@@ -228,6 +228,36 @@ def test_connections_show_learned_weights(sim):
     assert [c.weight for c in prj] == [learned] == prj.get("weight", format="list", with_address=False)
 
 
+def test_single_connections_read_and_written_among_learned_ones(sim):
+    """prj[i], slices of the projection and prj[i].weight = w read and write those connections only (element by
+    element, or the span of a few dozen), amid weights learned on the device: the others keep what they learned,
+    and a written weight goes on learning from the value written."""
+    sim.setup(timestep=0.1)
+    pre = sim.Population(100, sim.SpikeSourceArray(spike_times=[[10.0 + 0.1 * k, 30.0 + 0.1 * k, 50.0 + 0.1 * k]
+                                                                 for k in range(100)]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[22.0, 42.0]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.5))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(A_plus=0.01), weight_dependence=sim.AdditiveWeightDependence(w_max=20.0),
+        weight=1.0, delay=1.0))
+    sim.run(40.0)
+    learned = np.array(prj.get("weight", format="list", with_address=False))
+    assert len(np.unique(learned)) > 50 and (learned != 1.0).all()    # each pairing changed it differently
+    np.testing.assert_array_equal([c.weight for c in prj[10:60]], learned[10:60])      # a span of 50
+    prj[7].weight = 5.0
+    prj[93].weight = 3.0
+    now = np.array(prj.get("weight", format="list", with_address=False))
+    expected = learned.copy()
+    expected[[7, 93]] = [5.0, 3.0]
+    np.testing.assert_allclose(now, expected, rtol=1e-7)
+    sim.run(30.0)         # the next pairings change the written weights as their neighbours' (additive rule)
+    after = np.array(prj.get("weight", format="list", with_address=False))
+    change = after - now
+    assert np.abs(change).max() > 0.1
+    np.testing.assert_allclose(change[[7, 93]], (change[[6, 92]] + change[[8, 94]]) / 2, atol=2e-4)   # smooth in k
+
+
 def test_shared_parameter_values_stored_once_and_written_per_connection(sim):
     """A parameter all connections share is held once (an STDP projection's eight per-connection parameters
     cost 8 bytes per connection each otherwise); writing one connection, or learning, gives it its own values
