@@ -812,5 +812,32 @@ class FromFileConnector(FromListConnector, _pynn.FromFileConnector):
         FromListConnector.connect(self, projection)
 
 
+class CloneConnector(_VectorisedConnect, _pynn.CloneConnector):
+    __doc__ = _pynn.CloneConnector.__doc__
+
+    def connect(self, projection):
+        ref = self.reference_projection
+        if projection.pre != ref.pre or projection.post != ref.post:
+            return self._generic_connect(projection)          # PyNN's ConnectionError
+        try:
+            _check_fast_path(self, projection)
+            params = _SynapseParameters(self, projection)
+        except _Fallback as err:
+            return self._fallback(projection, err)
+        # as PyNN: one connection for every pair of cells the reference connects (however many times), column
+        # by column; the pairs taken from the reference's connections, not from its dense weight matrix (3.2 GB
+        # and 11-18 s at 20,000 x 20,000 cells)
+        if hasattr(ref, "_pre"):
+            ref._finalise()
+            pre, post = np.asarray(ref._pre, np.int64), np.asarray(ref._post, np.int64)
+        else:
+            rows = np.asarray(ref.get(["weight"], format="list", gather="all", with_address=True), float)
+            pre, post = (rows[:, :2].astype(np.int64).T if rows.size else np.zeros((2, 0), np.int64))
+        post, pre = np.divmod(np.unique(post * projection.pre.size + pre), projection.pre.size)
+        self._reserve(projection, len(pre))
+        _emit_in_chunks(self, projection, params, pre, post)
+        self._done()
+
+
 __all__ = sorted(name for name, obj in globals().items()
                  if isinstance(obj, type) and issubclass(obj, _pynn.Connector))

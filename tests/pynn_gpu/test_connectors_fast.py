@@ -109,12 +109,12 @@ def pops():
 
 
 def test_reexports():
-    for name in ("DistanceDependentProbabilityConnector", "CSAConnector", "CloneConnector",
+    for name in ("DistanceDependentProbabilityConnector", "CSAConnector",
                  "SmallWorldConnector", "IndexBasedProbabilityConnector", "Connector", "MapConnector"):
         assert getattr(fast, name) is getattr(generic, name)
     for name in ("AllToAllConnector", "OneToOneConnector", "FixedProbabilityConnector",
                  "FixedNumberPreConnector", "FixedNumberPostConnector", "FixedTotalNumberConnector",
-                 "ArrayConnector", "FromListConnector", "FromFileConnector"):
+                 "ArrayConnector", "FromListConnector", "FromFileConnector", "CloneConnector"):
         cls = getattr(fast, name)
         assert cls is not getattr(generic, name) and issubclass(cls, getattr(generic, name))
         assert cls.__name__ == name
@@ -438,3 +438,17 @@ def test_equals_generic_at_scale():
     new = RecordingProjection(pre, post, fast.FixedProbabilityConnector(0.02, rng=NumpyRNG(1)), synapse())
     assert 75_000 < len(ref) < 85_000
     np.testing.assert_array_equal(new.table(), generic_table(ref))
+
+
+@pytest.mark.parametrize("pair", [("p", "q"), ("view", "view2"), ("asm", "p")])
+def test_clone(pops, pair):
+    """One connection per pair of cells the reference connects (a pair connected twice there is cloned once), in
+    PyNN's order, with the clone's own synapse parameters drawn as PyNN draws them."""
+    pre, post = pops[pair[0]], pops[pair[1]]
+    reference = mock.Projection(pre, post, generic.FixedNumberPreConnector(6, with_replacement=True,
+                                                                           rng=NumpyRNG(seed=5)), static()())
+    pairs = {(c.presynaptic_index, c.postsynaptic_index) for c in reference.connections}
+    assert len(pairs) < len(reference.connections)          # some pairs twice
+    table = compare(lambda m: m.CloneConnector(reference), pre, post, static(uniform_weights(12), 0.7))
+    assert len(table) == len(pairs)
+    compare(lambda m: m.CloneConnector(reference), post, pre)          # other populations: PyNN's error

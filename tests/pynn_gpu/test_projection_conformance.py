@@ -333,3 +333,24 @@ def test_set_single_value_without_the_dense_matrix(sim, monkeypatch):
                                                            (2, 0, 0.25, 1.0)]
     prj.set(weight=np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
     assert prj.get("weight", format="list", with_address=False) == [1.0, 1.0, 4.0, 5.0]
+
+
+@pytest.mark.cross_simulator
+def test_clone_matches_nest(sim, nest):
+    """CloneConnector connects each pair of cells the reference connects once (a pair connected twice there is
+    cloned once), with the clone's own random weights drawn as pyNN.nest draws them."""
+    def script(sim):
+        sim.setup(timestep=0.1, min_delay=0.1)
+        a, b = sim.Population(30, sim.IF_curr_exp()), sim.Population(20, sim.IF_curr_exp())
+        ref = sim.Projection(a, b, sim.FixedNumberPreConnector(8, with_replacement=True, rng=sim.NumpyRNG(seed=3)),
+                             sim.StaticSynapse(weight=0.5, delay=1.0))
+        w = sim.RandomDistribution("uniform", (0.1, 1.0), rng=sim.NumpyRNG(seed=7))
+        clone = sim.Projection(a, b, sim.CloneConnector(ref), sim.StaticSynapse(weight=w, delay=0.7))
+        rows = np.array(sorted(clone.get(["weight", "delay"], format="list")), float)
+        pairs = {(i, j) for i, j, _ in ref.get("weight", format="list")}
+        sim.end()
+        return rows, pairs
+    (g, pairs), (n, _) = script(sim), script(nest)
+    assert len(g) == len(pairs) < 8 * 20
+    np.testing.assert_array_equal(g[:, :2], n[:, :2])
+    np.testing.assert_allclose(g[:, 2:], n[:, 2:], rtol=1e-12)
