@@ -51,14 +51,35 @@ class Assembly(common.Assembly):
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
 
 
+class StaleRecordingError(errors.RecordingError):
+    """Recording requested from a population of an earlier setup()."""
+
+    def __init__(self, message):
+        super().__init__(None, None)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+def _refuse_stale(population, what: str, error):
+    """A population of an earlier setup() (or from before end()) is no part of the simulation now: changing or
+    recording it would be accepted and have no effect."""
+    if not any(p is population for p in simulator.state.populations):
+        raise error(f"{what} of population '{population.label}': it belongs to an earlier setup() (or was made before "
+                    "end()); only the populations of the current network can be changed or recorded")
+
+
 class _ParameterAccess:
     """get/set of native parameters and initial values, shared by Population and PopulationView."""
 
     def set(self, **parameters):
+        _refuse_stale(self._owner()[0], "set()", errors.InvalidParameterValueError)
         refuse_none(f"population '{self._owner()[0].label}'", parameters)
         super().set(**parameters)
 
     def initialize(self, **initial_values):
+        _refuse_stale(self._owner()[0], "initialize()", errors.InvalidParameterValueError)
         refuse_none(f"population '{self._owner()[0].label}'", initial_values)
         super().initialize(**initial_values)
 
@@ -135,6 +156,7 @@ class PopulationView(_ParameterAccess, common.PopulationView):
         """Initial values for the viewed cells, given as to ``Population.initialize``; they are kept by the parent
         population (its ``initial_values`` show them).  (PyNN's own view code fails after setting them.)"""
         pop, _ = self._owner()
+        _refuse_stale(pop, "initialize()", errors.InvalidParameterValueError)
         refuse_none(f"population '{pop.label}'", initial_values)
         for variable, value in initial_values.items():
             self._set_initial_value_array(variable, LazyArray(value, shape=(self.size,), dtype=float))

@@ -32,6 +32,8 @@ class Recorder(recording.Recorder):
             self._interval_steps(sampling_interval)
 
     def _record(self, variable, new_ids, sampling_interval=None):
+        from .populations import StaleRecordingError, _refuse_stale
+        _refuse_stale(self.population, "record()", StaleRecordingError)
         if sampling_interval is not None:
             self.sampling_interval = sampling_interval
         state = simulator.state

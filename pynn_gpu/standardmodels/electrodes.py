@@ -12,6 +12,7 @@ NoisyCurrentSource the device's own draws, averaged over its targets as NEST rec
 regenerated bit for bit on the host.
 """
 import numpy as np
+from pyNN import errors
 from pyNN.errors import InvalidParameterValueError
 from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import StandardCurrentSource, build_translations, electrodes
@@ -87,8 +88,25 @@ class GPUCurrentSource(StandardCurrentSource):
     def inject_into(self, cells):
         """Inject into a Population, PopulationView, Assembly or a list of cell ids.  A cell injected into again
         (by another call) receives the current once more, as in NEST; a cell repeated within one call, once."""
-        cells = list(dict.fromkeys(cells))
+        what = f"{type(self).__name__}.inject_into()"
+        if not self._registered():
+            raise errors.ConnectionError(
+                f"{what}: this current source was made before the last setup() (or end()); make it again in the "
+                "current network")
+        try:
+            cells = list(dict.fromkeys(cells))
+        except TypeError:
+            raise TypeError(f"{what} takes a Population, PopulationView, Assembly or a list of cell IDs (got "
+                            f"{type(cells).__name__})") from None
         for cell in cells:
+            parent = getattr(cell, "parent", None)
+            if not isinstance(cell, simulator.ID) or parent is None:
+                raise TypeError(f"{what} takes a Population, PopulationView, Assembly or a list of cell IDs (got "
+                                f"{cell!r} of type {type(cell).__name__} among them)")
+            if not any(parent is p for p in simulator.state.populations):
+                raise errors.ConnectionError(
+                    f"{what}: cell {int(cell)} belongs to population {parent.label!r} of an earlier setup() (or before "
+                    "end()); a current source is injected into cells of the current network")
             if not cell.celltype.injectable:
                 raise TypeError(f"cannot inject current into {cell.celltype.__class__.__name__} cell {int(cell)}: "
                                 "spike sources are not injectable")

@@ -552,6 +552,41 @@ def test_projection_from_an_earlier_network_is_refused(gpu):
     check_raises(ConnectionError, lambda: gpu.Projection(new, old[0:1] + new, gpu.AllToAllConnector()), "'old'")
 
 
+def test_objects_of_an_earlier_network_are_refused(gpu):
+    """Populations and current sources made before setup() are no part of the new network: recording, setting or
+    injecting them was accepted and did nothing (a DC source made before, injected into a new cell, never acted; one
+    injected into an old cell failed at run() with a bare KeyError); pyNN.nest refuses them."""
+    from pynn_gpu.populations import StaleRecordingError
+    old = gpu.Population(2, gpu.IF_curr_exp(), label="old")
+    old_dc = gpu.DCSource(amplitude=1.0)
+    gpu.setup(timestep=0.1)
+    new = gpu.Population(2, gpu.IF_curr_exp(), label="new")
+    for call, error, text in ((lambda: old.record("v"), StaleRecordingError, "record() of population 'old'"),
+                              (lambda: (old + new).record("v"), errors.RecordingError, "earlier setup()"),
+                              (lambda: old.set(tau_m=10.0), InvalidParameterValueError, "set() of population 'old'"),
+                              (lambda: old[0:1].initialize(v=-60.0), InvalidParameterValueError, "initialize()"),
+                              (lambda: old_dc.inject_into(new), ConnectionError, "made before the last setup()"),
+                              (lambda: gpu.DCSource(amplitude=1.0).inject_into(old), ConnectionError, "'old'")):
+        check_raises(error, call, text)
+    dc = gpu.DCSource(amplitude=1.0, start=1.0)
+    dc.inject_into(new[0:1])
+    new.record("v")
+    gpu.run(20.0)
+    v = new.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v[-1, 0] > -60.0 and v[-1, 1] == -65.0          # the new source acts on its new cell only
+
+
+@pytest.mark.parametrize("cells, text", [(5, "got int"), (None, "got NoneType"), ([0, 1], "got 0 of type int"),
+                                         ("cells", "of type str")])
+def test_inject_into_what_is_not_cells(gpu, cells, text):
+    """inject_into() takes cells: anything else is a TypeError naming the source and what it takes (it was an
+    AttributeError or TypeError from inside the method)."""
+    check_raises(TypeError, lambda: gpu.DCSource(amplitude=1.0).inject_into(cells), "DCSource.inject_into()",
+                 "Population, PopulationView, Assembly or a list of cell IDs", text)
+    pop = gpu.Population(2, gpu.IF_curr_exp())
+    check_raises(TypeError, lambda: gpu.DCSource(amplitude=1.0).inject_into([pop]), "of type Population")
+
+
 def test_synapse_parameters_nest_refuses(gpu):
     """SimpleStochasticSynapse's p outside [0, 1]; a Tsodyks-Markram synapse onto a receptor with two time
     constants (a beta-shaped conductance) is refused when the projection is made, not at run()."""
