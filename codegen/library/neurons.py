@@ -427,29 +427,48 @@ def _stop_step(p, dt):
     return np.rint((np.asarray(p["start"], float) + np.asarray(p["duration"], float)) / dt)
 
 
+#: The largest mean number of spikes per step a SpikeSourcePoisson may have (rate * dt): the count of a step
+#: is a byte (at most 255), which a Poisson count of this mean exceeds with probability below 1e-15.
+POISSON_MAX_MEAN_COUNT = 150.0
+#: Means above this are drawn as the sum of several Poisson counts, each inverted from its own uniform deviate
+#: (a single inversion starts from exp(-mean), which single precision cannot hold beyond a mean of ~87).
+_POISSON_PART_MEAN = 30.0
+
+
+def _poisson_parts(p, dt):
+    return np.maximum(1.0, np.ceil(np.asarray(p["rate"], float) * dt / 1000.0 / _POISSON_PART_MEAN))
+
+
 #: Poisson spike source (NEST's poisson_generator through a parrot): each step emits a Poisson-distributed
-#: number of spikes with mean rate * dt, drawn by inversion from one uniform deviate; the count acts as a
-#: multiplicity (each spike delivers the weight once) and is recorded as that many spikes.
+#: number of spikes with mean rate * dt, drawn by inversion from one uniform deviate (or the sum of a few such
+#: counts for means above 30); the count acts as a multiplicity (each spike delivers the weight once) and is
+#: recorded as that many spikes.
 SPIKE_SOURCE_POISSON = NeuronModel(
     name="SpikeSourcePoisson",
     params=("rate", "start", "duration"),
     derived_params=(
-        ("mean_count", lambda p, dt: np.asarray(p["rate"], float) * dt / 1000.0),
-        ("p_zero", lambda p, dt: np.exp(-np.asarray(p["rate"], float) * dt / 1000.0)),
+        ("parts", _poisson_parts),
+        ("part_mean", lambda p, dt: np.asarray(p["rate"], float) * dt / 1000.0 / _poisson_parts(p, dt)),
+        ("p_zero", lambda p, dt: np.exp(-np.asarray(p["rate"], float) * dt / 1000.0 / _poisson_parts(p, dt))),
         ("start_step", _start_step),
         ("stop_step", _stop_step),
     ),
     sim_code="""
         int fire = 0;
         if (step >= start_step && step < stop_step) {
-            const scalar u = uniform();
-            scalar p = p_zero;
-            scalar cumulative = p_zero;
-            while (u >= cumulative && fire < 255 && p > 0.0) {
-                fire += 1;
-                p *= mean_count / fire;
-                cumulative += p;
+            for (int part = 0; part < (int)parts; part++) {
+                const scalar u = uniform();
+                scalar p = p_zero;
+                scalar cumulative = p_zero;
+                int k = 0;
+                while (u >= cumulative && k < 255 && p > 0.0) {
+                    k += 1;
+                    p *= part_mean / k;
+                    cumulative += p;
+                }
+                fire += k;
             }
+            fire = min(fire, 255);
         }
     """,
     threshold_code="fire",

@@ -262,6 +262,21 @@ class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     grid_parameters = ("start", "duration")
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
 
+    def check(self, native: dict, where: str = ""):
+        """As the base check, and at most POISSON_MAX_MEAN_COUNT spikes per step on average (a step's count is
+        a byte)."""
+        super().check(native, where)
+        if "rate" in native:
+            dt = _timestep()
+            rate = np.asarray(native["rate"], float)
+            bad = rate * dt / 1000.0 > neurons.POISSON_MAX_MEAN_COUNT
+            if np.any(bad):
+                worst = rate[bad].flat[0]
+                raise InvalidParameterValueError(
+                    f"SpikeSourcePoisson{where}: 'rate' {worst:g} Hz gives {worst * dt / 1000:g} spikes per step of "
+                    f"{dt:g} ms on average; at most {neurons.POISSON_MAX_MEAN_COUNT:g} (rate up to "
+                    f"{neurons.POISSON_MAX_MEAN_COUNT * 1000 / dt:g} Hz): use several sources or a smaller timestep")
+
 
 class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefractory):
     __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
