@@ -1,5 +1,6 @@
 """setup(), end() and the run/reset/state functions of pyNN.gpu."""
-from pyNN import common
+import numpy as np
+from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
@@ -20,6 +21,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     are accepted and have no effect.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    _check_times(timestep=timestep, min_delay=min_delay, max_delay=max_delay)
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
     simulator.state.configure(timestep, min_delay, max_delay, backend=extra_params.get("backend"),
@@ -28,6 +30,18 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                               spike_precision=extra_params.get("spike_precision", "off_grid"),
                               ode_integrator=extra_params.get("ode_integrator", "auto"))
     return rank()
+
+
+def _check_times(**times):
+    """setup()'s times are numbers of ms (the delays may be 'auto'): PyNN's own checks fail on other types with a
+    bare TypeError."""
+    for name, value in times.items():
+        if name != "timestep" and (value is None or (isinstance(value, str) and value == "auto")):
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            allowed = "the timestep is a positive number of ms" if name == "timestep" else \
+                "a delay is a number of ms (a multiple of the timestep) or 'auto'"
+            raise errors.InvalidParameterValueError(f"setup({name}={value!r}): {allowed}")
 
 
 def end(compatible_output=True):

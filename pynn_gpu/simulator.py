@@ -14,7 +14,7 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.random import RandomDistribution
 
-from .codegen.library.timing import on_grid
+from .codegen.library.timing import TICS_PER_MS, on_grid
 from .codegen.network import Network
 from .codegen.simulation import Simulation
 
@@ -118,9 +118,14 @@ class State(common.control.BaseState):
         if precision not in ("single", "double"):
             raise errors.InvalidParameterValueError(
                 f"setup(precision={precision!r}): allowed values are 'single' and 'double'")
-        if not (np.isfinite(timestep) and timestep > 0):
-            raise errors.InvalidParameterValueError(f"setup(timestep={timestep}): the timestep must be a positive "
+        if isinstance(timestep, (bool, np.bool_)) or not isinstance(timestep, (int, float, np.integer, np.floating)) \
+                or not (np.isfinite(timestep) and timestep > 0):
+            raise errors.InvalidParameterValueError(f"setup(timestep={timestep!r}): the timestep must be a positive "
                                                     "number of ms")
+        if not on_grid(timestep, 1.0 / TICS_PER_MS):        # NEST counts time in whole tics of 1 us
+            raise errors.InvalidParameterValueError(
+                f"setup(timestep={timestep!r}): the timestep must be a whole number of microseconds (NEST's tic, "
+                f"0.001 ms), e.g. {max(round(timestep * TICS_PER_MS), 1) / TICS_PER_MS:g}")
         for name, delay in (("min_delay", min_delay), ("max_delay", max_delay)):
             if delay != "auto" and delay is not None and not on_grid(delay, timestep):
                 raise errors.InvalidParameterValueError(
@@ -129,6 +134,10 @@ class State(common.control.BaseState):
         self.dt = float(timestep)
         self._min_delay = min_delay
         self._max_delay = max_delay
+        if device is not None and (isinstance(device, (bool, np.bool_))
+                                   or not isinstance(device, (int, np.integer, str))):
+            raise errors.InvalidParameterValueError(
+                f"setup(device={device!r}): a device is an index, 'gpu', 'cpu' or part of a device or platform name")
         self.backend, self.device, self.precision = backend, device, precision
         self.rng_seed = _checked_seed(rng_seed)
         if ode_integrator not in ODE_INTEGRATORS:

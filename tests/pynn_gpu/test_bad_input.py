@@ -465,16 +465,26 @@ def test_unknown_dc_parameter(gpu):
                                          ({"timestep": NAN}, "timestep"), ({"rng_seed": -1}, "rng_seed"),
                                          ({"rng_seed": 2 ** 64}, "rng_seed"), ({"rng_seed": 1.5}, "rng_seed"),
                                          ({"rng_seed": "7"}, "rng_seed"), ({"min_delay": 0.15}, "min_delay"),
-                                         ({"min_delay": 0.1, "max_delay": 2.55}, "max_delay")])
+                                         ({"min_delay": 0.1, "max_delay": 2.55}, "max_delay"),
+                                         ({"timestep": 0.0004}, "timestep"), ({"timestep": 0.0015}, "timestep"),
+                                         ({"timestep": "0.1"}, "timestep"), ({"timestep": None}, "timestep"),
+                                         ({"min_delay": 0.1, "max_delay": "x"}, "max_delay"),
+                                         ({"device": 1.5}, "device")])
 def test_bad_setup(sim, kwargs, name):
     """Wrong setup() arguments are refused naming the argument (a seed is a whole number the generator's 64-bit
-    key can hold: -1 or 2**64 would silently repeat another seed's streams, 1.5 would be truncated)."""
+    key can hold: -1 or 2**64 would silently repeat another seed's streams, 1.5 would be truncated; a timestep is a
+    whole number of NEST's 1 us tics: 0.0004 ms was taken, with wrong refractory periods; strings and None gave
+    bare TypeErrors)."""
     msg = check_raises(InvalidParameterValueError, lambda: sim.setup(**kwargs), name)
     if name == "rng_seed":
         assert "whole number from 0 to 2**64 - 1" in msg
     elif name.endswith("_delay"):
-        assert "a multiple of the timestep 0.1 ms" in msg
-    elif name != "timestep":
+        assert "a multiple of the timestep" in msg
+    elif name == "timestep":
+        assert "positive number of ms" in msg or "whole number of microseconds" in msg
+    elif name == "device":
+        assert "an index, 'gpu', 'cpu' or part of a device" in msg
+    else:
         assert "allowed" in msg and ("'single'" in msg if name == "precision" else "'opencl'" in msg)
 
 
