@@ -438,6 +438,12 @@ class ArrayConnector(_VectorisedConnect, _pynn.ArrayConnector):
     __doc__ = _pynn.ArrayConnector.__doc__
 
     def connect(self, projection):
+        kind = np.asarray(self.array).dtype.kind
+        if kind not in "biu":     # PyNN would read the values of a column as indices of cells (NaN as -2**63)
+            raise errors.ConnectionError(
+                f"ArrayConnector of projection '{projection.label}': the array must be boolean (True where a "
+                f"presynaptic cell connects to a postsynaptic one) of shape {projection.shape} (got an array of "
+                f"{np.asarray(self.array).dtype})")
         try:
             _check_fast_path(self, projection)
             if not (isinstance(self.array, np.ndarray) and self.array.dtype == bool

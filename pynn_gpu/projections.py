@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 from pyNN import common, errors
-from pyNN.parameters import ParameterSpace
+from pyNN.parameters import LazyArray, ParameterSpace
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
@@ -526,11 +526,34 @@ class Projection(common.Projection):
                 if hit.any():
                     yield sg, sel, pos[hit], index[hit]
 
+    def initialize(self, **initial_values):
+        """As PyNN's, whose lazy arrays took the bound method ``size`` as their length (so a list of values, one
+        per connection, failed with a shape error)."""
+        self._finalise()
+        for variable, value in initial_values.items():
+            try:
+                initial_value = LazyArray(value, shape=(len(self._pre),), dtype=float)
+            except (ValueError, TypeError) as err:
+                raise errors.InvalidParameterValueError(
+                    f"projection '{self.label}': initial value of '{variable}': one number, one per connection "
+                    f"({len(self._pre):,}) or a RandomDistribution ({err})") from None
+            self._set_initial_value_array(variable, initial_value)
+            self.initial_values[variable] = initial_value
+
     def _set_initial_value_array(self, variable, initial_value):
         allowed = list(getattr(self.synapse_type, "default_initial_values", {}))
         if variable not in allowed:
             raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__, allowed)
-        self._initial_values[variable] = initial_value
+        try:
+            values = np.asarray(initial_value.evaluate(simplify=True), float)
+        except (ValueError, TypeError) as err:
+            raise errors.InvalidParameterValueError(
+                f"projection '{self.label}': initial value of '{variable}': one number, one per connection "
+                f"({len(self._pre):,}) or a RandomDistribution ({err})") from None
+        check = getattr(self.synapse_type, "initial_value_checks", {}).get(variable)
+        if check is not None:
+            check(values, self)
+        self._initial_values[variable] = values
         simulator.state.mark_changed()
 
     # ---- to the device ------------------------------------------------------------------------
@@ -567,7 +590,8 @@ class Projection(common.Projection):
                 post_ind=post_ind, delay_steps=delay_steps[sel],
                 vars=self.synapse_type.model_vars(
                     {k: v[sel] for k, v in self._attributes.items()},
-                    _TargetParameters(pops[b]._parameters, post_ind), receptor, self._initial_values)))
+                    _TargetParameters(pops[b]._parameters, post_ind), receptor,
+                    {k: v[sel] if np.ndim(v) == 1 else v for k, v in self._initial_values.items()})))
             self._built_groups.append((groups[-1], sel))
         return groups
 

@@ -121,6 +121,8 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
                                       ("tau_facil", "tau_facil"))
     codegen_model = library.TSODYKS_MARKRAM
     parameter_checks = {"weight": check_weights, **{name: _tm_check(name) for name in _TM_RULES}}
+    #: NEST refuses u outside [0, 1] (a NaN gave NaN membrane potentials)
+    initial_value_checks = {"u": _tm_check("u", {"u": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")})}
 
     @staticmethod
     def _tau_name(receptor, post_params):
@@ -200,6 +202,10 @@ def _set_fraction(values, projection):
         state.mark_changed()
 
 
+#: NEST's rules for the STDP time constants (stdp_synapse: tau_plus; its archiving node: tau_minus; Vogels: tau)
+_STDP_RULES = {name: (lambda x: x > 0, "must be > 0") for name in ("tau_plus", "tau_minus", "tau")}
+
+
 class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
     """Pair-based STDP as NEST's stdp_synapse: a timing dependence (SpikePairRule) with any of PyNN's weight
     dependences, or Vogels2011Rule (NEST's vogels_sprekeler_synapse) with AdditiveWeightDependence.
@@ -213,7 +219,8 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
     base_translations = build_translations(("weight", "weight"), ("delay", "delay"),
                                            ("dendritic_delay_fraction", "dendritic_delay_fraction"))
     codegen_model = library.STDP
-    parameter_checks = {"weight": check_weights, "dendritic_delay_fraction": _set_fraction}
+    parameter_checks = {"weight": check_weights, "dendritic_delay_fraction": _set_fraction,
+                        **{name: _tm_check(name, _STDP_RULES) for name in _STDP_RULES}}
 
     def __init__(self, timing_dependence=None, weight_dependence=None, voltage_dependence=None,
                  dendritic_delay_fraction=1.0, weight=0.0, delay=None):
@@ -242,6 +249,8 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
         self.codegen_model = self._models[dendritic_delay_fraction != 1.0]
         super().__init__(timing_dependence, weight_dependence, voltage_dependence, dendritic_delay_fraction,
                          weight, delay)
+        # the checks of the parameters this mechanism has (its rule's time constants)
+        self.parameter_checks = {k: v for k, v in type(self).parameter_checks.items() if k in self.translations}
 
     def _build_translations(self):
         # PyNN's version updates the class attribute in place; keep each mechanism's table its own
@@ -251,7 +260,15 @@ class STDPMechanism(GPUSynapseMixin, synapses.STDPMechanism):
 
     def check_connections(self, values, projection):
         """NEST's rule: a weight and its w_max have the same sign (the rule works in units of w_max; negative
-        ones for inhibitory current-based synapses)."""
+        ones for inhibitory current-based synapses); and w_min may not lie beyond w_max."""
+        if "w_min" in values and "w_max" in values:
+            w_min, w_max = np.broadcast_arrays(values["w_min"], values["w_max"])
+            beyond = np.abs(w_min) > np.abs(w_max)
+            if beyond.any():
+                k = np.flatnonzero(beyond.ravel())[0]
+                raise InvalidParameterValueError(
+                    f"{_describe(projection)}, synapse type STDPMechanism: w_min must lie between 0 and w_max (got "
+                    f"w_min {w_min.ravel()[k]}, w_max {w_max.ravel()[k]}): the weights are kept in [w_min, w_max]")
         if "weight" in values and "w_max" in values:
             w, w_max = np.broadcast_arrays(values["weight"], values["w_max"])
             bad = (w * w_max < 0) | (w_max == 0)

@@ -597,6 +597,38 @@ def test_inject_into_what_is_not_cells(gpu, cells, text):
     check_raises(TypeError, lambda: gpu.DCSource(amplitude=1.0).inject_into([pop]), "of type Population")
 
 
+@pytest.mark.parametrize("timing, weights, text", [
+    (dict(tau_minus=0.0), {}, "'tau_minus' must be > 0 (got 0.0)"),
+    (dict(tau_plus=-20.0), {}, "'tau_plus' must be > 0 (got -20.0)"),
+    ({}, dict(w_min=1.0, w_max=0.5), "w_min must lie between 0 and w_max (got w_min 1.0, w_max 0.5)")])
+def test_stdp_parameters_out_of_range(gpu, timing, weights, text):
+    """STDP time constants must be positive and w_min may not lie beyond w_max (tau_minus = 0 sent every weight to
+    w_max; w_min > w_max held the weights above w_max), when the projection is made and by set()."""
+    pre = gpu.Population(2, gpu.SpikeSourceArray(spike_times=[1.0]))
+    post = gpu.Population(2, gpu.IF_curr_exp())
+
+    def stdp(**kw):
+        return gpu.STDPMechanism(timing_dependence=gpu.SpikePairRule(**{**dict(tau_plus=20.0), **timing, **kw}),
+                                 weight_dependence=gpu.AdditiveWeightDependence(**{**dict(w_max=1.0), **weights}),
+                                 weight=0.5)
+    check_raises(InvalidParameterValueError, lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(), stdp(),
+                                                                    label="plastic"), "'plastic'", text)
+    timing, weights = {}, {}
+    prj = gpu.Projection(pre, post, gpu.AllToAllConnector(), stdp(), label="fine")
+    check_raises(InvalidParameterValueError, lambda: prj.set(tau_minus=-1.0), "'fine'", "'tau_minus' must be > 0")
+    check_raises(InvalidParameterValueError, lambda: prj.set(w_min=2.0), "'fine'", "w_min must lie between")
+
+
+@pytest.mark.parametrize("array", [np.array([[1.0, np.nan], [0.5, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])])
+def test_array_connector_of_floats(gpu, array):
+    """ArrayConnector takes a boolean array: PyNN read a float column as cell indices (NaN became -2**63 and
+    failed at run() with an IndexError; 0.5 connected cell 0), so floats are refused by name."""
+    a, b = gpu.Population(2, gpu.IF_curr_exp()), gpu.Population(2, gpu.IF_curr_exp())
+    check_raises(ConnectionError, lambda: gpu.Projection(a, b, gpu.ArrayConnector(array), label="arr"),
+                 "ArrayConnector of projection 'arr'", "must be boolean", "float64")
+    assert len(gpu.Projection(a, b, gpu.ArrayConnector(array == 1.0))) == int((array == 1.0).sum())
+
+
 def test_synapse_parameters_nest_refuses(gpu):
     """SimpleStochasticSynapse's p outside [0, 1]; a Tsodyks-Markram synapse onto a receptor with two time
     constants (a beta-shaped conductance) is refused when the projection is made, not at run()."""

@@ -1,6 +1,7 @@
 """TsodyksMarkramSynapse onto one cell: the same v as pyNN.nest (tsodyks_synapse), within 0.02 mV."""
 import numpy as np
 import pytest
+from pyNN.errors import InvalidParameterValueError
 
 pytestmark = pytest.mark.cross_simulator
 
@@ -88,3 +89,28 @@ def test_onto_a_composed_cell_uses_the_receptors_time_constant(sim):
         traces.append(cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0])
     assert np.ptp(traces[0]) > 0.5
     np.testing.assert_allclose(traces[1], traces[0], atol=1e-4)
+
+
+def test_initial_u_per_connection_and_checked(sim):
+    """Projection.initialize(u=...) takes one value per connection (PyNN's own code failed on a list: its lazy
+    array's length was the bound method size) and NEST's rule, u in [0, 1] (2.0 or NaN were taken, NaN giving NaN
+    membranes).  The first spike transmits w u1 with u1 = u0 e^(-t/tau_facil) + U (1 - u0 e^(-t/tau_facil))."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    cells = sim.Population(2, sim.IF_curr_exp(tau_syn_E=5.0))
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(),
+                         sim.TsodyksMarkramSynapse(weight=1.0, delay=1.0, U=0.2, tau_facil=100.0, tau_rec=50.0),
+                         label="tm")
+    for bad, text in ((2.0, "got 2.0"), (float("nan"), "got nan"), ([0.1, -0.5], "got -0.5")):
+        with pytest.raises(InvalidParameterValueError, match=rf"'tm'.*'u' must be in \[0, 1\] \({text}"):
+            prj.initialize(u=bad)
+    with pytest.raises(InvalidParameterValueError, match=r"one number, one per connection \(2\)"):
+        prj.initialize(u=[0.1, 0.2, 0.3])
+    prj.initialize(u=[0.0, 0.8])
+    cells.record("isyn_exc")
+    sim.run(20.0)
+    isyn = cells.get_data().segments[0].filter(name="isyn_exc")[0].magnitude
+    decay = np.exp(-10.0 / 100.0)        # the spike reaches the synapse at 10 ms, t_last = 0
+    u1 = np.array([0.0, 0.8]) * decay
+    u1 = u1 + 0.2 * (1.0 - u1)
+    np.testing.assert_allclose(isyn.max(axis=0), u1, rtol=1e-5)
