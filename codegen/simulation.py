@@ -68,6 +68,7 @@ class Simulation:
         self.rng_epoch = 0      # joins the key of every random draw (see set_rng_epoch)
         self._host = {}         # buffer name -> host array (the source of every upload)
         self._row_pre = {}      # synapse block index -> each row's presynaptic neuron (host only)
+        self._check_ring_buffer()
         self._pack_all()
         self.chunk_steps = self._check_memory()
         self._allocate()
@@ -270,6 +271,26 @@ class Simulation:
             else:
                 total += (steps // rec.interval + 1) * len(rec.indices) * item
         return total
+
+    def _check_ring_buffer(self):
+        """The input ring buffer holds a slot per step of the longest delay for every cell and receptor: refuse,
+        before it is allocated on the host and the device, one that cannot fit, naming that delay."""
+        lay = self.layout
+        need = lay.n_slots * lay.n_receptor_planes * lay.n_total * np.dtype(self.dtype).itemsize
+        limits = [(int(self.rt.global_mem_size * MEMORY_FRACTION), f"{self.rt.device_name} has"),
+                  (int(self.rt.max_alloc_size), f"{self.rt.device_name} allows per buffer")]
+        free = available_host_bytes()
+        if free is not None:
+            limits.append((int(HOST_MEMORY_FRACTION * free), "the host has free"))
+        budget, where = min(limits)
+        if need > budget:
+            sg = max((g for g in self.net.synapse_groups if len(g.delay_steps)), key=lambda g: int(g.delay_steps.max()))
+            longest = int(sg.delay_steps.max())
+            error = DeviceMemoryError if "host" not in where else HostMemoryError
+            raise error(
+                f"the longest delay, {longest * self.net.dt:g} ms ({longest:,} steps, in '{sg.name}'), needs an input "
+                f"ring buffer of {lay.n_slots:,} slots x {lay.n_total:,} cells x {lay.n_receptor_planes} receptors "
+                f"= {_fmt_bytes(need)}, but {where} {_fmt_bytes(budget)}; shorten the longest delays")
 
     def _check_memory(self) -> int:
         """Refuse a network that does not fit before allocating; return the recording chunk length."""

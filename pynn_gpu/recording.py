@@ -83,10 +83,11 @@ class Recorder(recording.Recorder):
     def _interval_steps(self, interval=None):
         dt = simulator.state.dt
         interval = self.sampling_interval if interval is None else interval
-        steps = int(round(interval / dt))
+        number = isinstance(interval, (int, float, np.integer, np.floating)) and not isinstance(interval, bool)
+        steps = int(round(interval / dt)) if number and np.isfinite(interval) else 0
         if steps < 1 or abs(steps * dt - interval) > 1e-9 * max(1.0, interval):
             raise errors.InvalidParameterValueError(
-                f"sampling_interval {interval} ms of population '{self.population.label}' must be a positive "
+                f"sampling_interval {interval!r} ms of population '{self.population.label}' must be a positive "
                 f"multiple of the timestep {dt} ms")
         return steps
 

@@ -380,6 +380,17 @@ def test_projection_set_with_a_list_of_the_wrong_length(gpu):
     assert prj.get("weight", format="list", with_address=False) == [0.5, 0.5, 0.6, 0.7]
 
 
+def test_delay_too_long_for_the_input_ring_buffer(gpu):
+    """The input ring buffer has a slot per step of the longest delay: one that cannot fit is refused before
+    anything is allocated, naming the delay and its projection (1e8 ms gave numpy's MemoryError for 44.7 GiB)."""
+    from pynn_gpu.kernels.errors import DeviceMemoryError, HostMemoryError
+    cells = gpu.Population(2, gpu.IF_curr_exp())
+    gpu.Projection(cells, cells, gpu.OneToOneConnector(), gpu.StaticSynapse(weight=0.1, delay=1e10), label="slow")
+    check_raises((DeviceMemoryError, HostMemoryError), lambda: gpu.run(1.0), "the longest delay, 1e+10 ms",
+                 "100,000,000,000 steps", "'slow[", "shorten the longest delays")
+    assert gpu.get_current_time() == 0.0
+
+
 def test_recording_too_big_for_the_host_memory(gpu, monkeypatch):
     """A run whose recorded signals would not fit in the host's free memory is refused before it starts, naming
     the recording; a shorter run that fits goes ahead and the time stands where it was."""
