@@ -380,6 +380,17 @@ def test_projection_set_with_a_list_of_the_wrong_length(gpu):
     assert prj.get("weight", format="list", with_address=False) == [0.5, 0.5, 0.6, 0.7]
 
 
+def test_population_too_big_for_the_host_memory(gpu, monkeypatch):
+    """A population whose cell IDs and parameters would not fit in the host's free memory (here 64 MiB) is refused
+    before any is made, naming it (3e8 cells grew past 5 GB for half a minute; 1e10 gave numpy's MemoryError)."""
+    from pynn_gpu import populations
+    from pynn_gpu.kernels.errors import HostMemoryError
+    monkeypatch.setattr(populations, "available_host_bytes", lambda: 64 * 2 ** 20)
+    check_raises(HostMemoryError, lambda: gpu.Population(1_000_000, gpu.IF_curr_exp(), label="cortex"),
+                 "'cortex' of 1,000,000 cells", "of host memory", "64.0 MiB is available")
+    assert gpu.Population(1000, gpu.IF_curr_exp()).first_id == 0          # nothing left behind
+
+
 def test_delay_too_long_for_the_input_ring_buffer(gpu):
     """The input ring buffer has a slot per step of the longest delay: one that cannot fit is refused before
     anything is allocated, naming the delay and its projection (1e8 ms gave numpy's MemoryError for 44.7 GiB)."""
