@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
+from pyNN.models import BaseCellType
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -17,7 +18,7 @@ from .codegen.simulation import _fmt_bytes
 from .kernels.errors import HostMemoryError
 from .kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .recording import Recorder, model_variable
-from .standardmodels.cells import refuse_none
+from .standardmodels.cells import refuse_non_values
 
 
 def _per_cell(value, size):
@@ -59,15 +60,16 @@ class Assembly(common.Assembly):
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
 
 
-class StaleRecordingError(errors.RecordingError):
-    """Recording requested from a population of an earlier setup()."""
-
-    def __init__(self, message):
-        super().__init__(None, None)
-        self.message = message
-
-    def __str__(self):
-        return self.message
+def _check_lengths(what: str, values: dict, size: int, schema: dict | None = None):
+    """An array or list of values holds one per cell (PyNN's lazy arrays failed on another length with a bare
+    ValueError naming no parameter); parameters whose values are themselves sequences (spike_times) are not
+    per-cell lists."""
+    for name, value in values.items():
+        if isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, Sequence) and np.ndim(value) \
+                and (schema is None or schema.get(name) in (float, int, None)) and len(value) != size:
+            raise errors.InvalidDimensionsError(
+                f"{what}: '{name}' has {len(value)} values for {size} cells; give one value, one per cell or a "
+                "RandomDistribution")
 
 
 def _refuse_stale(population, what: str, error):
@@ -83,12 +85,13 @@ class _ParameterAccess:
 
     def set(self, **parameters):
         _refuse_stale(self._owner()[0], "set()", errors.InvalidParameterValueError)
-        refuse_none(f"population '{self._owner()[0].label}'", parameters)
+        refuse_non_values(f"population '{self._owner()[0].label}'", parameters)
         super().set(**parameters)
 
     def initialize(self, **initial_values):
         _refuse_stale(self._owner()[0], "initialize()", errors.InvalidParameterValueError)
-        refuse_none(f"population '{self._owner()[0].label}'", initial_values)
+        refuse_non_values(f"population '{self._owner()[0].label}'", initial_values)
+        _check_lengths(f"initialize() of population '{self._owner()[0].label}'", initial_values, self.size)
         super().initialize(**initial_values)
 
     def _get_parameters(self, *names):
@@ -165,7 +168,8 @@ class PopulationView(_ParameterAccess, common.PopulationView):
         population (its ``initial_values`` show them).  (PyNN's own view code fails after setting them.)"""
         pop, _ = self._owner()
         _refuse_stale(pop, "initialize()", errors.InvalidParameterValueError)
-        refuse_none(f"population '{pop.label}'", initial_values)
+        refuse_non_values(f"population '{pop.label}'", initial_values)
+        _check_lengths(f"initialize() of a view of population '{pop.label}'", initial_values, self.size)
         for variable, value in initial_values.items():
             self._set_initial_value_array(variable, LazyArray(value, shape=(self.size,), dtype=float))
             full = pop._init[model_variable(pop.celltype, variable)]
@@ -184,11 +188,19 @@ class Population(_ParameterAccess, common.Population):
         index = self.id_to_index(id)
         self[index:index + 1].initialize(**{variable: value})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={}, label=None):
+        # a cell type class without parameters gets its defaults (PyNN's deprecated form failed on **None), and
+        # what is neither a cell type nor one's class is a TypeError saying so (issubclass() failed on it)
+        if isinstance(cellclass, type) and cellparams is None:
+            cellparams = {}
+        if not (isinstance(cellclass, BaseCellType) or (isinstance(cellclass, type)
+                                                        and issubclass(cellclass, BaseCellType))):
+            raise TypeError(f"Population{'' if label is None else f' {label!r}'}: the cell type must be a cell type "
+                            f"such as IF_curr_exp() (or its class), not {cellclass!r}")
         state = simulator.state
         before = (len(state.populations), set(state.recorders), state.id_counter)
         try:
-            super().__init__(*args, **kwargs)
+            super().__init__(size, cellclass, cellparams, structure, initial_values, label)
         except Exception:       # a refused population leaves nothing behind (PyNN registered its recorder)
             del state.populations[before[0]:]
             state.recorders, state.id_counter = before[1], before[2]
@@ -202,6 +214,10 @@ class Population(_ParameterAccess, common.Population):
         if self.size < 1:
             raise errors.InvalidDimensionsError(
                 f"Population '{self.label}': the size must be a positive number of cells (got {self.size})")
+        params = self.celltype.parameter_space
+        _check_lengths(f"Population '{self.label}' of {type(self.celltype).__name__}",
+                       {name: getattr(params[name], "base_value", None) for name in params.keys()}, self.size,
+                       params.schema)
         if not isinstance(self.celltype, StandardCellType) or getattr(self.celltype, "codegen_model", None) is None:
             raise NotImplementedError(f"pyNN.gpu cannot simulate cell type {type(self.celltype).__name__}")
         need = self.size * HOST_BYTES_PER_CELL

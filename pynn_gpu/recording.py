@@ -15,6 +15,18 @@ def model_variable(celltype, name: str) -> str:
     return hook(name) if hook is not None else name
 
 
+class RecordingStateError(errors.RecordingError):
+    """A recording that cannot be made or read in the simulation's present state; the message says why (PyNN's
+    RecordingError only words an unknown variable)."""
+
+    def __init__(self, message):
+        super().__init__(None, None)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
 class Recorder(recording.Recorder):
     """Records spikes and state variables of one population on the device."""
 
@@ -26,14 +38,20 @@ class Recorder(recording.Recorder):
         self._forget_late()
         self._phase = 0          # the sampling grid in use: steps phase + k * interval
 
+    def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None, locations=None):
+        if not any(True for _ in self.cache) and not simulator.state.running:   # (PyNN's code: an IndexError)
+            raise RecordingStateError(f"get_data() of population '{self.population.label}': there is no data yet; "
+                                      "run() the simulation first")
+        return super().get(variables, gather, filter_ids, clear, annotations, locations)
+
     def _check_sampling_interval(self, sampling_interval):
         super()._check_sampling_interval(sampling_interval)
         if sampling_interval is not None:
             self._interval_steps(sampling_interval)
 
     def _record(self, variable, new_ids, sampling_interval=None):
-        from .populations import StaleRecordingError, _refuse_stale
-        _refuse_stale(self.population, "record()", StaleRecordingError)
+        from .populations import _refuse_stale
+        _refuse_stale(self.population, "record()", RecordingStateError)
         if sampling_interval is not None:
             self.sampling_interval = sampling_interval
         state = simulator.state

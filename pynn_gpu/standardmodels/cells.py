@@ -17,12 +17,14 @@ from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, ch
                          check_reset_below_threshold, check_values)
 
 
-def refuse_none(where: str, values: dict):
-    """None is no parameter value (PyNN's lazy arrays fail on it with 'invalid base value for array')."""
+def refuse_non_values(where: str, values: dict):
+    """None, strings and complex numbers are no parameter values (PyNN's lazy arrays fail on them with 'invalid
+    base value for array' or a bare AssertionError)."""
     for name, value in values.items():
-        if value is None:
+        items = np.asarray(value, dtype=object).ravel() if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        if any(v is None or isinstance(v, (str, bytes, complex)) for v in items):     # (numpy's complex too)
             raise InvalidParameterValueError(f"{where}: parameter '{name}' must be a number, an array, a "
-                                             "RandomDistribution or a function of position, not None")
+                                             f"RandomDistribution or a function of position, not {value!r}")
 
 
 def _identity(*names):
@@ -36,7 +38,7 @@ class GPUCellMixin:
     parameter_checks: dict = {}
 
     def __init__(self, *args, **parameters):
-        refuse_none(type(self).__name__, parameters)
+        refuse_non_values(type(self).__name__, parameters)
         super().__init__(*args, **parameters)
 
     #: Native parameters that must be whole numbers of timesteps (NEST refuses others).
@@ -204,6 +206,15 @@ class GIF_cond_exp(GPUCellMixin, cells.GIF_cond_exp):
     parameter_checks = {**_IF_CHECKS, "delta_v": POSITIVE, "v_t_star": FINITE, "lambda0": FINITE_NON_NEGATIVE}
     #: array parameters: (time constants, amplitudes) per component kind
     _ARRAYS = {"eta": ("tau_eta", "a_eta"), "gamma": ("tau_gamma", "a_gamma")}
+
+    def __init__(self, **parameters):
+        for name in (n for pair in self._ARRAYS.values() for n in pair):
+            value = parameters.get(name)
+            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+                raise InvalidParameterValueError(
+                    f"GIF_cond_exp: '{name}' takes the values of its components, a Sequence or a list such as "
+                    f"[10.0, 50.0] (got the number {value})")
+        super().__init__(**parameters)
 
     def _n_components(self, kind, values=None) -> int:
         """The number of ``kind`` components; every cell must have as many, for time constants and amplitudes."""

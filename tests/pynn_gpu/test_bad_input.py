@@ -588,12 +588,12 @@ def test_objects_of_an_earlier_network_are_refused(gpu):
     """Populations and current sources made before setup() are no part of the new network: recording, setting or
     injecting them was accepted and did nothing (a DC source made before, injected into a new cell, never acted; one
     injected into an old cell failed at run() with a bare KeyError); pyNN.nest refuses them."""
-    from pynn_gpu.populations import StaleRecordingError
+    from pynn_gpu.recording import RecordingStateError
     old = gpu.Population(2, gpu.IF_curr_exp(), label="old")
     old_dc = gpu.DCSource(amplitude=1.0)
     gpu.setup(timestep=0.1)
     new = gpu.Population(2, gpu.IF_curr_exp(), label="new")
-    for call, error, text in ((lambda: old.record("v"), StaleRecordingError, "record() of population 'old'"),
+    for call, error, text in ((lambda: old.record("v"), RecordingStateError, "record() of population 'old'"),
                               (lambda: (old + new).record("v"), errors.RecordingError, "earlier setup()"),
                               (lambda: old.set(tau_m=10.0), InvalidParameterValueError, "set() of population 'old'"),
                               (lambda: old[0:1].initialize(v=-60.0), InvalidParameterValueError, "initialize()"),
@@ -649,6 +649,31 @@ def test_array_connector_of_floats(gpu, array):
     check_raises(ConnectionError, lambda: gpu.Projection(a, b, gpu.ArrayConnector(array), label="arr"),
                  "ArrayConnector of projection 'arr'", "must be boolean", "float64")
     assert len(gpu.Projection(a, b, gpu.ArrayConnector(array == 1.0))) == int((array == 1.0).sum())
+
+
+@pytest.mark.parametrize("make, error, text", [
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(tau_m=[10.0, 20.0]), label="few"), "InvalidDimensionsError",
+     "'tau_m' has 2 values for 3 cells"),
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(), initial_values={"v": [-60.0, -61.0]}, label="few"),
+     "InvalidDimensionsError", "'v' has 2 values for 3 cells"),
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(), label="few")[0:2].initialize(v=[-60.0, -61.0, -62.0]),
+     "InvalidDimensionsError", "'v' has 3 values for 2 cells"),
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(tau_m=1 + 2j)), "InvalidParameterValueError", "not (1+2j)"),
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(tau_m="10")), "InvalidParameterValueError", "not '10'"),
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(tau_m=[10.0, None, 12.0])), "InvalidParameterValueError",
+     "'tau_m'"),
+    (lambda sim: sim.Population(3, sim.GIF_cond_exp(tau_eta=-1.0)), "InvalidParameterValueError",
+     "'tau_eta' takes the values of its components"),
+    (lambda sim: sim.Population(3, None, label="nothing"), "TypeError", "must be a cell type"),
+    (lambda sim: sim.Population(3, sim.IF_curr_exp(), label="early").get_data(), "RecordingError",
+     "'early': there is no data yet")])
+def test_values_of_the_wrong_kind(gpu, make, error, text):
+    """Wrong lengths, types and kinds of values name the parameter or population, as PyNN's exceptions (PyNN's
+    lazy arrays raised bare ValueErrors and AssertionErrors, GIF a TypeError from len(), get_data() before any run
+    an IndexError from neo)."""
+    exc = getattr(errors, error, None) or {"TypeError": TypeError}[error]
+    check_raises(exc, lambda: make(gpu), text)
+    assert gpu.Population(3, gpu.IF_curr_exp).get("tau_m") == 20.0      # a class: its defaults
 
 
 def test_synapse_parameters_nest_refuses(gpu):
