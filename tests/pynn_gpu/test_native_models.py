@@ -598,7 +598,9 @@ def test_derived_parameters_as_genn_writes_them(sim):
     for derived, message in ((lambda p, dt: np.log(p["tau"] - 10.0), r"'d'\] is nan, not a finite number, for the "
                               r"parameters \{'tau': 5.0\}"),
                              (lambda p, dt: "x", r"'d'\] must give numbers, not 'x'"),
-                             (lambda p, dt: 1 / 0, r"'d'\] failed: ZeroDivisionError")):
+                             (lambda p, dt: 1 / 0, r"'d'\] failed: ZeroDivisionError"),
+                             (lambda p, dt: np.ones(7), r"'d'\] must give one number, or one per cell \(2\); it gave "
+                              r"an array of shape \(7,\)")):
         Bad = sim.create_neuron_model("Bad", params={"tau": 10.0}, vars={"v": 1.0}, receptors=(),
                                       derived_params={"d": derived}, sim_code="v *= d;")
         sim.setup(timestep=0.1)
