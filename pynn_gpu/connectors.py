@@ -399,6 +399,17 @@ class OneToOneConnector(_VectorisedConnect, _pynn.OneToOneConnector):
 class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnector):
     __doc__ = _pynn.FixedProbabilityConnector.__doc__
 
+    def __init__(self, p_connect, allow_self_connections=True, location_selector=None, rng=None, safe=True,
+                 callback=None):
+        # (PyNN's own checks are bare asserts)
+        if isinstance(p_connect, bool) or not isinstance(p_connect, (int, float, np.integer, np.floating)) \
+                or not p_connect >= 0:
+            raise errors.InvalidParameterValueError(
+                f"FixedProbabilityConnector: p_connect must be a probability, a number >= 0 (got {p_connect!r})")
+        _check_self_connections("FixedProbabilityConnector", allow_self_connections)
+        super().__init__(p_connect, allow_self_connections, location_selector=location_selector, rng=rng, safe=safe,
+                         callback=callback)
+
     def connect(self, projection):
         try:
             _check_fast_path(self, projection)
@@ -461,8 +472,28 @@ class ArrayConnector(_VectorisedConnect, _pynn.ArrayConnector):
         self._done()
 
 
+def _check_self_connections(connector: str, value):
+    if not (isinstance(value, bool) or value == "NoMutual"):
+        raise errors.InvalidParameterValueError(
+            f"{connector}: allow_self_connections must be True, False or 'NoMutual' (got {value!r})")
+
+
 class _FixedNumberMixin(_VectorisedConnect):
     """Vectorised versions of the sampling done by PyNN's FixedNumber*Connector classes."""
+
+    def __init__(self, n, allow_self_connections=True, with_replacement=False, location_selector=None, rng=None,
+                 safe=True, callback=None):
+        # (PyNN's own checks are bare asserts)
+        name = type(self).__name__
+        if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
+            if n < 0:
+                raise errors.InvalidParameterValueError(f"{name}: n must be a number of connections >= 0 (got {n})")
+            n = int(n)
+        elif not isinstance(n, RandomDistribution):
+            raise TypeError(f"{name}: n must be a whole number of connections or a RandomDistribution (got {n!r})")
+        _check_self_connections(name, allow_self_connections)
+        super().__init__(n, allow_self_connections=allow_self_connections, with_replacement=with_replacement,
+                         location_selector=location_selector, rng=rng, safe=safe, callback=callback)
 
     def _draw_counts(self, size, rngs):
         """
@@ -753,6 +784,11 @@ class FromListConnector(_VectorisedConnect, _pynn.FromListConnector):
         """Every source and target must be a cell of the projection: PyNN would wrap a negative source around and
         drop a non-integer or out-of-range target without a word (pyNN.nest fails on a negative source)."""
         conn_list = self.conn_list
+        if conn_list.dtype.kind in "USO" and conn_list.size:    # (PyNN's checks failed in numpy on strings)
+            raise errors.ConnectionError(
+                f"{type(self).__name__} of projection '{projection.label}': the connection list must hold numbers "
+                f"(source index, target index, then the values of {list(self.column_names)}); got "
+                f"{conn_list.ravel()[0]!r} among them")
         if conn_list.ndim != 2 or conn_list.dtype.kind not in "iufb":
             return          # PyNN's own code words the error
         for col, side, cells in ((0, "source", projection.pre), (1, "target", projection.post)):

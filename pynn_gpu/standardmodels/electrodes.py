@@ -20,6 +20,7 @@ from pyNN.standardmodels import StandardCurrentSource, build_translations, elect
 from ..codegen.library import current_sources as library
 from ..codegen.network import CurrentSourceGroup
 from .. import simulator
+from .cells import refuse_non_values
 from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_on_grid, check_start_before_stop,
                          check_values)
 
@@ -33,6 +34,7 @@ class GPUCurrentSource(StandardCurrentSource):
     grid_parameters: tuple = ()
 
     def __init__(self, **parameters):
+        refuse_non_values(type(self).__name__, parameters)
         object.__setattr__(self, "_native", {})
         object.__setattr__(self, "_targets", [])     # cell ids
         object.__setattr__(self, "_recording", False)

@@ -676,6 +676,23 @@ def test_values_of_the_wrong_kind(gpu, make, error, text):
     assert gpu.Population(3, gpu.IF_curr_exp).get("tau_m") == 20.0      # a class: its defaults
 
 
+def test_connector_and_source_arguments(gpu):
+    """Connector and current-source arguments PyNN checks with bare asserts, or not at all (a string in a
+    connection list failed inside numpy, None as an amplitude inside PyNN's lazy arrays)."""
+    a, b = gpu.Population(3, gpu.IF_curr_exp()), gpu.Population(3, gpu.IF_curr_exp())
+    check_raises(InvalidParameterValueError, lambda: gpu.FixedProbabilityConnector(-0.5), "p_connect", "(got -0.5)")
+    check_raises(InvalidParameterValueError, lambda: gpu.FixedProbabilityConnector(float("nan")), "p_connect")
+    check_raises(InvalidParameterValueError, lambda: gpu.FixedNumberPreConnector(-2), "n must be", "(got -2)")
+    check_raises(TypeError, lambda: gpu.FixedNumberPostConnector(2.5), "whole number of connections")
+    check_raises(InvalidParameterValueError, lambda: gpu.FixedNumberPreConnector(2, allow_self_connections="x"),
+                 "allow_self_connections")
+    check_raises(ConnectionError, lambda: gpu.Projection(a, b, gpu.FromListConnector([("0", 1)]), label="listed"),
+                 "'listed'", "must hold numbers")
+    check_raises(InvalidParameterValueError, lambda: gpu.DCSource(amplitude=None), "'amplitude'", "not None")
+    assert len(gpu.Projection(a, b, gpu.FixedNumberPreConnector(np.int64(2)))) == 6
+    assert len(gpu.Projection(a, b, gpu.FixedProbabilityConnector(1))) == 9
+
+
 def test_synapse_parameters_nest_refuses(gpu):
     """SimpleStochasticSynapse's p outside [0, 1]; a Tsodyks-Markram synapse onto a receptor with two time
     constants (a beta-shaped conductance) is refused when the projection is made, not at run()."""
