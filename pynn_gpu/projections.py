@@ -190,6 +190,13 @@ class Projection(common.Projection):
                     raise errors.ConnectionError(
                         f"projection {name}: the cells of population '{pop.label}' ({type(pop.celltype).__name__}) "
                         "have no receptor types: they cannot be a projection's target")
+        shape = (presynaptic_population.size, postsynaptic_population.size)
+        for pname, value in (synapse_type.parameter_space.items() if synapse_type is not None else ()):
+            base = getattr(value, "base_value", None)        # (lazyarray: a bare IndexError)
+            if isinstance(base, np.ndarray) and base.ndim == 2 and base.shape != shape:
+                raise errors.InvalidDimensionsError(
+                    f"projection {name}: '{pname}' is an array of shape {base.shape}; an array gives a value per pair "
+                    f"of cells, of shape {shape} (presynaptic x postsynaptic cells)")
         super().__init__(presynaptic_population, postsynaptic_population, connector, synapse_type, source,
                          receptor_type, space, label)
         check_target = getattr(self.synapse_type, "check_target", None)

@@ -691,6 +691,10 @@ def test_connector_and_source_arguments(gpu):
     check_raises(InvalidParameterValueError, lambda: gpu.DCSource(amplitude=None), "'amplitude'", "not None")
     assert len(gpu.Projection(a, b, gpu.FixedNumberPreConnector(np.int64(2)))) == 6
     assert len(gpu.Projection(a, b, gpu.FixedProbabilityConnector(1))) == 9
+    check_raises(errors.InvalidDimensionsError, lambda: gpu.Projection(a, b, gpu.AllToAllConnector(),
+                                                                       gpu.StaticSynapse(weight=np.ones((2, 2))),
+                                                                       label="square"),
+                 "'square'", "'weight' is an array of shape (2, 2)", "of shape (3, 3)")
 
 
 def test_synapse_parameters_nest_refuses(gpu):
