@@ -260,7 +260,7 @@ def _checked_derived(model: str, name: str, func):
             value = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             raise ModelError(f"{where} must give numbers, not {value!r}") from None
-        cells = max((np.size(v) for v in p.values()), default=1)
+        cells = max((np.size(v) for v in p.values()), default=1) if value.size != 1 else 1
         if value.ndim > 1 or (value.size != 1 and value.size != cells):
             raise ModelError(f"{where} must give one number, or one per cell ({cells}); it gave an array of shape "
                              f"{value.shape}")

@@ -21,7 +21,15 @@ def refuse_non_values(where: str, values: dict):
     """None, strings and complex numbers are no parameter values (PyNN's lazy arrays fail on them with 'invalid
     base value for array' or a bare AssertionError)."""
     for name, value in values.items():
-        items = np.asarray(value, dtype=object).ravel() if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        if isinstance(value, (list, tuple, np.ndarray)):
+            try:
+                if np.asarray(value).dtype.kind in "biuf":      # numbers (a per-image input, say): nothing to look at
+                    continue
+            except ValueError:      # ragged: a list of sequences (spike times)
+                pass
+            items = np.asarray(value, dtype=object).ravel()
+        else:
+            items = [value]
         if any(v is None or isinstance(v, (str, bytes, complex)) for v in items):     # (numpy's complex too)
             raise InvalidParameterValueError(f"{where}: parameter '{name}' must be a number, an array, a "
                                              f"RandomDistribution or a function of position, not {value!r}")
