@@ -16,7 +16,7 @@ from . import simulator
 from .codegen.network import NeuronGroup
 from .codegen.simulation import _fmt_bytes
 from .kernels.errors import HostMemoryError
-from .kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
+from .kernels.runtime.host import short_of_host_memory
 from .recording import Recorder, model_variable
 from .standardmodels.cells import refuse_non_values
 
@@ -221,8 +221,8 @@ class Population(_ParameterAccess, common.Population):
         if not isinstance(self.celltype, StandardCellType) or getattr(self.celltype, "codegen_model", None) is None:
             raise NotImplementedError(f"pyNN.gpu cannot simulate cell type {type(self.celltype).__name__}")
         need = self.size * HOST_BYTES_PER_CELL
-        free = available_host_bytes()
-        if free is not None and need > HOST_MEMORY_FRACTION * free:
+        free = short_of_host_memory(need)
+        if free is not None:
             raise HostMemoryError(
                 f"Population '{self.label}' of {self.size:,} cells needs about {_fmt_bytes(need)} of host memory (its "
                 f"cell IDs and parameters), but {_fmt_bytes(free)} is available; reduce the network size")

@@ -23,7 +23,7 @@ from .codegen.sorting import stable_order
 from .codegen.network import SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
-from .kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
+from .kernels.runtime.host import short_of_host_memory
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -232,8 +232,8 @@ class Projection(common.Projection):
         # while they are drawn and the device layout is built from them (peaks measured: 97 bytes per connection
         # for StaticSynapse, 275 for STDP)
         host_need = 3 * int(n) * 8 * (2 + len(self._attributes))
-        free = available_host_bytes()
-        if free is not None and host_need > HOST_MEMORY_FRACTION * free:
+        free = short_of_host_memory(host_need)
+        if free is not None:
             raise HostMemoryError(
                 f"projection '{self.label}' would create about {int(n):,} connections, needing about "
                 f"{_fmt_bytes(host_need)} of host memory ({len(self._attributes)} parameters per connection), but "
@@ -244,8 +244,8 @@ class Projection(common.Projection):
         free memory cannot hold: PyNN's common code makes them for get(format='array') and for set() with a list,
         a random distribution or a function of distance, whatever the number of connections."""
         need = int(arrays * self.pre.size * self.post.size * 8)
-        free = available_host_bytes()
-        if free is not None and need > HOST_MEMORY_FRACTION * free:
+        free = short_of_host_memory(need)
+        if free is not None:
             raise HostMemoryError(
                 f"projection '{self.label}': {what} works on {self.pre.size:,} x {self.post.size:,} arrays (one "
                 f"value per pair of cells, {_fmt_bytes(need)} in all), but {_fmt_bytes(free)} of host memory is "

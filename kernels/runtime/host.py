@@ -21,3 +21,10 @@ def available_host_bytes() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def short_of_host_memory(need: int) -> int | None:
+    """The host's available bytes when ``need`` bytes would take more than its share of them (the caller then
+    refuses, naming what needs the memory); None when they fit or the host cannot tell."""
+    free = available_host_bytes()
+    return free if free is not None and need > HOST_MEMORY_FRACTION * free else None

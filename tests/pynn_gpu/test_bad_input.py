@@ -326,9 +326,9 @@ def test_projection_too_big_for_the_host_memory(gpu, monkeypatch):
     """Refused before any connection is generated when the host's free memory (here 64 MiB) cannot hold the
     connections' arrays: 2,000 x 2,000 all-to-all is 4 M connections of 16 + 2 x 8 bytes, three times over while
     drawn and built."""
-    from pynn_gpu import projections
+    from pynn_gpu.kernels.runtime import host
     from pynn_gpu.kernels.errors import HostMemoryError
-    monkeypatch.setattr(projections, "available_host_bytes", lambda: 64 * 2 ** 20)
+    monkeypatch.setattr(host, "available_host_bytes", lambda: 64 * 2 ** 20)
     pre = gpu.Population(2000, gpu.IF_curr_exp(), label="pre")
     post = gpu.Population(2000, gpu.IF_curr_exp(), label="post")
     check_raises(HostMemoryError, lambda: gpu.Projection(pre, post, gpu.AllToAllConnector(),
@@ -344,7 +344,7 @@ def test_dense_projection_arrays_too_big_for_the_host_memory(gpu, monkeypatch):
     per pair of cells (PyNN's common code): refused, naming the projection, when the host's free memory (here 4 MiB)
     cannot hold 1,000 x 1,000 of them (7.6 MiB an array), whatever the number of connections; single values and one
     value per connection need no such array and go ahead."""
-    from pynn_gpu import projections
+    from pynn_gpu.kernels.runtime import host
     from pynn_gpu.kernels.errors import HostMemoryError
     pre = gpu.Population(1000, gpu.IF_curr_exp(), label="pre")
     post = gpu.Population(1000, gpu.IF_curr_exp(), label="post")
@@ -352,7 +352,7 @@ def test_dense_projection_arrays_too_big_for_the_host_memory(gpu, monkeypatch):
                          gpu.StaticSynapse(weight=0.1, delay=1.0), label="sparse")
     pairs = len({(i, j) for i, j, _ in prj.get("weight", format="list")})
     assert pairs < 5000                 # some pairs twice: a list of one value per pair takes PyNN's dense path
-    monkeypatch.setattr(projections, "available_host_bytes", lambda: 4 * 2 ** 20)
+    monkeypatch.setattr(host, "available_host_bytes", lambda: 4 * 2 ** 20)
     check_raises(HostMemoryError, lambda: prj.get("weight", format="array"), "'sparse'", "get(format='array')",
                  "1,000 x 1,000", "8.6 MiB", "4.0 MiB of host memory", "format='list'")
     uniform = gpu.RandomDistribution("uniform", (0.1, 0.2), rng=gpu.NumpyRNG(seed=2))
@@ -383,9 +383,9 @@ def test_projection_set_with_a_list_of_the_wrong_length(gpu):
 def test_population_too_big_for_the_host_memory(gpu, monkeypatch):
     """A population whose cell IDs and parameters would not fit in the host's free memory (here 64 MiB) is refused
     before any is made, naming it (3e8 cells grew past 5 GB for half a minute; 1e10 gave numpy's MemoryError)."""
-    from pynn_gpu import populations
+    from pynn_gpu.kernels.runtime import host
     from pynn_gpu.kernels.errors import HostMemoryError
-    monkeypatch.setattr(populations, "available_host_bytes", lambda: 64 * 2 ** 20)
+    monkeypatch.setattr(host, "available_host_bytes", lambda: 64 * 2 ** 20)
     check_raises(HostMemoryError, lambda: gpu.Population(1_000_000, gpu.IF_curr_exp(), label="cortex"),
                  "'cortex' of 1,000,000 cells", "of host memory", "64.0 MiB is available")
     assert gpu.Population(1000, gpu.IF_curr_exp()).first_id == 0          # nothing left behind

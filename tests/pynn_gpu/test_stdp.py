@@ -63,21 +63,25 @@ def test_inhibitory_weights_learn_as_in_nest(sim, nest, dependence):
     assert wg[close & (LAGS < 0)].max() < -0.5 * W_MAX < wg[close & (LAGS > 1.0)].min() < 0.0
 
 
+def _driven_post(sim, pre_times, driver_times, synapse):
+    """Spike sources firing at ``pre_times`` (a list per cell) onto one cell that a driver makes fire just after
+    each of ``driver_times``, through a projection of ``synapse``; returns that projection."""
+    pre = sim.Population(len(pre_times), sim.SpikeSourceArray(spike_times=pre_times))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=driver_times))
+    post = sim.Population(1, sim.IF_curr_exp(tau_refrac=2.0, tau_syn_E=0.5))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.4))
+    return sim.Projection(pre, post, sim.AllToAllConnector(), synapse)
+
+
 def test_learned_weights_set_and_reset(sim):
     """Learned weights are NEST's (pyNN.nest: 0.2948298864117277 and 0.2106294413590481 for this script);
     reset() starts the same trial again with the weights the projection was given (its initial or last set values),
     as PyNN's reset() defines it (pyNN.nest, which cannot fully reset, keeps learned weights and spike histories);
     the additive rule then changes set weights by as much."""
     sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid")
-    pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[[10.0, 40.0], [30.0]]))
-    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[11.5, 27.0]))
-    post = sim.Population(1, sim.IF_curr_exp(tau_refrac=2.0, tau_syn_E=0.5))
-    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.4))
-    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=16.0, tau_minus=25.0, A_plus=0.05,
-                                                                  A_minus=0.06),
-                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), weight=0.3,
-                             delay=1.0)
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    prj = _driven_post(sim, [[10.0, 40.0], [30.0]], [11.5, 27.0], sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=16.0, tau_minus=25.0, A_plus=0.05, A_minus=0.06),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), weight=0.3, delay=1.0))
 
     def weights():
         return prj.get("weight", format="list", with_address=False)
@@ -154,15 +158,11 @@ def _sparse_pre(sim, pre_interval, grow=False, **setup_kw):
     each pre spike for 700 ms (NEST keeps every one).  ``grow``: a rebuild half-way that adds 40,000 cells
     (the history gets shorter)."""
     sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid", **setup_kw)
-    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=list(np.arange(15.3, 3000.0, pre_interval))))
-    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=list(np.arange(20.0, 3000.0, 10.0) - 1.2)))
-    post = sim.Population(1, sim.IF_curr_exp(tau_refrac=2.0, tau_syn_E=0.5))
-    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.4))
-    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
-                                                                  A_minus=0.012),
-                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.02), weight=0.01,
-                             delay=1.0)
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    prj = _driven_post(sim, [list(np.arange(15.3, 3000.0, pre_interval))], list(np.arange(20.0, 3000.0, 10.0) - 1.2),
+                       sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0,
+                                                                              A_plus=0.01, A_minus=0.012),
+                                         weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.02),
+                                         weight=0.01, delay=1.0))
     if grow:
         sim.run(1500.0)
         sim.Population(40000, sim.IF_curr_exp())
