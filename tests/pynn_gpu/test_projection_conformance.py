@@ -212,16 +212,22 @@ def test_tsodyks_markram_rules(sim, name, value, rule):
     assert prj.get(["U", "tau_facil"], format="list", with_address=False) == [(1.0, 0.0)]
 
 
+def _plastic_onto_driven_cell(sim, pre_times, driver_times, A_plus, w_max, weight):
+    """Spike sources firing at ``pre_times`` (a list per cell) onto one cell that a driver makes fire just after
+    ``driver_times``, through additive STDP; returns the plastic projection."""
+    pre = sim.Population(len(pre_times), sim.SpikeSourceArray(spike_times=pre_times))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=driver_times))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.5))
+    return sim.Projection(pre, post, sim.AllToAllConnector(), sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(A_plus=A_plus), weight_dependence=sim.AdditiveWeightDependence(w_max=w_max),
+        weight=weight, delay=1.0))
+
+
 def test_connections_show_learned_weights(sim):
     """prj[i] and iteration give the weights as learned on the device so far, as get() does."""
     sim.setup(timestep=0.1)
-    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 30.0, 50.0]))
-    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[12.0, 32.0, 52.0]))
-    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
-    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.5))
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), sim.STDPMechanism(
-        timing_dependence=sim.SpikePairRule(A_plus=0.1), weight_dependence=sim.AdditiveWeightDependence(w_max=2.0),
-        weight=1.5, delay=1.0))
+    prj = _plastic_onto_driven_cell(sim, [[10.0, 30.0, 50.0]], [12.0, 32.0, 52.0], A_plus=0.1, w_max=2.0, weight=1.5)
     sim.run(100.0)
     learned = prj[0].weight
     assert learned > 1.6                                    # three causal pairings potentiated it
@@ -233,14 +239,8 @@ def test_single_connections_read_and_written_among_learned_ones(sim):
     element, or the span of a few dozen), amid weights learned on the device: the others keep what they learned,
     and a written weight goes on learning from the value written."""
     sim.setup(timestep=0.1)
-    pre = sim.Population(100, sim.SpikeSourceArray(spike_times=[[10.0 + 0.1 * k, 30.0 + 0.1 * k, 50.0 + 0.1 * k]
-                                                                 for k in range(100)]))
-    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[22.0, 42.0]))
-    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
-    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.5))
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), sim.STDPMechanism(
-        timing_dependence=sim.SpikePairRule(A_plus=0.01), weight_dependence=sim.AdditiveWeightDependence(w_max=20.0),
-        weight=1.0, delay=1.0))
+    pre_times = [[10.0 + 0.1 * k, 30.0 + 0.1 * k, 50.0 + 0.1 * k] for k in range(100)]
+    prj = _plastic_onto_driven_cell(sim, pre_times, [22.0, 42.0], A_plus=0.01, w_max=20.0, weight=1.0)
     sim.run(40.0)
     learned = np.array(prj.get("weight", format="list", with_address=False))
     assert len(np.unique(learned)) > 50 and (learned != 1.0).all()    # each pairing changed it differently
