@@ -421,24 +421,37 @@ class Simulation:
             if name not in self._packed_at:
                 self._buffers[name] = self.rt.to_device(values)
 
-    def set_group_params(self, group, values: dict) -> bool:
-        """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones.
+    def set_group_params(self, group, values: dict, cells=None) -> bool:
+        """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones (only for
+        ``cells``, the indices of the cells whose parameters changed, if given).
 
         Returns False, changing nothing on the device, if the new values do not fit the layout (a parameter
         loaded once per block or per group would differ within it): the kernels must then be generated again.
         """
         b, slot = self.layout.group_slot[group]
         params = dict(group.params, **values)
-        derived = evaluate_derived(group.model, {p: np.broadcast_to(np.asarray(params[p], float), (group.size,))
-                                                 for p in group.model.params}, self.net.dt)
         sl = slice(slot.start, slot.start + group.size)
+        full = {p: np.broadcast_to(np.asarray(params[p], float), (group.size,)) for p in group.model.params}
+        if cells is not None:       # the other cells keep their derived values
+            cells = np.asarray(cells, np.int64)
+            full = {p: v[cells] for p, v in full.items()}
+        derived = evaluate_derived(group.model, full, self.net.dt)
         changed = {}
         for p in b.param_values:
-            new = np.broadcast_to(np.asarray(derived[p], float), (group.size,))
-            if not np.array_equal(b.param_values[p][sl], new):
-                if not b.fits(p, slot.start, new):
-                    return False
-                changed[p] = new
+            current = b.param_values[p][sl]
+            if cells is None:
+                new = np.broadcast_to(np.asarray(derived[p], float), (group.size,))
+                if np.array_equal(current, new):
+                    continue
+            else:
+                part = np.broadcast_to(np.asarray(derived[p], float), (len(cells),))
+                if np.array_equal(current[cells], part):
+                    continue
+                new = np.array(current, float)
+                new[cells] = part
+            if not b.fits(p, slot.start, new):
+                return False
+            changed[p] = new
         group.params.update(values)
         for p, new in changed.items():
             b.param_values[p][sl] = new

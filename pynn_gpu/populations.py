@@ -119,10 +119,19 @@ class _ParameterAccess:
         new = {name: np.array(pop._parameters[name], copy=True) for name in parameter_space.keys()}
         for name, value in parameter_space.items():
             new[name][mask] = _per_cell(value, self.size)
-        pop.celltype.check({**pop._parameters, **new}, where=f" in population '{pop.label}'")
+        # only the cells set are checked and re-derived: a loop setting one cell at a time was quadratic
+        merged = {**pop._parameters, **new}
+        where = f" in population '{pop.label}'"
+        try:
+            pop.celltype.check(merged if isinstance(mask, slice) else
+                               {k: v[mask] if np.ndim(v) == 1 and len(v) == pop.size else v for k, v in merged.items()},
+                               where=where)
+        except errors.InvalidParameterValueError:
+            pop.celltype.check(merged, where=where)     # again on every cell: the message names the cell's index
+            raise
         pop.recorder._fix_spike_times()
         pop._parameters.update(new)
-        pop._push_parameters(list(new))
+        pop._push_parameters(list(new), cells=None if isinstance(mask, slice) else mask)
 
     def _set_initial_value_array(self, variable, value):
         pop, mask = self._owner()
@@ -264,13 +273,15 @@ class Population(_ParameterAccess, common.Population):
         sim = simulator.state.simulation
         return sim if sim is not None and self._group in sim.layout.group_slot else None
 
-    def _push_parameters(self, names):
+    def _push_parameters(self, names, cells=None):
+        """The parameters to the device; ``cells``: only those cells changed (their indices)."""
         sim = self._built()
         if sim is None:
             return
         dt = simulator.state.dt
         params = self.celltype.model_params(self._parameters, dt)
-        if params and not sim.set_group_params(self._group, {k: np.asarray(v, float) for k, v in params.items()}):
+        if params and not sim.set_group_params(self._group, {k: np.asarray(v, float) for k, v in params.items()},
+                                               cells=cells):
             simulator.state.mark_changed()        # a shared parameter now differs between cells: regenerate
         for name, segments in self.celltype.extra_globals(self._parameters, dt).items():
             sim.set_extra_global(self._group, name, segments)

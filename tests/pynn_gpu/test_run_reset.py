@@ -167,6 +167,27 @@ def test_parameter_and_dc_changes_between_runs(sim):
     assert v[3050, 0] == pytest.approx(-53.0 + (v[3000, 0] + 53.0) * relax, abs=0.01)
 
 
+def test_one_cell_set_between_runs(sim):
+    """cell.tau_m = x (and a view's set) after a run changes that cell's derived parameters only (re-derived for the
+    cells set, not the population: setting cells one at a time was quadratic): cell 1 relaxes towards its
+    steady state with tau_m 10 ms, the others still with 20 ms."""
+    sim.setup(timestep=0.1, precision="double")
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=0.5))
+    cells.record("v")
+    sim.run(0.1)
+    cells[1].tau_m = 10.0
+    cells[2:3].set(cm=2.0)
+    sim.run(10.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(cells.get("tau_m"), [20.0, 10.0, 20.0])
+    t = np.arange(len(v))[1:] * 0.1 - 0.1                              # from the change
+    v1 = v[1]
+    r_in = np.array([20.0, 10.0, 10.0])           # tau_m / cm, MOhm
+    tau = np.array([20.0, 10.0, 20.0])
+    expected = -65.0 + r_in * 0.5 + (v1 + 65.0 - r_in * 0.5) * np.exp(-t[:, None] / tau)
+    np.testing.assert_allclose(v[1:], expected, atol=1e-9)
+
+
 def test_initialize_and_get(sim):
     sim.setup(timestep=0.1)
     cells = sim.Population(3, sim.IF_curr_exp(tau_m=[10.0, 20.0, 30.0]))
