@@ -6,6 +6,7 @@ native (= model) units and pushed to the device buffers when they change, so ``s
 """
 from __future__ import annotations
 
+import neo
 import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
@@ -47,9 +48,82 @@ def _evaluate(value, size):
 HOST_BYTES_PER_CELL = 400
 
 
+def _shifted_channels(signal, offset: int):
+    """A view of ``signal`` (its data shared) whose channel indices are ``offset`` higher."""
+    view = signal.view(type(signal))
+    shifted = {k: np.array(v, copy=True) for k, v in signal.array_annotations.items()}
+    shifted["channel_index"] = shifted["channel_index"] + offset
+    view.array_annotate(**shifted)
+    return view
+
+
+_SEGMENT_CONTAINERS = ("analogsignals", "irregularlysampledsignals", "spiketrains", "events", "epochs",
+                       "imagesequences")
+
+
+def _detached(block):
+    """A new block of new segments holding ``block``'s data objects: neo's merge changes the segments it merges
+    into, and a population's past segments are its recorder's cache (each get_data() after a reset() added the
+    other populations' data to them once more)."""
+    fresh = neo.Block(name=block.name, description=block.description, file_origin=block.file_origin,
+                      file_datetime=block.file_datetime, rec_datetime=block.rec_datetime, **dict(block.annotations))
+    for segment in block.segments:
+        new = neo.Segment(name=segment.name, description=segment.description, file_origin=segment.file_origin,
+                          file_datetime=segment.file_datetime, rec_datetime=segment.rec_datetime,
+                          index=segment.index, **dict(segment.annotations))
+        for container in _SEGMENT_CONTAINERS:
+            # (the items list itself: appending one by one checks each against all before it)
+            getattr(new, container)._items = list(getattr(segment, container))
+        fresh.segments.append(new)
+    return fresh
+
+
 class Assembly(common.Assembly):
     __doc__ = common.Assembly.__doc__
     _simulator = simulator
+
+    def get_data(self, variables="all", gather=True, clear=False, annotations=None):
+        """As PyNN's, with the populations' spike trains joined in one pass: neo's merge checks each train it adds
+        against every train it holds (10 populations of 2,000 cells recording spikes took 10 s).  The rest
+        (signals, annotations) is merged by neo as in PyNN."""
+        blocks = [_detached(p.get_data(variables, gather, clear)) for p in self.populations]
+        if len({len(b.segments) for b in blocks}) != 1:
+            return self._merge_slowly(blocks, annotations)
+        trains = [[list(seg.spiketrains) for seg in b.segments] for b in blocks]
+        for b in blocks:
+            for seg in b.segments:
+                seg.spiketrains._items = []
+        merged = self._merge_slowly(blocks, annotations)
+        for j, seg in enumerate(merged.segments):
+            joined = [st for per_block in trains for st in per_block[j]]
+            for st in joined:
+                st.segment = seg
+            seg.spiketrains._items = joined
+        return merged
+
+    def _merge_slowly(self, blocks, annotations):
+        """PyNN's Assembly.get_data from the populations' blocks (channel indices offset, then neo's merge)."""
+        offset = 0
+        for block, p in zip(blocks, self.populations):
+            for segment in block.segments:
+                if offset and len(segment.analogsignals):
+                    # on views of the signals: PyNN shifted the population's own (cached) signals in place, so
+                    # each call after a reset() shifted the earlier segments' channel indices once more
+                    segment.analogsignals = [_shifted_channels(signal, offset) for signal in segment.analogsignals]
+            offset += p.size
+        for block in blocks:
+            for j, segment in enumerate(block.segments):
+                segment.block = blocks[0]
+                for signal in segment.analogsignals:
+                    signal.segment = blocks[0].segments[j]
+        merged = blocks[0]
+        for block in blocks[1:]:
+            merged.merge(block)
+        merged.name = self.label
+        merged.description = self.describe()
+        if annotations:
+            merged.annotate(**annotations)
+        return merged
 
     @property
     def receptor_types(self):
