@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import quantities as pq
+from neo.core.spiketrainlist import SpikeTrainList
+from neo.core.spiketrain import SpikeTrain
 from pyNN import errors, recording
 
 from . import simulator
@@ -25,6 +27,36 @@ class RecordingStateError(errors.RecordingError):
 
     def __str__(self):
         return self.message
+
+
+class ChannelSortedSpikeTrainList(SpikeTrainList):
+    """neo's SpikeTrainList of one population's spikes, whose trains are made by cutting the spike arrays at the
+    channel boundaries.  (neo's own compares every channel id with every spike: the trains of 100,000 cells with
+    3.3 million spikes took 160 s to appear.)  The trains are neo's, with its annotations, in the same order."""
+
+    def _spiketrains_from_array(self):
+        if self._spike_time_array is None:
+            self._items = []
+            return
+        times, channels = self._spike_time_array, np.asarray(self._channel_id_array)
+        if len(channels) > 1 and np.any(channels[1:] < channels[:-1]):
+            order = np.argsort(channels, kind="stable")      # (each channel's spikes keep their order)
+            times, channels = times[order], channels[order]
+        values, units = np.asarray(times.magnitude), times.units
+        ids = np.asarray(self._all_channel_ids)
+        starts, stops = np.searchsorted(channels, ids, side="left"), np.searchsorted(channels, ids, side="right")
+        n = len(ids)
+        per_train = {name: value for name, value in self._annotations.items()
+                     if not isinstance(value, str) and hasattr(value, "__len__") and len(value) == n}
+        shared = {name: value for name, value in self._annotations.items() if name not in per_train}
+        items = []
+        for i, channel_id in enumerate(self._all_channel_ids):
+            train = SpikeTrain(values[starts[i]:stops[i]].copy(), units=units, **self._spiketrain_metadata)
+            train.annotate(**{name: (per_train[name][i] if name in per_train else shared[name])
+                              for name in self._annotations}, channel_id=channel_id)
+            train.segment = self.segment
+            items.append(train)
+        self._items = items
 
 
 class Recorder(recording.Recorder):
@@ -192,6 +224,13 @@ class Recorder(recording.Recorder):
         for k, entry in enumerate(entries):
             if len(entry) == 2:
                 entries[k] = (entry[0], entry[1], self._times(entry[0], entry[1]))
+
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        segment = super()._get_current_segment(filter_ids, variables, clear)
+        if type(segment.spiketrains) is SpikeTrainList and segment.spiketrains._items is None:
+            # the same object, its trains made faster when first read (_get_spiketimes sorts by cell)
+            segment.spiketrains.__class__ = ChannelSortedSpikeTrainList
+        return segment
 
     def _get_spiketimes(self, ids, clear=False):
         steps, idx, times = self._late_filtered(*self._spike_data())
