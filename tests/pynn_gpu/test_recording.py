@@ -137,6 +137,47 @@ def test_spike_bytes_and_bits_agree(sim):
         np.testing.assert_array_equal(a, c)
 
 
+def _unconnected_spikes(sim, serial: bool):
+    """Spikes of populations without projections, some cells of one recorded, run in one work-item
+    (``serial``: recorded as bits by a scan of the spike flags after the neuron loop) or a kernel per phase."""
+    sim.setup(timestep=0.1, rng_seed=7)
+    runtime = sim.simulator.state.runtime
+    was_serial, runtime.serial_steps = runtime.serial_steps, serial
+    try:
+        driven = sim.Population(50, sim.IF_curr_exp(i_offset=np.linspace(0.5, 3.0, 50)))
+        other = sim.Population(30, sim.IF_curr_exp(i_offset=2.5, tau_refrac=1.0))    # the same neuron block
+        sources = sim.Population(40, sim.SpikeSourcePoisson(rate=300.0))
+        driven[5:45].record("spikes")
+        for p in (other, sources):
+            p.record("spikes")
+        sim.run(120.0)
+        sim.run(80.0)
+        trains = [[np.asarray(st.magnitude) for st in p.get_data().segments[0].spiketrains]
+                  for p in (driven, other, sources)]
+        kernels = sorted(sim.simulator.state.simulation.kernels)
+    finally:
+        sim.end()
+        runtime.serial_steps = was_serial
+    return trains, kernels
+
+
+def test_spikes_of_a_network_without_synapses(sim):
+    """Without synapses, one work-item records spikes as bits in a scan of its own: the spikes of a kernel per
+    phase (a byte per cell and step), for a view's cells only, and as the analytic period of a driven cell."""
+    scanned, serial_kernels = _unconnected_spikes(sim, serial=True)
+    per_phase, kernels = _unconnected_spikes(sim, serial=False)
+    assert serial_kernels == ["network_steps"] and kernels == ["neuron_update"]
+    assert [len(t) for t in scanned] == [40, 30, 40]
+    for a, b in zip(scanned, per_phase):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+    # I = 2.5 nA, R = 20 Mohm (tau_m 20 ms / cm 1 nF): from -65 mV to -50 mV in tau_m ln(50 / 35) = 7.13 ms,
+    # then 1 ms refractory: spikes at 7.2 ms, then every 8.2 ms or 8.3 ms on the 0.1 ms grid
+    first = scanned[1][0]
+    assert first[0] == pytest.approx(7.2) and np.all(np.isin(np.round(np.diff(first), 1), [8.2, 8.3]))
+    assert sum(len(t) for t in scanned[2]) == pytest.approx(40 * 300 * 0.2, rel=0.1)
+
+
 def _reference(sim):
     """Two driven cells recorded every step from t = 0, and two identical cells for the recording under test."""
     sim.setup(timestep=0.1, min_delay=0.1)
