@@ -661,8 +661,8 @@ class Simulation:
             # a bit per cell and step: only the non-zero 32-bit words are unpacked
             words = host[:count].reshape(-1)
             nonzero = np.flatnonzero(words)
-            bits = (words[nonzero, None] >> np.arange(32, dtype=np.uint32)) & 1
-            word, bit = np.nonzero(bits)
+            bits = np.unpackbits(words[nonzero].astype("<u4").view(np.uint8), bitorder="little")
+            word, bit = np.divmod(np.flatnonzero(bits), 32)
             steps, first = np.divmod(nonzero[word], host.shape[1])
             self.recorded[rec_index].append((steps + start, first * 32 + bit))
         else:
