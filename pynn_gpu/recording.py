@@ -74,6 +74,10 @@ class Recorder(recording.Recorder):
         if not any(True for _ in self.cache) and not simulator.state.running:   # (PyNN's code: an IndexError)
             raise RecordingStateError(f"get_data() of population '{self.population.label}': there is no data yet; "
                                       "run() the simulation first")
+        for variable in [v for v, ids in self.recorded.items() if not ids]:
+            # PyNN's count() leaves an empty entry for a variable not recorded (get_spike_counts() without spikes
+            # recorded): its get_data() then failed with a bare ValueError, in pyNN.nest too
+            del self.recorded[variable]
         return super().get(variables, gather, filter_ids, clear, annotations, locations)
 
     def _check_sampling_interval(self, sampling_interval):
@@ -261,14 +265,23 @@ class Recorder(recording.Recorder):
             if late % rec.interval:
                 chunks = chunks[1:]        # the value when it began lies between two samples
             chunks.insert(0, np.full((-(-late // rec.interval), len(rec.indices)), np.nan))
-        data = np.concatenate(chunks, axis=0).astype(float)
+        cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))
+        every = len(cols) == len(rec.indices) and np.array_equal(cols, np.arange(len(cols)))
+        # the chunks' wanted columns copied once into the double-precision result
+        data = np.empty((sum(len(c) for c in chunks), len(cols)))
+        row = 0
+        for chunk in chunks:
+            data[row:row + len(chunk)] = chunk if every else chunk[:, cols]
+            row += len(chunk)
         # cells added on the sampling grid: their value when they began
+        column = np.full(len(rec.indices), -1)
+        column[cols] = np.arange(len(cols))
         for step, cells, values in self._late_values.get(name, ()):
             row, off = divmod(step - self._start_step(), rec.interval)
             if not off and row < len(data):
-                data[row, np.searchsorted(rec.indices, cells)] = values
-        cols = np.searchsorted(rec.indices, ids - int(self.population.first_id))
-        return data[:, cols], None
+                where = column[np.searchsorted(rec.indices, cells)]
+                data[row, where[where >= 0]] = np.asarray(values)[where >= 0]
+        return data, None
 
     def _local_count(self, variable, filter_ids=None):
         _, idx, _ = self._late_filtered(*self._spike_data(with_times=False))

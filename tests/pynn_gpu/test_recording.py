@@ -262,6 +262,8 @@ def test_cells_added_to_a_recording_twice(sim):
     for k, start in enumerate((0, 100, 200)):
         assert np.isnan(v[:start, k]).all()
         np.testing.assert_allclose(v[start:, k], rv[start:, k], atol=1e-4)
+    for view, columns in ((cells[1:3], [1, 2]), (cells[[2, 0]], [0, 2])):    # the same columns of the same data
+        np.testing.assert_array_equal(view.get_data().segments[0].filter(name="v")[0].magnitude, v[:, columns])
 
 
 @pytest.mark.parametrize("late", ["variable", "cells"])
@@ -422,3 +424,16 @@ def test_get_data_spike_trains_are_neos(sim):
     _assert_same_trains(ours, list(neos))
     assert len(ours[0]) == 0 and sum(len(t) for t in ours) > 20
     assert [t.annotations["source_index"] for t in ours] == list(range(12))
+
+
+def test_get_data_after_counting_spikes_not_recorded(sim):
+    """get_spike_counts() of a population recording only v is empty, and get_data() afterwards still gives v (PyNN's
+    count left an empty spike entry behind, and get_data() failed with a bare ValueError, in pyNN.nest too)."""
+    sim.setup(timestep=0.1)
+    cells = sim.Population(3, sim.IF_curr_exp(i_offset=1.0))
+    cells.record("v")
+    sim.run(20.0)
+    assert cells.get_spike_counts() == {}
+    seg = cells.get_data().segments[0]
+    assert len(seg.spiketrains) == 0 and seg.analogsignals[0].shape == (201, 3)
+    assert float(seg.analogsignals[0][0, 0]) == -65.0 and float(seg.analogsignals[0][-1, 0]) > -65.0
