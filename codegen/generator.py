@@ -20,7 +20,8 @@ from ..kernels.dialects import DIALECTS
 from ..kernels import TEMPLATE_DIR, cache
 from ..kernels.runtime.diagnostics import mark_snippet
 from .errors import CodegenError
-from .layout import (GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, SourceSpec, SynapseBlock)
+from .layout import (SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, SourceSpec,
+                     SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
 from .snippets import render
@@ -94,6 +95,11 @@ def _pack_args(args: list, packed: dict):
 #: Above this many cells (in all; integrated by RKF45) one work-item running many steps per launch is not used.
 SERIAL_MAX_CELLS = 300_000
 SERIAL_MAX_ADAPTIVE_CELLS = 4_000
+
+
+def _band_entry(band) -> dict:
+    """What the kernel templates read of a SpikeBand: global cells lo to hi, first word, bytes or bits."""
+    return {"lo": band.lo, "hi": band.hi, "offset": band.offset, "counts": band.counts}
 
 
 def _leave_neuron_loop(blocks: list, records: list):
@@ -258,13 +264,8 @@ class Generator:
 
         records = []
         for g in self.net.neuron_groups:
-            if g.record_spikes:
-                # one bit per cell and step, or one byte (a spike count) for models that emit several and on CPU
-                # devices, where the atomic OR of a bit field keeps the compiler from vectorising the neuron update
-                # (network_steps makes bits again: _scan_records)
-                counts = g.model.multiple_spikes or self.spike_bytes
-                words = (g.size + 3) // 4 if counts else (g.size + 31) // 32
-                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size), 1, words, counts=counts))
+            if g.record_spikes:     # (their place in the spike recording: Layout.place_spike_records)
+                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size)))
             for var, (indices, interval, *phase) in g.record_vars.items():
                 if var not in g.model.var_names:
                     raise CodegenError(f"neuron group '{g.name}' ({g.model.name}) has no variable '{var}' to record")
@@ -395,21 +396,20 @@ class Generator:
         records = []
         for rec in layout.records:
             slot = next((s for s in b.slots if s.group is rec.group), None)
-            if slot is None:
+            if slot is None or rec.variable == "spikes":
                 continue
-            kind = ("spike_counts" if rec.counts else "spikes") if rec.variable == "spikes" else "var"
-            entry = {"kind": kind, "buffer": rec.buffer,
-                     "start": slot.start, "stop": slot.start + slot.group.size, "interval": rec.interval,
-                     "phase": rec.phase,
-                     "words": rec.words, "columns": rec.columns, "ncols": len(rec.indices),
-                     "value": f"l_{rec.variable}"}
-            records.append(entry)
+            records.append({"buffer": rec.buffer, "start": slot.start, "stop": slot.start + slot.group.size,
+                            "interval": rec.interval, "phase": rec.phase, "columns": rec.columns,
+                            "ncols": len(rec.indices), "value": f"l_{rec.variable}"})
+        band = next((band for band in layout.spike_bands if band.block is b), None)
+        # spikes recorded here unless one work-item sets their bits while it scans the spike flags (scan_bands)
+        spike_band = None if band is None or (layout.serial and not band.counts) else _band_entry(band)
         return {"model": m.name, "offset": b.offset, "end": b.offset + n, "size": n, "loads": loads, "hoisted": hoisted,
                 "stores": stores, "inputs": inputs, "sources": sources, "pre_ode": pre_ode, "ode": ode,
                 "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": self.integrator(m),
                 "sim": sim,
                 "threshold": threshold,
-                "reset": reset, "records": records, "uses_rng": _uses_stream(*rendered),
+                "reset": reset, "records": records, "spike_band": spike_band, "uses_rng": _uses_stream(*rendered),
                 "rng_stream_expr": self._rng_stream_expr(b)}
 
     def _error_scale(self, m, o) -> str:
@@ -558,6 +558,11 @@ class Generator:
 
     def generate(self) -> Program:
         layout = self.layout()
+        layout.serial = self.serial is True or (self.serial == "auto" and self.runs_serially(layout))
+        # a bit per cell and step, or a byte (the number of spikes) for models that emit several, and on CPU
+        # devices, where the atomic OR of a bit field keeps the compiler from vectorising the neuron update;
+        # one work-item (serial) sets bits while it scans the spike flags, outside the neuron loop
+        layout.place_spike_records(lambda b: b.model.multiple_spikes or (self.spike_bytes and not layout.serial))
         env = _env()
         prelude = self.dialect.prelude(self.precision)
         # every kernel starts with the same five arguments, so the runtime can treat them alike; rng_epoch (the
@@ -574,10 +579,10 @@ class Generator:
                 nargs.append(KernelArg(f"{spec.param_buffer}_{e.name}", f"{e.type}*"))
             for _, mask_name, _ in spec.masks:
                 nargs.append(KernelArg(mask_name, "unsigned char*"))
+        if layout.spike_words:
+            nargs.append(KernelArg(SPIKE_RECORD, "unsigned int*"))
         for rec in layout.records:
-            if rec.variable == "spikes":
-                nargs.append(KernelArg(rec.buffer, "unsigned int*"))
-            else:
+            if rec.variable != "spikes":
                 nargs += [KernelArg(rec.buffer, "scalar*"), KernelArg(rec.columns, "int*")]
         history = any(sb.model.post_trace for sb in layout.synapse_blocks)
         if history:   # buffers shared by the neuron kernel (writes) and the propagation kernel (reads)
@@ -604,7 +609,8 @@ class Generator:
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
                       seed_hi=seed >> 32, history=history, history_size=self.history_size, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
-                      n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True, scan_records=[])
+                      n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True, scan_bands=[],
+                      spike_record=SPIKE_RECORD, spike_words=layout.spike_words)
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the
         # neuron part of the same launch writes (spike history, spike times, neuron variables); nor a
         # postsynaptic learning or per-step synapse pass.
@@ -624,15 +630,15 @@ class Generator:
                 kernels["spike_propagation"] = common_args + sargs
             if pblocks:
                 kernels["post_learning"] = common_args + pargs
-        if self.serial is True or (self.serial == "auto" and self.runs_serially(layout)):
+        if layout.serial:
             merged = []
             for args in kernels.values():
                 for a in args:
                     _add_arg(merged, a)
-            values.update(n_workers=1, atomic=False, scan_records=self._scan_records(layout, blocks),
+            values.update(n_workers=1, atomic=False, scan_bands=[_band_entry(band) for band in layout.spike_bands
+                                                                 if not band.counts],
                           sampled_records=self._sampled_records(layout, blocks, merged))
             kernels = {"network_steps": merged + [KernelArg("pg_steps", "int", buffer=False)]}
-            layout.serial = True
         packed = self._packing(layout)
         sources = []
         for name, args in kernels.items():
@@ -649,23 +655,6 @@ class Generator:
         used = {a.name for args in kernels.values() for a in args}
         return Program(source="\n".join(sources), kernel_args=kernels, layout=layout, dialect=self.dialect.name,
                        precision=self.precision, packed={k: v for k, v in packed.items() if k in used})
-
-    @staticmethod
-    def _scan_records(layout: Layout, blocks: list) -> list:
-        """Spike recordings that the one work-item of network_steps writes as bits while it scans the spike flags
-        (for delivery, or for them alone in a network without synapses), rather than as a byte per cell in the
-        neuron loop, whose store keeps the loop from vectorising (a neuron block of 100,000 cells took twice as
-        long with one of them recorded) and the host unpacks an eighth of the data.  (Cells that emit several
-        spikes per step keep their byte counts.)"""
-        moved = []
-        for rec in layout.records:
-            if rec.variable == "spikes" and not rec.group.model.multiple_spikes:
-                rec.counts, rec.words = False, (rec.group.size + 31) // 32
-                _, slot = layout.group_slot[rec.group]
-                moved.append({"buffer": rec.buffer, "first": slot.global_start,
-                              "stop": slot.global_start + rec.group.size, "words": rec.words})
-        _leave_neuron_loop(blocks, moved)
-        return moved
 
     @staticmethod
     def _sampled_records(layout: Layout, blocks: list, args: list) -> list:

@@ -139,8 +139,7 @@ class RecordSpec:
     variable: str              # 'spikes' or a state variable name
     indices: np.ndarray        # local indices of the recorded neurons
     interval: int = 1          # steps between samples
-    words: int = 0             # spikes: 32-bit words per step
-    counts: bool = False       # spikes: a byte per cell and step holding the number of spikes
+    counts: bool = False       # spikes: a byte per cell and step holding the number of spikes (else a bit)
     phase: int = 0             # state: samples end the steps phase + k * interval (0 <= phase < interval)
 
     @property
@@ -156,6 +155,29 @@ class RecordSpec:
     def cells(self):
         """Per column of the recording: its cell (the group's index)."""
         return f"rec{self.index}_cells"
+
+
+#: The device buffer of all spike recordings: a row of ``Layout.spike_words`` 32-bit words per step.
+SPIKE_RECORD = "pg_rec_spikes"
+
+
+@dataclass(eq=False)
+class SpikeBand:
+    """The cells of one neuron block whose spikes are recorded: global indices ``lo`` to ``hi`` (its recorded groups
+    and any between them), a band of each step's row of the spike recording from word ``offset``, a bit per cell,
+    or with ``counts`` a byte holding the cell's number of spikes.  One range per block keeps the kernels' test of
+    a cell constant whatever the number of groups recorded (with a test per group, 1,000 recorded populations
+    took 1,000 comparisons per spike)."""
+
+    block: NeuronBlock
+    lo: int
+    hi: int
+    counts: bool
+    offset: int = 0
+
+    @property
+    def words(self) -> int:
+        return (self.hi - self.lo + 3) // 4 if self.counts else (self.hi - self.lo + 31) // 32
 
 
 @dataclass(eq=False)
@@ -190,6 +212,30 @@ class Layout:
     n_workers: int = 0         # work-items of the propagation pass, each checking a share of the neurons
     n_dynamics: int = 0        # synapses of the blocks with synapse_dynamics_code
     serial: bool = False       # one work-item runs many steps per launch (kernel network_steps)
+    spike_bands: list = field(default_factory=list)   # SpikeBand per neuron block recording spikes
+    spike_words: int = 0       # 32-bit words per step of the spike recording (SPIKE_RECORD)
+
+    def place_spike_records(self, counts_for):
+        """Give every neuron block that records spikes its band of the spike recording; ``counts_for(block)``:
+        whether the block records a byte (its number of spikes) per cell rather than a bit."""
+        self.spike_bands, offset = [], 0
+        for b in self.neuron_blocks:
+            ranges = [(slot.global_start, slot.global_start + rec.group.size) for rec in self.records
+                      if rec.variable == "spikes" for slot in [self.group_slot[rec.group][1]]
+                      if self.group_slot[rec.group][0] is b]
+            if ranges:
+                band = SpikeBand(b, min(r[0] for r in ranges), max(r[1] for r in ranges), bool(counts_for(b)), offset)
+                self.spike_bands.append(band)
+                offset += band.words
+        self.spike_words = offset
+        for rec in self.records:
+            if rec.variable == "spikes":
+                rec.counts = self.spike_band(rec.group).counts
+
+    def spike_band(self, group) -> SpikeBand:
+        """The band holding the spikes of neuron group ``group``."""
+        block = self.group_slot[group][0]
+        return next(band for band in self.spike_bands if band.block is block)
 
     def work_items(self, kernel: str) -> int:
         """How many work-items a launch of ``kernel`` has."""

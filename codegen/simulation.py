@@ -14,6 +14,7 @@ from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError
 from .generator import Generator, Program, history_size
+from .layout import SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
 from .sorting import stable_order
@@ -42,6 +43,10 @@ def _in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
     if values.size and values.min() == values.max():
         return np.full(len(order), values.flat[0], values.dtype)
     return values[order]
+
+
+#: Up to this many groups recording spikes, each picks its spikes from a chunk's by a mask; beyond, by a sort.
+SPIKE_RECORDS_MASKED = 4
 
 
 class Simulation:
@@ -264,11 +269,9 @@ class Simulation:
 
     def _record_bytes(self, steps: int) -> int:
         item = np.dtype(self.dtype).itemsize
-        total = 0
+        total = steps * self.layout.spike_words * 4
         for rec in self.layout.records:
-            if rec.variable == "spikes":
-                total += steps * rec.words * 4
-            else:
+            if rec.variable != "spikes":
                 total += (steps // rec.interval + 1) * len(rec.indices) * item
         return total
 
@@ -331,13 +334,12 @@ class Simulation:
 
     def _alloc_records(self):
         item = np.dtype(self.dtype).itemsize
+        if self.layout.spike_words:     # a row of words per step, a band of it per neuron block recording spikes
+            self._buffers[SPIKE_RECORD] = self.rt.allocate(self.chunk_steps * self.layout.spike_words * 4)
         for rec in self.layout.records:
-            if rec.variable == "spikes":
-                shape, dtype = (self.chunk_steps, rec.words), np.uint32
-            else:
-                shape, dtype = (self.chunk_steps // rec.interval + 1, len(rec.indices)), self.dtype
-            rec.shape, rec.dtype = shape, dtype
-            self._buffers[rec.buffer] = self.rt.allocate(int(np.prod(shape)) * np.dtype(dtype).itemsize or item)
+            if rec.variable != "spikes":
+                rec.shape, rec.dtype = (self.chunk_steps // rec.interval + 1, len(rec.indices)), self.dtype
+                self._buffers[rec.buffer] = self.rt.allocate(int(np.prod(rec.shape)) * item or item)
 
     def _bind_args(self):
         self._args = {}
@@ -605,9 +607,8 @@ class Simulation:
         while self.step < end:
             chunk_start = self.step
             chunk_end = min(end, chunk_start + self.chunk_steps)
-            for rec in lay.records:
-                if rec.variable == "spikes":
-                    rt.fill_zero(self._buffers[rec.buffer], int(np.prod(rec.shape)) * 4)
+            if lay.spike_words:
+                rt.fill_zero(self._buffers[SPIKE_RECORD], self.chunk_steps * lay.spike_words * 4)
             for kernel, _ in launches:
                 rt.set_arg(kernel, 1, np.int32(chunk_start))
             if lay.serial:
@@ -634,39 +635,65 @@ class Simulation:
 
     def _fetch_records(self, start: int, end: int) -> list:
         out = []
+        # only the rows this chunk wrote: a short run copies little of a buffer sized for a whole chunk
+        if self.layout.spike_words:
+            host = np.empty((max(end - start, 1), self.layout.spike_words), np.uint32)
+            self.rt.copy_from_device(self._buffers[SPIKE_RECORD], host, blocking=False)
+            out.append((None, "spikes", start, host, end - start))
         for rec in self.layout.records:
-            if rec.variable == "spikes":
-                count = end - start
-            else:
+            if rec.variable != "spikes":
                 count = (end - rec.phase) // rec.interval - (start - rec.phase) // rec.interval
-            # only the rows this chunk wrote: a short run copies little of a buffer sized for a whole chunk
-            host = np.empty((min(max(count, 1), rec.shape[0]),) + tuple(rec.shape[1:]), rec.dtype)
-            self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
-            out.append((rec.index, rec.variable, start, host, count))
+                host = np.empty((min(max(count, 1), rec.shape[0]),) + tuple(rec.shape[1:]), rec.dtype)
+                self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
+                out.append((rec.index, rec.variable, start, host, count))
         return out
 
     def _store(self, rec_index, kind, start, host, count):
-        rec = self.layout.records[rec_index]
-        if kind == "spikes" and rec.counts:
-            flat = host[:count].view(np.uint8).reshape(-1)      # a byte per cell and step; padding stays 0
-            # spikes are rare: find the non-zero 8-byte words first, then the bytes within them
-            whole = len(flat) // 8 * 8
-            words = np.flatnonzero(flat[:whole].view(np.uint64))
-            candidates = np.concatenate([(words[:, None] * 8 + np.arange(8)).ravel(), np.arange(whole, len(flat))])
-            hits = candidates[flat[candidates] != 0]
-            steps, idx = np.divmod(hits, host.shape[1] * 4)
-            repeat = flat[hits]
-            self.recorded[rec_index].append((np.repeat(steps, repeat) + start, np.repeat(idx, repeat)))
-        elif kind == "spikes":
-            # a bit per cell and step: only the non-zero 32-bit words are unpacked
-            words = host[:count].reshape(-1)
-            nonzero = np.flatnonzero(words)
-            bits = np.unpackbits(words[nonzero].astype("<u4").view(np.uint8), bitorder="little")
-            word, bit = np.divmod(np.flatnonzero(bits), 32)
-            steps, first = np.divmod(nonzero[word], host.shape[1])
-            self.recorded[rec_index].append((steps + start, first * 32 + bit))
+        if kind == "spikes":
+            self._store_spikes(start, host[:count])
         else:
             self.recorded[rec_index].append(host[:count].copy())
+
+    def _store_spikes(self, start: int, rows: np.ndarray):
+        """The spikes of one chunk (a row of the spike recording per step) to each recorded group: (steps, cells)."""
+        found = []          # (steps, global cells) of each band
+        for band in self.layout.spike_bands:
+            part = np.ascontiguousarray(rows[:, band.offset:band.offset + band.words])
+            if band.counts:
+                flat = part.view(np.uint8).reshape(-1)      # a byte per cell and step; padding stays 0
+                # spikes are rare: find the non-zero 8-byte words first, then the bytes within them
+                whole = len(flat) // 8 * 8
+                words = np.flatnonzero(flat[:whole].view(np.uint64))
+                candidates = np.concatenate([(words[:, None] * 8 + np.arange(8)).ravel(),
+                                             np.arange(whole, len(flat))])
+                hits = candidates[flat[candidates] != 0]
+                steps, cells = np.divmod(hits, band.words * 4)
+                repeat = flat[hits]
+                steps, cells = np.repeat(steps, repeat), np.repeat(cells, repeat)
+            else:
+                # a bit per cell and step: only the non-zero 32-bit words are unpacked
+                words = part.reshape(-1)
+                nonzero = np.flatnonzero(words)
+                bits = np.unpackbits(words[nonzero].astype("<u4").view(np.uint8), bitorder="little")
+                word, bit = np.divmod(np.flatnonzero(bits), 32)
+                steps, first = np.divmod(nonzero[word], band.words)
+                cells = first * 32 + bit
+            found.append((steps + start, cells + band.lo))
+        steps = np.concatenate([f[0] for f in found])
+        cells = np.concatenate([f[1] for f in found])
+        records = [rec for rec in self.layout.records if rec.variable == "spikes"]
+        many = len(records) > SPIKE_RECORDS_MASKED
+        if many:    # sorted by cell (each cell's spikes in time order), each group's spikes are a slice
+            order = np.argsort(cells, kind="stable")
+            steps, cells = steps[order], cells[order]
+        for rec in records:
+            first = self.layout.group_slot[rec.group][1].global_start
+            if many:
+                lo, hi = np.searchsorted(cells, [first, first + rec.group.size])
+                self.recorded[rec.index].append((steps[lo:hi], cells[lo:hi] - first))
+            else:
+                mine = (cells >= first) & (cells < first + rec.group.size)
+                self.recorded[rec.index].append((steps[mine], cells[mine] - first))
 
     def _synapse_slice(self, sg):
         """The synapse block of group ``sg`` and the slice its synapses take in the block's arrays."""

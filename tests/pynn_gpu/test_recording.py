@@ -137,6 +137,50 @@ def test_spike_bytes_and_bits_agree(sim):
         np.testing.assert_array_equal(a, c)
 
 
+def _band_spikes(sim, path: str, record_middle: bool):
+    """Spikes of three populations of one model (the middle one recorded or not) and of Poisson sources (several
+    spikes a step: a byte per cell), connected, by ``path``: 'serial' (one work-item, bits set while scanning),
+    'phases' (a kernel per phase, a byte per cell), 'gpu' (the GPU layout: bits by an atomic OR)."""
+    sim.setup(timestep=0.1, min_delay=0.2, rng_seed=11)
+    runtime = sim.simulator.state.runtime
+    was = runtime.is_cpu, runtime.serial_steps
+    runtime.is_cpu, runtime.serial_steps = was[0] and path != "gpu", path == "serial"
+    try:
+        pops = [sim.Population(n, sim.IF_curr_exp(i_offset=np.linspace(0.6, 2.5, n), tau_refrac=1.0))
+                for n in (33, 40, 7)]
+        drive = sim.Population(30, sim.SpikeSourcePoisson(rate=2000.0))
+        for p in pops:
+            sim.Projection(drive, p, sim.FixedProbabilityConnector(0.3, rng=sim.NumpyRNG(5)),
+                           sim.StaticSynapse(weight=0.3, delay=0.2))
+        for p in [pops[0], pops[2], drive] + ([pops[1]] if record_middle else []):
+            p.record("spikes")
+        sim.run(60.0)
+        sim.run(45.0)
+        trains = [[np.asarray(st.magnitude) for st in p.get_data().segments[0].spiketrains] for p in pops + [drive]]
+        counts = [sum(p.get_spike_counts().values()) for p in pops + [drive]]
+    finally:
+        sim.end()
+        runtime.is_cpu, runtime.serial_steps = was
+    return trains, counts
+
+
+def test_spike_recording_bands(sim):
+    """The recorded groups of a neuron block share one range of the spike recording, the groups between them
+    included: each path records every recorded group's spikes and only theirs, as when all are recorded;
+    Poisson sources emitting several spikes in a step keep their multiplicity."""
+    reference, ref_counts = _band_spikes(sim, "serial", record_middle=True)
+    assert min(ref_counts) > 50
+    # 30 sources x 2,000 Hz x 105 ms = 6,300 spikes (sd 79); one per step at most would give 5,710
+    assert 6000 < ref_counts[3] < 6600
+    for path in ("serial", "phases", "gpu"):
+        trains, counts = _band_spikes(sim, path, record_middle=False)
+        assert [len(t) for t in trains] == [33, 0, 7, 30]
+        assert counts == [ref_counts[0], 0, ref_counts[2], ref_counts[3]], path
+        for got, want in zip(trains, reference):
+            for a, b in zip(got, want):
+                np.testing.assert_array_equal(a, b)
+
+
 def _unconnected_spikes(sim, serial: bool):
     """Spikes of populations without projections, some cells of one recorded, run in one work-item
     (``serial``: recorded as bits by a scan of the spike flags after the neuron loop) or a kernel per phase."""
