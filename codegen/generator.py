@@ -282,10 +282,12 @@ class Generator:
                                       + [f"{e.name}_len" for e in cs.model.extra_globals], masks))
         n_slots = self.net.max_delay_steps() + 1
         workers = offset if self.spike_workers is None else max(1, min(int(self.spike_workers), offset))
-        return Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
-                      synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
-                      receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0,
-                      n_dynamics=dyn_synapses)
+        layout = Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
+                        synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
+                        receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0,
+                        n_dynamics=dyn_synapses)
+        layout.place_signal_records()
+        return layout
 
     def _group_params(self, g) -> dict:
         """Every parameter of group ``g``, derived ones included, as arrays of the group's size."""
@@ -393,14 +395,9 @@ class Generator:
                                          f"(unsigned int)(i - {slot.start}), {int(slot.group.rng_stream) % 2**32}u, ")
                 sources.append({"start": slot.start, "stop": slot.start + slot.group.size, "mask": mask_name,
                                 "current": f"({current})"})
-        records = []
-        for rec in layout.records:
-            slot = next((s for s in b.slots if s.group is rec.group), None)
-            if slot is None or rec.variable == "spikes":
-                continue
-            records.append({"buffer": rec.buffer, "start": slot.start, "stop": slot.start + slot.group.size,
-                            "interval": rec.interval, "phase": rec.phase, "columns": rec.columns,
-                            "ncols": len(rec.indices), "value": f"l_{rec.variable}"})
+        records = [{"buffer": band.buffer, "start": band.start, "stop": band.stop, "interval": band.interval,
+                    "phase": band.phase, "columns": band.columns, "ncols": band.ncols, "value": f"l_{band.variable}"}
+                   for band in layout.signal_bands if band.block is b]
         band = next((band for band in layout.spike_bands if band.block is b), None)
         # spikes recorded here unless one work-item sets their bits while it scans the spike flags (scan_bands)
         spike_band = None if band is None or (layout.serial and not band.counts) else _band_entry(band)
@@ -581,9 +578,8 @@ class Generator:
                 nargs.append(KernelArg(mask_name, "unsigned char*"))
         if layout.spike_words:
             nargs.append(KernelArg(SPIKE_RECORD, "unsigned int*"))
-        for rec in layout.records:
-            if rec.variable != "spikes":
-                nargs += [KernelArg(rec.buffer, "scalar*"), KernelArg(rec.columns, "int*")]
+        for band in layout.signal_bands:
+            nargs += [KernelArg(band.buffer, "scalar*"), KernelArg(band.columns, "int*")]
         history = any(sb.model.post_trace for sb in layout.synapse_blocks)
         if history:   # buffers shared by the neuron kernel (writes) and the propagation kernel (reads)
             hargs = [KernelArg("pg_hist_t", "scalar*"), KernelArg("pg_hist_k", "scalar*"),
@@ -659,22 +655,18 @@ class Generator:
     @staticmethod
     def _sampled_records(layout: Layout, blocks: list, args: list) -> list:
         """Recorded state variables that the one work-item of network_steps copies after the neuron loop, from
-        the recorded cells only (the list of them: ``rec.cells``), rather than by a scattered store that every
+        the recorded cells only (the list of them: ``band.cells``), rather than by a scattered store that every
         cell of the loop tests for."""
         out = []
-        for rec in layout.records:
-            if rec.variable == "spikes":
-                continue
-            b, slot = layout.group_slot[rec.group]
-            if rec.variable in b.scalar_vars:
-                first = b.scalar_vars.index(rec.variable) * b.size + slot.start
-                source = f"{b.state_buffer}[{first} + pg_cell]"
+        for band in layout.signal_bands:
+            b = band.block
+            if band.variable in b.scalar_vars:
+                source = f"{b.state_buffer}[{b.scalar_vars.index(band.variable) * b.size} + pg_cell]"
             else:
-                first = b.int_vars.index(rec.variable) * b.size + slot.start
-                source = f"(scalar){b.int_state_buffer}[{first} + pg_cell]"
-            out.append({"buffer": rec.buffer, "cells": rec.cells, "ncols": len(rec.indices), "interval": rec.interval,
-                        "phase": rec.phase, "variable": rec.variable, "source": source})
-            _add_arg(args, KernelArg(rec.cells, "int*"))
+                source = f"(scalar){b.int_state_buffer}[{b.int_vars.index(band.variable) * b.size} + pg_cell]"
+            out.append({"buffer": band.buffer, "cells": band.cells, "ncols": band.ncols, "interval": band.interval,
+                        "phase": band.phase, "variable": band.variable, "source": source})
+            _add_arg(args, KernelArg(band.cells, "int*"))
         _leave_neuron_loop(blocks, out)
         return out
 

@@ -141,6 +141,26 @@ class RecordSpec:
     interval: int = 1          # steps between samples
     counts: bool = False       # spikes: a byte per cell and step holding the number of spikes (else a bit)
     phase: int = 0             # state: samples end the steps phase + k * interval (0 <= phase < interval)
+    band: object = None        # state: the SignalBand holding it
+    column: int = 0            # state: its first column there
+
+
+@dataclass(eq=False)
+class SignalBand:
+    """The recordings of one state variable on one sampling grid by the groups of one neuron block: one device
+    buffer, a row per sample and a column per recorded cell, the groups' columns one after another.  The kernels
+    test one range of cells per band (with a test per group, 1,000 populations recording v took 1,000 comparisons
+    per cell and step, and a minute to compile)."""
+
+    index: int
+    block: NeuronBlock
+    variable: str
+    interval: int
+    phase: int
+    records: list              # RecordSpec, in column order
+    start: int                 # the block's cells start ... stop - 1 hold the records' groups
+    stop: int
+    ncols: int
 
     @property
     def buffer(self):
@@ -148,13 +168,23 @@ class RecordSpec:
 
     @property
     def columns(self):
-        """Per cell of the group: its column in the recording, or -1."""
+        """Per cell from ``start`` to ``stop``: its column in the recording, or -1."""
         return f"rec{self.index}_cols"
 
     @property
     def cells(self):
-        """Per column of the recording: its cell (the group's index)."""
+        """Per column of the recording: its cell (the block's index)."""
         return f"rec{self.index}_cells"
+
+    def column_table(self) -> np.ndarray:
+        table = np.full(self.stop - self.start, -1, np.int32)
+        table[self.cell_indices() - self.start] = np.arange(self.ncols)
+        return table
+
+    def cell_indices(self) -> np.ndarray:
+        """The block's index of each column's cell."""
+        slots = {id(s.group): s.start for s in self.block.slots}
+        return np.concatenate([slots[id(rec.group)] + np.asarray(rec.indices, np.int64) for rec in self.records])
 
 
 #: The device buffer of all spike recordings: a row of ``Layout.spike_words`` 32-bit words per step.
@@ -213,6 +243,7 @@ class Layout:
     n_dynamics: int = 0        # synapses of the blocks with synapse_dynamics_code
     serial: bool = False       # one work-item runs many steps per launch (kernel network_steps)
     spike_bands: list = field(default_factory=list)   # SpikeBand per neuron block recording spikes
+    signal_bands: list = field(default_factory=list)  # SignalBand per block, state variable and sampling grid
     spike_words: int = 0       # 32-bit words per step of the spike recording (SPIKE_RECORD)
 
     def place_spike_records(self, counts_for):
@@ -231,6 +262,24 @@ class Layout:
         for rec in self.records:
             if rec.variable == "spikes":
                 rec.counts = self.spike_band(rec.group).counts
+
+    def place_signal_records(self):
+        """Gather the state recordings into SignalBands: one per neuron block, variable and sampling grid."""
+        bands = {}
+        for rec in self.records:
+            if rec.variable == "spikes":
+                continue
+            block, slot = self.group_slot[rec.group]
+            key = (block.index, rec.variable, rec.interval, rec.phase)
+            band = bands.get(key)
+            if band is None:
+                band = bands[key] = SignalBand(len(bands), block, rec.variable, rec.interval, rec.phase, [],
+                                               slot.start, slot.start + rec.group.size, 0)
+            rec.band, rec.column = band, band.ncols
+            band.records.append(rec)
+            band.ncols += len(rec.indices)
+            band.start, band.stop = min(band.start, slot.start), max(band.stop, slot.start + rec.group.size)
+        self.signal_bands = list(bands.values())
 
     def spike_band(self, group) -> SpikeBand:
         """The band holding the spikes of neuron group ``group``."""

@@ -257,22 +257,18 @@ class Simulation:
             self._pack_source(spec)
         if "pg_hist_t" in arg_names:
             self._pack_history()
-        for rec in lay.records:
-            if rec.variable != "spikes":
-                cols = np.full(rec.group.size, -1, np.int32)
-                cols[rec.indices] = np.arange(len(rec.indices))
-                self._host[rec.columns] = cols
-                if rec.cells in arg_names:
-                    self._host[rec.cells] = np.asarray(rec.indices, np.int32)
+        for band in lay.signal_bands:
+            self._host[band.columns] = band.column_table()
+            if band.cells in arg_names:
+                self._host[band.cells] = band.cell_indices().astype(np.int32)
 
     # ---- memory -------------------------------------------------------------------------------
 
     def _record_bytes(self, steps: int) -> int:
         item = np.dtype(self.dtype).itemsize
         total = steps * self.layout.spike_words * 4
-        for rec in self.layout.records:
-            if rec.variable != "spikes":
-                total += (steps // rec.interval + 1) * len(rec.indices) * item
+        for band in self.layout.signal_bands:
+            total += (steps // band.interval + 1) * band.ncols * item
         return total
 
     def _check_ring_buffer(self):
@@ -336,10 +332,9 @@ class Simulation:
         item = np.dtype(self.dtype).itemsize
         if self.layout.spike_words:     # a row of words per step, a band of it per neuron block recording spikes
             self._buffers[SPIKE_RECORD] = self.rt.allocate(self.chunk_steps * self.layout.spike_words * 4)
-        for rec in self.layout.records:
-            if rec.variable != "spikes":
-                rec.shape, rec.dtype = (self.chunk_steps // rec.interval + 1, len(rec.indices)), self.dtype
-                self._buffers[rec.buffer] = self.rt.allocate(int(np.prod(rec.shape)) * item or item)
+        for band in self.layout.signal_bands:       # a row per sample, a column per recorded cell
+            rows = self.chunk_steps // band.interval + 1
+            self._buffers[band.buffer] = self.rt.allocate(rows * band.ncols * item or item)
 
     def _bind_args(self):
         self._args = {}
@@ -622,8 +617,8 @@ class Simulation:
             # for them), so that the host's next work -- setting the next input, say -- overlaps them.
             return
         rt.synchronise()
-        for rec_index, kind, start, host, count in pending:
-            self._store(rec_index, kind, start, host, count)
+        for band, kind, start, host, count in pending:
+            self._store(band, kind, start, host, count)
         if "pg_errors" in self._host:
             flag = np.zeros(1, np.int32)
             rt.copy_from_device(self._buffers["pg_errors"], flag)
@@ -640,19 +635,19 @@ class Simulation:
             host = np.empty((max(end - start, 1), self.layout.spike_words), np.uint32)
             self.rt.copy_from_device(self._buffers[SPIKE_RECORD], host, blocking=False)
             out.append((None, "spikes", start, host, end - start))
-        for rec in self.layout.records:
-            if rec.variable != "spikes":
-                count = (end - rec.phase) // rec.interval - (start - rec.phase) // rec.interval
-                host = np.empty((min(max(count, 1), rec.shape[0]),) + tuple(rec.shape[1:]), rec.dtype)
-                self.rt.copy_from_device(self._buffers[rec.buffer], host, blocking=False)
-                out.append((rec.index, rec.variable, start, host, count))
+        for band in self.layout.signal_bands:
+            count = (end - band.phase) // band.interval - (start - band.phase) // band.interval
+            host = np.empty((min(max(count, 1), self.chunk_steps // band.interval + 1), band.ncols), self.dtype)
+            self.rt.copy_from_device(self._buffers[band.buffer], host, blocking=False)
+            out.append((band, "signals", start, host, count))
         return out
 
-    def _store(self, rec_index, kind, start, host, count):
+    def _store(self, band, kind, start, host, count):
         if kind == "spikes":
             self._store_spikes(start, host[:count])
-        else:
-            self.recorded[rec_index].append(host[:count].copy())
+            return
+        for rec in band.records:        # each group's columns
+            self.recorded[rec.index].append(host[:count, rec.column:rec.column + len(rec.indices)].copy())
 
     def _store_spikes(self, start: int, rows: np.ndarray):
         """The spikes of one chunk (a row of the spike recording per step) to each recorded group: (steps, cells)."""

@@ -181,6 +181,49 @@ def test_spike_recording_bands(sim):
                 np.testing.assert_array_equal(a, b)
 
 
+def _band_signals(sim, path: str, everything: bool):
+    """v and isyn_exc of three populations of one model, driven by Poisson sources: some cells of the first every
+    1 ms, the third every step, the middle one not (``everything``: every cell of each, every step), by ``path``
+    as in _band_spikes.  The signals of each population, as arrays."""
+    sim.setup(timestep=0.1, min_delay=0.2, rng_seed=11)
+    runtime = sim.simulator.state.runtime
+    was = runtime.is_cpu, runtime.serial_steps
+    runtime.is_cpu, runtime.serial_steps = was[0] and path != "gpu", path == "serial"
+    try:
+        pops = [sim.Population(n, sim.IF_curr_exp(i_offset=np.linspace(0.2, 1.0, n))) for n in (9, 5, 6)]
+        drive = sim.Population(20, sim.SpikeSourcePoisson(rate=500.0))
+        for p in pops:
+            sim.Projection(drive, p, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(5)),
+                           sim.StaticSynapse(weight=0.4, delay=0.2))
+        if everything:
+            for p in pops:
+                p.record(["v", "isyn_exc"])
+        else:
+            pops[0][1::3].record(["v", "isyn_exc"], sampling_interval=1.0)
+            pops[2].record("v")
+        sim.run(30.0)
+        sim.run(12.0)
+        out = [{sig.name: sig.magnitude for sig in p.get_data().segments[0].analogsignals} for p in pops]
+    finally:
+        sim.end()
+        runtime.is_cpu, runtime.serial_steps = was
+    return out
+
+
+def test_state_recording_bands(sim):
+    """The state recordings of a neuron block's groups share a buffer per variable and sampling grid: each path
+    gives every recorded cell's signal on its own grid, none for the groups not recorded, the values of a
+    network recording everything."""
+    ref = _band_signals(sim, "serial", everything=True)
+    assert ref[0]["v"].shape == (421, 9) and np.ptp(ref[0]["isyn_exc"]) > 1.0
+    for path in ("serial", "phases", "gpu"):
+        got = _band_signals(sim, path, everything=False)
+        assert sorted(got[0]) == ["isyn_exc", "v"] and got[1] == {} and sorted(got[2]) == ["v"], path
+        for name in ("v", "isyn_exc"):
+            np.testing.assert_allclose(got[0][name], ref[0][name][::10, 1::3], rtol=0, atol=1e-4, err_msg=path)
+        np.testing.assert_allclose(got[2]["v"], ref[2]["v"], rtol=0, atol=1e-4, err_msg=path)
+
+
 def _unconnected_spikes(sim, serial: bool):
     """Spikes of populations without projections, some cells of one recorded, run in one work-item
     (``serial``: recorded as bits by a scan of the spike flags after the neuron loop) or a kernel per phase."""
