@@ -97,6 +97,10 @@ SERIAL_MAX_CELLS = 300_000
 SERIAL_MAX_ADAPTIVE_CELLS = 4_000
 
 
+#: Per cell, for the noise of current sources: its index in its group, and its group's RNG stream.
+CELL_KEY, CELL_STREAM = "pg_cell_key", "pg_cell_stream"
+
+
 def _band_entry(band) -> dict:
     """What the kernel templates read of a SpikeBand: global cells lo to hi, first word, bytes or bits."""
     return {"lo": band.lo, "hi": band.hi, "offset": band.offset, "counts": band.counts}
@@ -272,14 +276,8 @@ class Generator:
                 records.append(RecordSpec(len(records), g, var, np.asarray(indices, dtype=np.int64), int(interval),
                                           phase=int(phase[0]) % int(interval) if phase else 0))
 
-        sources = []
-        for cs in self.net.current_sources:
-            masks = []
-            for k, (g, idx) in enumerate(cs.targets):
-                _, slot = group_slot[g]
-                masks.append((slot, f"cs{len(sources)}_mask{k}", np.asarray(idx, dtype=np.int64)))
-            sources.append(SourceSpec(len(sources), cs, list(cs.model.all_param_names)
-                                      + [f"{e.name}_len" for e in cs.model.extra_globals], masks))
+        sources = [SourceSpec(k, cs, [(group_slot[g][1], np.asarray(idx, dtype=np.int64)) for g, idx in cs.targets])
+                   for k, cs in enumerate(self.net.current_sources)]
         n_slots = self.net.max_delay_steps() + 1
         workers = offset if self.spike_workers is None else max(1, min(int(self.spike_workers), offset))
         layout = Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
@@ -287,6 +285,7 @@ class Generator:
                         receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0,
                         n_dynamics=dyn_synapses)
         layout.place_signal_records()
+        layout.place_sources()
         return layout
 
     def _group_params(self, g) -> dict:
@@ -365,36 +364,40 @@ class Generator:
         rendered = [pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode]
 
         sources = []
-        # Current sources: ``mulhi(a, b)`` is the high word of an unsigned 32-bit product;
-        # ``normal_at(stream, key, mu, sigma)`` is mu + sigma * z, z a standard normal deviate keyed by
-        # (seed, stream, key, target's index in its group, group's RNG stream): the same for a target
-        # whatever the layout, and reproducible on the host (library.current_sources.normal_values).
+        # Current sources, a table per model: the expression reads the parameters of the row ``pg_row`` of the
+        # table (the template loops over the rows injecting into the cell).  ``mulhi(a, b)`` is the high word of
+        # an unsigned 32-bit product; ``normal_at(stream, key, mu, sigma)`` is mu + sigma * z, z a standard
+        # normal deviate keyed by (seed, stream, key, target's index in its group, group's RNG stream): the same
+        # for a target whatever the layout, and reproducible on the host (library.current_sources.normal_values).
         from .library.current_sources import LIBRARY_SOURCES, NORMAL_TABLE
-        for spec in layout.sources:
-            for slot, mask_name, _ in spec.masks:
-                if slot not in b.slots:
-                    continue
-                snames = {"t": "t", "dt": "dt", "step": "step"}
-                for k, p in enumerate(spec.params):
-                    snames[p] = f"{spec.param_buffer}[{k}]"
-                for e in spec.source.model.extra_globals:
-                    snames[e.name] = f"{spec.param_buffer}_{e.name}"
-                    snames[f"{e.name}_len"] = f"((int){spec.param_buffer}[{spec.params.index(e.name + '_len')}])"
-                internal = {"mulhi": "MULHI_U32", "normal_at": "pg_cs_normal"} if spec.source.model in LIBRARY_SOURCES \
-                    else dict(RANDOM_FUNCTIONS)     # the library's own helpers, not for user models
-                context = f"current source '{spec.source.name}' ({spec.source.model.name}) injection_code"
-                current, _ = render(spec.source.model.injection_code, snames, single=self.single, functions=internal,
-                                    expression=True, writable=(), context=context)
-                current = mark_snippet(_from_stream(current), context)
-                rendered.append(current)
-                if "pg_cs_normal(" in current:
-                    if not any(a.name == NORMAL_TABLE for a in args):
-                        args.append(KernelArg(NORMAL_TABLE, "scalar*"))
-                    current = current.replace(
-                        "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, PG_SEED_LO, PG_SEED_HI, "
-                                         f"(unsigned int)(i - {slot.start}), {int(slot.group.rng_stream) % 2**32}u, ")
-                sources.append({"start": slot.start, "stop": slot.start + slot.group.size, "mask": mask_name,
-                                "current": f"({current})"})
+        for table in layout.source_tables:
+            if b.index not in table.blocks:
+                continue
+            model, width = table.model, len(table.params)
+            snames = {"t": "t", "dt": "dt", "step": "step"}
+            for k, p in enumerate(table.params):
+                snames[p] = f"{table.param_buffer}[pg_row * {width} + {k}]"
+            for k, e in enumerate(model.extra_globals):
+                snames[e.name] = f"({table.egp_buffer(e.name)} + {table.at_buffer}[pg_row * " \
+                                 f"{len(model.extra_globals)} + {k}])"
+                snames[f"{e.name}_len"] = f"((int){table.param_buffer}[pg_row * {width} + " \
+                                          f"{table.params.index(e.name + '_len')}])"
+            internal = {"mulhi": "MULHI_U32", "normal_at": "pg_cs_normal"} if model in LIBRARY_SOURCES \
+                else dict(RANDOM_FUNCTIONS)     # the library's own helpers, not for user models
+            names = sorted({spec.source.name for spec in table.specs})
+            context = f"current source '{names[0]}' ({model.name}) injection_code"
+            current, _ = render(model.injection_code, snames, single=self.single, functions=internal,
+                                expression=True, writable=(), context=context)
+            current = mark_snippet(_from_stream(current), context)
+            rendered.append(current)
+            if "pg_cs_normal(" in current:
+                for name in (NORMAL_TABLE, CELL_KEY, CELL_STREAM):
+                    _add_arg(args, KernelArg(name, "scalar*" if name == NORMAL_TABLE else "int*"))
+                current = current.replace(
+                    "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, PG_SEED_LO, PG_SEED_HI, "
+                                     f"(unsigned int){CELL_KEY}[gid], (unsigned int){CELL_STREAM}[gid], ")
+            sources.append({"model": model.name, "rows": table.rows_buffer, "layers": table.layers,
+                            "current": f"({current})"})
         records = [{"buffer": band.buffer, "start": band.start, "stop": band.stop, "interval": band.interval,
                     "phase": band.phase, "columns": band.columns, "ncols": band.ncols, "value": f"l_{band.variable}"}
                    for band in layout.signal_bands if band.block is b]
@@ -570,12 +573,12 @@ class Generator:
 
         nargs = []
         blocks = [self._neuron_block(b, layout, nargs) for b in layout.neuron_blocks]
-        for spec in layout.sources:
-            nargs.append(KernelArg(spec.param_buffer, "scalar*"))
-            for e in spec.source.model.extra_globals:
-                nargs.append(KernelArg(f"{spec.param_buffer}_{e.name}", f"{e.type}*"))
-            for _, mask_name, _ in spec.masks:
-                nargs.append(KernelArg(mask_name, "unsigned char*"))
+        for table in layout.source_tables:
+            nargs += [KernelArg(table.param_buffer, "scalar*"), KernelArg(table.rows_buffer, "int*")]
+            if table.model.extra_globals:
+                nargs.append(KernelArg(table.at_buffer, "int*"))
+            for e in table.model.extra_globals:
+                nargs.append(KernelArg(table.egp_buffer(e.name), f"{e.type}*"))
         if layout.spike_words:
             nargs.append(KernelArg(SPIKE_RECORD, "unsigned int*"))
         for band in layout.signal_bands:

@@ -221,24 +221,56 @@ class Simulation:
                 "all plastic synapses onto it must share that time constant")
         tau[targets] = values
 
-    def _pack_source(self, spec):
-        cs = spec.source
-        values = evaluate_derived(cs.model, {p: float(cs.params[p]) for p in cs.model.params}, self.net.dt)
-        for e in cs.model.extra_globals:
-            values[f"{e.name}_len"] = len(cs.extra_globals[e.name])
-        self._host[spec.param_buffer] = np.array([values[p] for p in spec.params] or [0.0], self.dtype)
-        for e in cs.model.extra_globals:
+    def _pack_source_values(self, table):
+        """A current-source table's parameter rows and its extra global arrays (each source's after the one
+        before, a zero after each; ``at``: where each source's begins)."""
+        model, egps = table.model, table.model.extra_globals
+        rows = []
+        for spec in table.specs:
+            cs = spec.source
+            values = evaluate_derived(model, {p: float(cs.params[p]) for p in model.params}, self.net.dt)
+            for e in egps:
+                values[f"{e.name}_len"] = len(cs.extra_globals[e.name])
+            rows.append([values[p] for p in table.params])
+        self._host[table.param_buffer] = np.array(rows, self.dtype).ravel() if table.params else \
+            np.zeros(1, self.dtype)
+        at = np.zeros((len(table.specs), max(len(egps), 1)), np.int32)
+        for k, e in enumerate(egps):
             dtype = np.int32 if e.type == "int" else self.dtype
-            self._host[f"{spec.param_buffer}_{e.name}"] = np.concatenate(
-                [np.asarray(cs.extra_globals[e.name], dtype), np.zeros(1, dtype)])
-        for slot, mask_name, idx in spec.masks:
-            mask = np.zeros(slot.group.size, np.uint8)      # per cell: how many times the source injects into it
-            np.add.at(mask, idx, 1)
-            self._host[mask_name] = mask
+            parts = [np.concatenate([np.asarray(spec.source.extra_globals[e.name], dtype), np.zeros(1, dtype)])
+                     for spec in table.specs]
+            at[:, k] = np.cumsum([0] + [len(part) for part in parts[:-1]])
+            self._host[table.egp_buffer(e.name)] = np.concatenate(parts)
+        self._host[table.at_buffer] = at.ravel()
+
+    def _pack_source_table(self, table):
+        """A current-source table: its values, and per cell and layer the row of a source injecting into it."""
+        self._pack_source_values(table)
+        n = self.layout.n_total
+        rows = np.full(max(table.layers, 1) * n, -1, np.int32)
+        cells, which = table.injections()
+        order = np.argsort(cells, kind="stable")       # a cell's injections in the sources' order
+        cells, which = cells[order], which[order]
+        first = np.searchsorted(cells, cells)           # each cell's first injection
+        layer = np.arange(len(cells)) - first
+        rows[layer * n + cells] = which
+        self._host[table.rows_buffer] = rows
+
+    def _pack_sources(self, arg_names):
+        for table in self.layout.source_tables:
+            self._pack_source_table(table)
+        from .generator import CELL_KEY, CELL_STREAM
         from .library.current_sources import NORMAL_TABLE, normal_table     # the deviates of noisy sources
-        if NORMAL_TABLE not in self._host and any(a.name == NORMAL_TABLE for args in self.program.kernel_args.values()
-                                                  for a in args):
+        if NORMAL_TABLE in arg_names:
             self._host[NORMAL_TABLE] = normal_table(self.precision)
+        if CELL_KEY in arg_names:
+            key = np.zeros(self.layout.n_total, np.int64)
+            stream = np.zeros(self.layout.n_total, np.int64)
+            for g, (_, slot) in self.layout.group_slot.items():
+                key[slot.global_start:slot.global_start + g.size] = np.arange(g.size)
+                stream[slot.global_start:slot.global_start + g.size] = int(g.rng_stream) % 2**32
+            self._host[CELL_KEY] = key.astype(np.int32)
+            self._host[CELL_STREAM] = stream.astype(np.uint32).view(np.int32)
 
     def _pack_all(self):
         lay = self.layout
@@ -253,8 +285,7 @@ class Simulation:
         arg_names = {a.name for args in self.program.kernel_args.values() for a in args}
         if "pg_st" in arg_names:
             self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)
-        for spec in lay.sources:
-            self._pack_source(spec)
+        self._pack_sources(arg_names)
         if "pg_hist_t" in arg_names:
             self._pack_history()
         for band in lay.signal_bands:
@@ -544,11 +575,10 @@ class Simulation:
         self.upload(start_name)
 
     def set_source(self, spec_index: int):
-        """Re-upload the parameters (and extra globals) of a current source after a change."""
-        spec = self.layout.sources[spec_index]
-        old = {f"{spec.param_buffer}_{e.name}": self._host.get(f"{spec.param_buffer}_{e.name}")
-               for e in spec.source.model.extra_globals}
-        self._pack_source(spec)
+        """Re-upload the parameters (and extra globals) of a current source's table after a change."""
+        table = self.layout.sources[spec_index].table
+        old = {table.egp_buffer(e.name): self._host.get(table.egp_buffer(e.name)) for e in table.model.extra_globals}
+        self._pack_source_values(table)
         rebind = False
         for name, before in old.items():
             if before is None or self._host[name].nbytes > before.nbytes:
@@ -556,9 +586,8 @@ class Simulation:
                 rebind = True
             else:
                 self.upload(name)
-        self.upload(spec.param_buffer)
-        for _, mask_name, _ in spec.masks:
-            self.upload(mask_name)
+        self.upload(table.param_buffer)
+        self.upload(table.at_buffer)
         if rebind:
             self._bind_args()
 

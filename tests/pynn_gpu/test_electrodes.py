@@ -320,3 +320,39 @@ def test_sources_keep_the_min_delay_they_were_made_with(sim, nest, later_project
     vn = _auto_min_delay_script(nest, False)
     assert v[3, 0] < -64.5                          # the DC pulse acted
     np.testing.assert_allclose(v, vn, atol=1e-9)
+
+
+def test_many_sources_of_one_model(sim):
+    """Sources of one model share a table, whatever their number: 10 DC sources each into its own cell (one cell
+    with a second), step sources with schedules of different lengths into overlapping views of another population
+    of the same model, and changes between runs (a schedule grown longer, an amplitude).  v of every cell is the
+    exact membrane of the sum of the currents its sources record, to 1e-9 mV (double precision)."""
+    sim.setup(timestep=DT, min_delay=0.1, precision="double")
+    a, b = cells(sim, 10, "a"), cells(sim, 6, "b")
+    dcs = [sim.DCSource(amplitude=0.1 * (k + 1), start=2.0 + k, stop=30.0) for k in range(10)]
+    for k, dc in enumerate(dcs):
+        dc.inject_into(a[k:k + 1])
+    extra = sim.DCSource(amplitude=0.05, start=4.0, stop=20.0)
+    extra.inject_into(a[0:1])
+    long_step = sim.StepCurrentSource(times=STEP_TIMES, amplitudes=STEP_AMPS)
+    long_step.inject_into(b[1:4])
+    short_step = sim.StepCurrentSource(times=[3.0, 9.0], amplitudes=[0.4, -0.1])
+    short_step.inject_into(b[3:5])
+    targets = {"a": [[dcs[k]] for k in range(10)], "b": [[], [long_step], [long_step], [long_step, short_step],
+                                                        [short_step], []]}
+    targets["a"][0].append(extra)
+    for s in dcs + [extra, long_step, short_step]:
+        s.record()
+    a.record("v")
+    b.record("v")
+    sim.run(20.0)
+    short_step.set_parameters(times=[22.0, 24.0, 26.0, 28.0, 33.0], amplitudes=[0.3, 0.1, -0.2, 0.5, 0.0])
+    dcs[5].amplitude = 0.9
+    sim.run(20.0)
+    for pop in (a, b):
+        v = pop.get_data().segments[0].filter(name="v")[0].magnitude
+        for k, sources in enumerate(targets[pop.label]):
+            current = sum((s.get_data().magnitude[:, 0] for s in sources), np.zeros(len(v)))
+            np.testing.assert_allclose(v[:, k], propagate(current), rtol=0, atol=1e-9,
+                                       err_msg=f"{pop.label}[{k}]")
+    assert np.ptp(a.get_data().segments[0].filter(name="v")[0].magnitude[:, 5]) > 5.0
