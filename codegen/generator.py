@@ -99,6 +99,8 @@ SERIAL_MAX_ADAPTIVE_CELLS = 4_000
 
 #: Per cell, for the noise of current sources: its index in its group, and its group's RNG stream.
 CELL_KEY, CELL_STREAM = "pg_cell_key", "pg_cell_stream"
+#: Up to this many groups in a neuron block, a cell's RNG stream is picked by selects; beyond, from CELL_STREAM.
+RNG_STREAM_SELECTS = 8
 
 
 def _band_entry(band) -> dict:
@@ -410,7 +412,7 @@ class Generator:
                 "sim": sim,
                 "threshold": threshold,
                 "reset": reset, "records": records, "spike_band": spike_band, "uses_rng": _uses_stream(*rendered),
-                "rng_stream_expr": self._rng_stream_expr(b)}
+                "rng_stream_expr": self._rng_stream_expr(b, args)}
 
     def _error_scale(self, m, o) -> str:
         """GSL's error scale D for ODE variable ``o``: eps_abs + eps_rel (a_y |y| + a_dydt h |y'|),
@@ -424,8 +426,13 @@ class Generator:
         rel = f"{lit(m.ode_eps_rel)} * ({' + '.join(terms)}) + " if terms else ""
         return f"({rel}{lit(m.abs_tolerance(o['name']))})"
 
-    def _rng_stream_expr(self, b: NeuronBlock) -> str:
-        """The RNG stream of neuron ``i``: its group's stream number, so draws do not depend on the layout."""
+    def _rng_stream_expr(self, b: NeuronBlock, args: list) -> str:
+        """The RNG stream of neuron ``i``: its group's stream number, so draws do not depend on the layout.  A
+        select per group, or for more groups than RNG_STREAM_SELECTS the cell's entry of a per-cell table (a
+        chain of 256 selects was more than OpenCL compilers nest: 300 Poisson populations failed to compile)."""
+        if len(b.slots) > RNG_STREAM_SELECTS:
+            _add_arg(args, KernelArg(CELL_STREAM, "int*"))
+            return f"(unsigned int){CELL_STREAM}[gid]"
         expr = f"{b.slots[-1].group.rng_stream}u"
         for s in reversed(b.slots[:-1]):
             expr = f"(i < {s.start + s.group.size} ? {s.group.rng_stream}u : {expr})"

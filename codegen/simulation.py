@@ -259,18 +259,23 @@ class Simulation:
     def _pack_sources(self, arg_names):
         for table in self.layout.source_tables:
             self._pack_source_table(table)
-        from .generator import CELL_KEY, CELL_STREAM
         from .library.current_sources import NORMAL_TABLE, normal_table     # the deviates of noisy sources
         if NORMAL_TABLE in arg_names:
             self._host[NORMAL_TABLE] = normal_table(self.precision)
-        if CELL_KEY in arg_names:
+
+    def _pack_cell_tables(self, arg_names):
+        """Per cell, where the kernels read them: its index in its group and its group's RNG stream."""
+        from .generator import CELL_KEY, CELL_STREAM
+        if CELL_KEY in arg_names or CELL_STREAM in arg_names:
             key = np.zeros(self.layout.n_total, np.int64)
             stream = np.zeros(self.layout.n_total, np.int64)
             for g, (_, slot) in self.layout.group_slot.items():
                 key[slot.global_start:slot.global_start + g.size] = np.arange(g.size)
                 stream[slot.global_start:slot.global_start + g.size] = int(g.rng_stream) % 2**32
-            self._host[CELL_KEY] = key.astype(np.int32)
-            self._host[CELL_STREAM] = stream.astype(np.uint32).view(np.int32)
+            tables = ((CELL_KEY, key.astype(np.int32)), (CELL_STREAM, stream.astype(np.uint32).view(np.int32)))
+            for name, values in tables:
+                if name in arg_names:
+                    self._host[name] = values
 
     def _pack_all(self):
         lay = self.layout
@@ -286,6 +291,7 @@ class Simulation:
         if "pg_st" in arg_names:
             self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)
         self._pack_sources(arg_names)
+        self._pack_cell_tables(arg_names)
         if "pg_hist_t" in arg_names:
             self._pack_history()
         for band in lay.signal_bands:
