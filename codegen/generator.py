@@ -387,7 +387,8 @@ class Generator:
             internal = {"mulhi": "MULHI_U32", "normal_at": "pg_cs_normal"} if model in LIBRARY_SOURCES \
                 else dict(RANDOM_FUNCTIONS)     # the library's own helpers, not for user models
             names = sorted({spec.source.name for spec in table.specs})
-            context = f"current source '{names[0]}' ({model.name}) injection_code"
+            others = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+            context = f"current source '{names[0]}'{others} ({model.name}) injection_code"
             current, _ = render(model.injection_code, snames, single=self.single, functions=internal,
                                 expression=True, writable=(), context=context)
             current = mark_snippet(_from_stream(current), context)
