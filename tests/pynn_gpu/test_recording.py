@@ -1,4 +1,6 @@
 """Recording: shapes, units, sampling intervals, channel indices, views, assemblies, spike counts."""
+import pickle
+
 import numpy as np
 import pytest
 import quantities as pq
@@ -469,6 +471,19 @@ def _assert_same_trains(ours, neos):
         assert a.units == b.units and a.t_start == b.t_start and a.t_stop == b.t_stop
         assert a.annotations == b.annotations and list(a.annotations) == list(b.annotations)
         assert a.segment is b.segment
+        for name in ("sampling_rate", "dtype", "name", "description", "file_origin", "waveforms", "left_sweep",
+                     "unit"):
+            assert getattr(a, name) == getattr(b, name), name
+        assert dict(a.array_annotations) == dict(b.array_annotations) and a.array_annotations.length == len(a)
+        copy = pickle.loads(pickle.dumps(a))
+        np.testing.assert_array_equal(copy.magnitude, b.magnitude)
+        assert (copy.t_start, copy.t_stop, copy.annotations) == (b.t_start, b.t_stop, b.annotations)
+        np.testing.assert_array_equal(a.rescale("s").magnitude, b.rescale("s").magnitude)
+    if len(ours) > 1:      # each train owns its times and its t_start / t_stop, as neo's do
+        first, second = ours[0], ours[1]
+        first.t_start -= 1.0 * first.t_start.units
+        assert second.t_start == neos[1].t_start
+        assert not np.shares_memory(first, second)
 
 
 def test_spike_trains_made_by_cutting_the_sorted_arrays():
