@@ -23,7 +23,7 @@ from .codegen.sorting import stable_order
 from .codegen.network import SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
-from .kernels.runtime.host import short_of_host_memory
+from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -334,6 +334,7 @@ class Projection(common.Projection):
                 del parts
             self._chunks = []
             self._order = None
+            release_freed_memory()
 
     def _writable(self, name):
         """The array of attribute ``name``, made writable (a value shared by every connection is stored once)."""

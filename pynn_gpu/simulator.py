@@ -17,6 +17,7 @@ from pyNN.random import RandomDistribution
 from .codegen.library.timing import TICS_PER_MS, on_grid
 from .codegen.network import Network
 from .codegen.simulation import Simulation
+from .kernels.runtime.host import release_freed_memory
 
 logger = logging.getLogger("PyNN")
 
@@ -242,6 +243,7 @@ class State(common.control.BaseState):
             for prj in self.projections:      # what synapses learned so far survives the rebuild
                 prj._sync_from_device(force=True)
         old_groups = {prj: list(getattr(prj, "_built_groups", [])) for prj in self.projections}
+        release_freed_memory()
         net = self.describe()
         carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
         self.network = net
