@@ -17,7 +17,7 @@ from .generator import Generator, Program, history_size
 from .layout import SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
-from .sorting import stable_order
+from .sorting import compact, stable_order
 
 #: Up to this many synapse values are read or written one copy each; more, as the span they lie in.
 FEW_ELEMENTS = 32
@@ -138,7 +138,7 @@ class Simulation:
             pblock, qslot = lay.group_slot[sg.post]
             plane = lay.receptor_plane[(pblock.index, sg.receptor)]
             order = stable_order(sg.pre_ind, sg.pre.size)
-            self.synapse_order[sg] = order
+            self.synapse_order[sg] = compact(order)       # (kept for the run: int32 where it fits)
             counts = np.bincount(sg.pre_ind, minlength=sg.pre.size)
             pre.append(pslot.global_start + np.arange(sg.pre.size))
             row_start.append(base + np.cumsum(counts))

@@ -17,3 +17,19 @@ def stable_order(keys, bound: int) -> np.ndarray:
         low = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
         return low[np.argsort((keys[low] >> 16).astype(np.uint16), kind="stable")]
     return np.argsort(keys, kind="stable")
+
+
+def index_dtype(bound: int):
+    """The integer type for indices below ``bound``: int32 where it fits, half the memory of NumPy's int64 for the
+    arrays kept per connection (indices, orderings, delays)."""
+    return np.int32 if bound <= 1 << 31 else np.int64
+
+
+def compact(values) -> np.ndarray:
+    """Integer ``values`` as int32 if they all fit, else as they are."""
+    values = np.asarray(values)
+    if values.dtype == np.int32 or not values.size:
+        return values.astype(np.int32, copy=False) if not values.size else values
+    if values.min() < -(1 << 31) or values.max() >= 1 << 31:
+        return values
+    return values.astype(np.int32)

@@ -19,7 +19,7 @@ from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
 from .codegen.library.timing import steps_round, steps_to_ms
-from .codegen.sorting import stable_order
+from .codegen.sorting import compact, index_dtype, stable_order
 from .codegen.network import SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
@@ -204,8 +204,10 @@ class Projection(common.Projection):
             check_target(self, _populations_of(postsynaptic_population))
         self._chunks = []
         self._initial_values = dict(getattr(self.synapse_type, "default_initial_values", {}))
-        self._pre = np.zeros(0, np.int64)
-        self._post = np.zeros(0, np.int64)
+        # cell indices as int32 where they fit: with the weight and delay, the bulk of a projection's memory
+        self._index_type = index_dtype(max(self.pre.size, self.post.size))
+        self._pre = np.zeros(0, self._index_type)
+        self._post = np.zeros(0, self._index_type)
         self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
         self._order = None      # NEST's order of the connections (see _source_order), computed when first needed
         simulator.state.projections.append(self)
@@ -253,8 +255,8 @@ class Projection(common.Projection):
 
     def _add_connections(self, pre_indices, post_indices, **parameters):
         """Append connections (indices into pre/post, native parameter arrays aligned with them)."""
-        pre = np.asarray(pre_indices, dtype=np.int64)
-        post = np.broadcast_to(np.asarray(post_indices, dtype=np.int64), pre.shape)
+        pre = np.asarray(pre_indices, dtype=self._index_type)
+        post = np.broadcast_to(np.asarray(post_indices, dtype=self._index_type), pre.shape)
         values = {}
         for name, value in parameters.items():
             arr = np.broadcast_to(np.asarray(value, dtype=float), pre.shape)
@@ -366,9 +368,9 @@ class Projection(common.Projection):
                 rank[np.argsort(ids, kind="stable")] = np.arange(ids.size)
                 key = rank[self._pre]
             if key.size < 2 or (key[1:] >= key[:-1]).all():
-                self._order = np.arange(key.size)
+                self._order = np.arange(key.size, dtype=index_dtype(key.size))
             else:
-                self._order = stable_order(key, max(ids.size, 1))
+                self._order = compact(stable_order(key, max(ids.size, 1)))
         return self._order
 
     # ---- access -------------------------------------------------------------------------------
@@ -419,7 +421,7 @@ class Projection(common.Projection):
                           "use format='list', which holds the connections only")
         self._sync_from_device()
         out = []
-        flat = self._pre * self.post.size + self._post
+        flat = self._pre.astype(np.int64) * self.post.size + self._post
         # the connections of one pair keep their relative order in NEST's order too: the last written wins
         order = slice(None, None, -1) if multiple_synapses == "first" else slice(None)
         combine = multiple_synapses not in ("last", "first") and _repeats(flat, self.pre.size * self.post.size)
@@ -467,7 +469,7 @@ class Projection(common.Projection):
         whose arrays would not fit in memory, is refused naming the projection."""
         lists = [n for n, v in attributes.items() if isinstance(v, list) or (isinstance(v, np.ndarray) and v.ndim == 1)]
         if lists:
-            pairs = len(np.unique(self._pre * self.post.size + self._post))
+            pairs = len(np.unique(self._pre.astype(np.int64) * self.post.size + self._post))
             for name in lists:
                 if len(attributes[name]) != pairs:
                     raise errors.InvalidParameterValueError(
@@ -576,7 +578,8 @@ class Projection(common.Projection):
         groups = []
         self._built_groups = []
         model = self.synapse_type.codegen_model
-        delay_steps = steps_round(self._attributes["delay"], state.dt)
+        delay_steps = compact(steps_round(self._attributes["delay"], state.dt))
+        pre_local, post_local = compact(pre_local), compact(post_local)     # (kept by the groups for the run)
         if not len(self._pre):
             pairs = []
         elif pre_pop.min() == pre_pop.max() and post_pop.min() == post_pop.max():    # one population each side
