@@ -539,3 +539,24 @@ def test_get_data_after_counting_spikes_not_recorded(sim):
     seg = cells.get_data().segments[0]
     assert len(seg.spiketrains) == 0 and seg.analogsignals[0].shape == (201, 3)
     assert float(seg.analogsignals[0][0, 0]) == -65.0 and float(seg.analogsignals[0][-1, 0]) > -65.0
+
+
+def test_collector_paused_restores_the_collector():
+    """The garbage collector, paused while spike trains are made, is as it was afterwards, after an error too."""
+    import gc
+    from pynn_gpu.recording import _collector_paused
+    assert gc.isenabled()
+    with _collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        with _collector_paused():
+            1 / 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()       # a caller's own pause is left alone
+    finally:
+        gc.enable()
