@@ -18,6 +18,7 @@ from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
+from .bulk import collector_paused
 from .codegen.library.timing import steps_round, steps_to_ms
 from .codegen.sorting import compact, index_dtype, stable_order
 from .codegen.network import SynapseGroup
@@ -408,7 +409,8 @@ class Projection(common.Projection):
                 columns.append(self._post)
             else:
                 columns.append(self._attribute(name))
-        return list(zip(*[c[order].tolist() for c in columns]))        # zip makes the tuples
+        with collector_paused():
+            return list(zip(*[c[order].tolist() for c in columns]))        # zip makes the tuples
 
     def _attribute(self, name):
         if name not in self._attributes:

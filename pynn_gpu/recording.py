@@ -1,9 +1,6 @@
 """Recorder: device recording buffers -> the arrays PyNN's common code turns into Neo blocks."""
 from __future__ import annotations
 
-import contextlib
-import gc
-
 import numpy as np
 import quantities as pq
 from neo.core.spiketrainlist import SpikeTrainList
@@ -12,6 +9,7 @@ from neo.core.spiketrain import SpikeTrain
 from pyNN import errors, recording
 
 from . import simulator
+from .bulk import collector_paused
 
 
 def model_variable(celltype, name: str) -> str:
@@ -55,26 +53,13 @@ class ChannelSortedSpikeTrainList(SpikeTrainList):
         per_train = {name: value for name, value in self._annotations.items()
                      if not isinstance(value, str) and hasattr(value, "__len__") and len(value) == n}
         shared = {name: value for name, value in self._annotations.items() if name not in per_train}
-        with _collector_paused():
+        with collector_paused():
             self._items = [
                 _cut(template, values[starts[i]:stops[i]].copy(), self.segment,
                      {name: (per_train[name][i] if name in per_train else shared[name]) for name in self._annotations},
                      channel_id)
                 for i, channel_id in enumerate(self._all_channel_ids)]
 
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector paused while many objects are made that form no cycle to collect: its
-    passes over every live object, triggered again and again by the allocations, took half the time of making a
-    million spike trains."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _cut(template: SpikeTrain, values: np.ndarray, segment, annotations: dict, channel_id) -> SpikeTrain:

@@ -544,18 +544,18 @@ def test_get_data_after_counting_spikes_not_recorded(sim):
 def test_collector_paused_restores_the_collector():
     """The garbage collector, paused while spike trains are made, is as it was afterwards, after an error too."""
     import gc
-    from pynn_gpu.recording import _collector_paused
+    from pynn_gpu.bulk import collector_paused
     assert gc.isenabled()
-    with _collector_paused():
+    with collector_paused():
         assert not gc.isenabled()
     assert gc.isenabled()
     with pytest.raises(ZeroDivisionError):
-        with _collector_paused():
+        with collector_paused():
             1 / 0
     assert gc.isenabled()
     gc.disable()
     try:
-        with _collector_paused():
+        with collector_paused():
             pass
         assert not gc.isenabled()       # a caller's own pause is left alone
     finally:
