@@ -1,4 +1,4 @@
-"""Making many Python objects at once (a spike train per cell, a tuple per connection)."""
+"""Making many Python objects at once (an ID and a spike train per cell, a tuple per connection)."""
 from __future__ import annotations
 
 import contextlib

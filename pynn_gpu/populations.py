@@ -14,6 +14,7 @@ from pyNN.models import BaseCellType
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
+from .bulk import collector_paused
 from .codegen.network import NeuronGroup
 from .codegen.simulation import _fmt_bytes
 from .kernels.errors import HostMemoryError
@@ -310,10 +311,11 @@ class Population(_ParameterAccess, common.Population):
                 f"Population '{self.label}' of {self.size:,} cells needs about {_fmt_bytes(need)} of host memory (its "
                 f"cell IDs and parameters), but {_fmt_bytes(free)} is available; reduce the network size")
         id_range = np.arange(state.id_counter, state.id_counter + self.size)
-        self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
+        with collector_paused():
+            self.all_cells = np.array([simulator.ID(i) for i in id_range], dtype=simulator.ID)
+            for cell in self.all_cells:
+                cell.parent = self
         self._mask_local = np.ones(self.size, dtype=bool)
-        for cell in self.all_cells:
-            cell.parent = self
         state.id_counter += self.size
         self.celltype.parameter_space.shape = (self.size,)      # as pyNN.nest: describe() shows it
         ps = self.celltype.native_parameters
