@@ -439,37 +439,90 @@ def _poisson_parts(p, dt):
     return np.maximum(1.0, np.ceil(np.asarray(p["rate"], float) * dt / 1000.0 / _POISSON_PART_MEAN))
 
 
+#: Below this mean number of spikes per step a SpikeSourcePoisson draws where its next spike falls instead of a
+#: count every step (most steps are then empty, and a draw costs far more than a comparison).
+POISSON_SPARSE_MEAN = 0.25
+#: Gaps drawn longer than this many steps are not kept: the source draws again when it reaches them.
+_POISSON_LONGEST_GAP = 1.0e8
+
+
+def _poisson_mean(p, dt):
+    return np.asarray(p["rate"], float) * dt / 1000.0
+
+
+def _poisson_p_one(p, dt):
+    """The probability that a step with spikes has one: mean / (exp(mean) - 1) (1 for a vanishing mean)."""
+    mean = _poisson_mean(p, dt)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(mean > 1e-12, mean / np.expm1(np.maximum(mean, 1e-300)), 1.0)
+
+
 #: Poisson spike source (NEST's poisson_generator through a parrot): each step emits a Poisson-distributed
-#: number of spikes with mean rate * dt, drawn by inversion from one uniform deviate (or the sum of a few such
-#: counts for means above 30); the count acts as a multiplicity (each spike delivers the weight once) and is
-#: recorded as that many spikes.
+#: number of spikes with mean rate * dt; the count acts as a multiplicity (each spike delivers the weight once) and
+#: is recorded as that many spikes.
+#:
+#: - At a mean below POISSON_SPARSE_MEAN per step the source draws the step of its next spike: the number of
+#:   empty steps before it is geometric, floor(-log(1 - u) / mean), and that step's count a Poisson count of at
+#:   least one (drawn by inversion from mean / (exp(mean) - 1)).  The counts of successive steps are then the same
+#:   independent Poisson counts, with two draws per step that has spikes instead of one every step.  A gap is
+#:   drawn anew from the first step of the source's window, and after any change of its parameters (the process
+#:   has no memory, so a new draw is as good as the old one).
+#: - At higher means, a count every step, drawn by inversion from one uniform deviate (or the sum of a few such
+#:   counts for means above 30).
 SPIKE_SOURCE_POISSON = NeuronModel(
     name="SpikeSourcePoisson",
     params=("rate", "start", "duration"),
+    vars=(Var("next_step", "int"), Var("armed", "int")),
     derived_params=(
+        ("mean", _poisson_mean),
+        ("sparse", lambda p, dt: (_poisson_mean(p, dt) < POISSON_SPARSE_MEAN).astype(float)),
+        ("p_one", _poisson_p_one),
         ("parts", _poisson_parts),
-        ("part_mean", lambda p, dt: np.asarray(p["rate"], float) * dt / 1000.0 / _poisson_parts(p, dt)),
-        ("p_zero", lambda p, dt: np.exp(-np.asarray(p["rate"], float) * dt / 1000.0 / _poisson_parts(p, dt))),
+        ("part_mean", lambda p, dt: _poisson_mean(p, dt) / _poisson_parts(p, dt)),
+        ("p_zero", lambda p, dt: np.exp(-_poisson_mean(p, dt) / _poisson_parts(p, dt))),
         ("start_step", _start_step),
         ("stop_step", _stop_step),
     ),
-    sim_code="""
+    sim_code=f"""
         int fire = 0;
-        if (step >= start_step && step < stop_step) {
-            for (int part = 0; part < (int)parts; part++) {
-                const scalar u = uniform();
-                scalar p = p_zero;
-                scalar cumulative = p_zero;
-                int k = 0;
-                while (u >= cumulative && k < 255 && p > 0.0) {
-                    k += 1;
-                    p *= part_mean / k;
-                    cumulative += p;
-                }
-                fire += k;
-            }
-            fire = min(fire, 255);
-        }
+        if (step >= start_step && step < stop_step && mean > 0.0) {{
+            if (sparse != 0.0) {{
+                if (next_step < step || (next_step == step && armed == 0)) {{
+                    /* where the next spike falls, from this step on: this many empty steps first */
+                    const scalar gap = floor(-log(1.0 - uniform()) / mean);
+                    armed = gap < {_POISSON_LONGEST_GAP!r};
+                    next_step = step + (armed ? (int)gap : (int){_POISSON_LONGEST_GAP!r});
+                }}
+                if (next_step == step && armed) {{
+                    const scalar u = uniform();      /* the count: at least one */
+                    scalar p = p_one;
+                    scalar cumulative = p_one;
+                    fire = 1;
+                    while (u >= cumulative && fire < 255 && p > 0.0) {{
+                        fire += 1;
+                        p *= mean / fire;
+                        cumulative += p;
+                    }}
+                    const scalar gap = floor(-log(1.0 - uniform()) / mean);
+                    armed = gap < {_POISSON_LONGEST_GAP!r};
+                    next_step = step + 1 + (armed ? (int)gap : (int){_POISSON_LONGEST_GAP!r});
+                }}
+            }} else {{
+                for (int part = 0; part < (int)parts; part++) {{
+                    const scalar u = uniform();
+                    scalar p = p_zero;
+                    scalar cumulative = p_zero;
+                    int k = 0;
+                    while (u >= cumulative && k < 255 && p > 0.0) {{
+                        k += 1;
+                        p *= part_mean / k;
+                        cumulative += p;
+                    }}
+                    fire += k;
+                }}
+                fire = min(fire, 255);
+            }}
+        }}
     """,
     threshold_code="fire",
     spike_source=True,

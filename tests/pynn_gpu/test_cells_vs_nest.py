@@ -385,3 +385,67 @@ def test_poisson_rate_beyond_a_bytes_count_is_refused(sim):
     cells = sim.Population(2, sim.SpikeSourcePoisson(rate=1e5))
     with pytest.raises(InvalidParameterValueError, match="'rate'"):
         cells.set(rate=[1e5, 3e5])
+
+
+def _step_counts(trains, dt, steps):
+    """Spike counts per source (rows) and step (columns) from recorded trains."""
+    return np.array([np.bincount(np.rint(np.asarray(st) / dt).astype(int) - 1, minlength=steps)[:steps]
+                     for st in trains])
+
+
+@pytest.mark.parametrize("rate", [30.0, 500.0, 2400.0, 2600.0])
+def test_poisson_steps_are_independent_poisson_counts(sim, rate):
+    """Below a mean of 0.25 spikes a step the source draws where its next spike falls (geometric gaps, then a
+    count of at least one); above, a count every step.  Either way each step's count is Poisson with mean
+    rate * dt, independent of the step before: the share of steps with spikes, of steps with two or more, the mean
+    and variance of the counts and the share of spiking steps right after a spiking step, each within 5 sigma
+    (2,000 sources x 1,000 steps; means 0.003, 0.05, 0.24 and 0.26)."""
+    dt, steps, n = 0.1, 1000, 2000
+    sim.setup(timestep=dt, min_delay=dt)
+    cells = sim.Population(n, sim.SpikeSourcePoisson(rate=rate))
+    cells.record("spikes")
+    sim.run(steps * dt)
+    counts = _step_counts(cells.get_data().segments[0].spiketrains, dt, steps)
+    mean, size = rate * dt / 1000.0, counts.size
+    p1, p2 = -np.expm1(-mean), -np.expm1(-mean) - mean * np.exp(-mean)      # P(k >= 1), P(k >= 2)
+    for observed, p in ((np.mean(counts >= 1), p1), (np.mean(counts >= 2), p2)):
+        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / size) + 1e-9, (observed, p)
+    assert abs(counts.mean() - mean) < 5 * np.sqrt(mean / size)
+    assert abs(counts.var() - mean) < 5 * mean * np.sqrt(2.0 / size) + 5 * np.sqrt(mean / size)
+    spiking = counts >= 1
+    pairs = int(spiking[:, :-1].sum())
+    after = spiking[:, 1:][spiking[:, :-1]].mean()
+    assert abs(after - p1) < 5 * np.sqrt(p1 * (1 - p1) / pairs)
+
+
+def test_poisson_rate_change_acts_at_once(sim):
+    """A sparse source draws its next spike's step ahead; a new rate is taken from the next step, not after the
+    gap drawn at the old one (at 0.1 Hz that gap is ~10,000 s): 100 ms at 800 Hz give 80 spikes per source."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(500, sim.SpikeSourcePoisson(rate=0.1))
+    cells.record("spikes")
+    sim.run(50.0)
+    cells.set(rate=800.0)
+    sim.run(100.0)
+    counts = np.array([np.sum(np.asarray(st) > 50.0) for st in cells.get_data().segments[0].spiketrains])
+    assert abs(counts.mean() - 80.0) < 5 * np.sqrt(80.0 / 500)
+    cells[:250].set(rate=0.0)           # and for part of the population
+    sim.run(100.0)
+    trains = cells.get_data().segments[0].spiketrains
+    late = np.array([np.sum(np.asarray(st) > 150.0) for st in trains])
+    assert late[:250].sum() == 0 and abs(late[250:].mean() - 80.0) < 5 * np.sqrt(80.0 / 250)
+
+
+def test_poisson_window_and_reset(sim):
+    """A sparse source is silent outside start..start+duration and draws afresh when its window opens and after
+    a reset: 20 Hz from 100 to 300 ms gives 4 spikes per source on average, in the window only, run after run."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(1000, sim.SpikeSourcePoisson(rate=20.0, start=100.0, duration=200.0))
+    cells.record("spikes")
+    for segment in range(2):
+        sim.run(400.0)
+        trains = cells.get_data().segments[segment].spiketrains
+        times = np.concatenate([np.asarray(st) for st in trains])
+        assert times.min() > 100.0 and times.max() <= 300.0 + 1e-9
+        assert abs(len(times) / 1000 - 4.0) < 5 * np.sqrt(4.0 / 1000)
+        sim.reset()
