@@ -271,7 +271,8 @@ class Generator:
         records = []
         for g in self.net.neuron_groups:
             if g.record_spikes:     # (their place in the spike recording: Layout.place_spike_records)
-                records.append(RecordSpec(len(records), g, "spikes", np.arange(g.size)))
+                cells = np.arange(g.size) if g.spike_cells is None else np.asarray(g.spike_cells, np.int64)
+                records.append(RecordSpec(len(records), g, "spikes", cells))
             for var, (indices, interval, *phase) in g.record_vars.items():
                 if var not in g.model.var_names:
                     raise CodegenError(f"neuron group '{g.name}' ({g.model.name}) has no variable '{var}' to record")

@@ -28,6 +28,8 @@ class NeuronGroup:
     extra_globals: dict = field(default_factory=dict)
     rng_stream: int = 0
     record_spikes: bool = False
+    #: the local indices of the cells whose spikes are kept (None: every cell's)
+    spike_cells: object = None
     #: var name -> (local indices recorded, sampling interval in steps)
     record_vars: dict = field(default_factory=dict)
 

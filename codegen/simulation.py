@@ -49,6 +49,43 @@ def _in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
 SPIKE_RECORDS_MASKED = 4
 
 
+#: Bytes of the spike recording decoded at a time (its temporaries take a few times this).
+SPIKE_DECODE_BYTES = 1 << 22
+
+
+def _spikes_of_band(part: np.ndarray, counts: bool, words: int):
+    """(steps, cells) of every spike in ``part`` (a row of a band's words per step), a cell repeated once per
+    spike of its step where the band holds counts."""
+    if counts:
+        flat = part.view(np.uint8).reshape(-1)      # a byte per cell and step; padding stays 0
+        # spikes are rare: find the non-zero 8-byte words first, then the bytes within them
+        whole = len(flat) // 8 * 8
+        nonzero = np.flatnonzero(flat[:whole].view(np.uint64))
+        candidates = np.concatenate([(nonzero[:, None] * 8 + np.arange(8)).ravel(), np.arange(whole, len(flat))])
+        hits = candidates[flat[candidates] != 0]
+        steps, cells = np.divmod(hits, words * 4)
+        repeat = flat[hits]
+        return np.repeat(steps, repeat), np.repeat(cells, repeat)
+    # a bit per cell and step: only the non-zero 32-bit words are unpacked
+    flat = part.reshape(-1)
+    nonzero = np.flatnonzero(flat)
+    bits = np.unpackbits(flat[nonzero].astype("<u4").view(np.uint8), bitorder="little")
+    word, bit = np.divmod(np.flatnonzero(bits), 32)
+    steps, first = np.divmod(nonzero[word], words)
+    return steps, first * 32 + bit
+
+
+def _spikes_of_cells(part: np.ndarray, counts: bool, cells: np.ndarray):
+    """(steps, cells) of the spikes of ``cells`` (offsets in the band, sorted) in ``part``, in step order."""
+    if counts:
+        per_cell = np.ascontiguousarray(part).view(np.uint8)[:, cells]
+    else:
+        per_cell = ((part[:, cells >> 5] >> (cells & 31).astype(np.uint32)) & 1).astype(np.uint8)
+    steps, k = np.nonzero(per_cell)
+    repeat = per_cell[steps, k]
+    return np.repeat(steps, repeat), np.repeat(cells[k], repeat)
+
+
 class Simulation:
     """Build ``network`` on ``runtime`` and step it.
 
@@ -688,26 +725,18 @@ class Simulation:
         """The spikes of one chunk (a row of the spike recording per step) to each recorded group: (steps, cells)."""
         found = []          # (steps, global cells) of each band
         for band in self.layout.spike_bands:
-            part = np.ascontiguousarray(rows[:, band.offset:band.offset + band.words])
-            if band.counts:
-                flat = part.view(np.uint8).reshape(-1)      # a byte per cell and step; padding stays 0
-                # spikes are rare: find the non-zero 8-byte words first, then the bytes within them
-                whole = len(flat) // 8 * 8
-                words = np.flatnonzero(flat[:whole].view(np.uint64))
-                candidates = np.concatenate([(words[:, None] * 8 + np.arange(8)).ravel(),
-                                             np.arange(whole, len(flat))])
-                hits = candidates[flat[candidates] != 0]
-                steps, cells = np.divmod(hits, band.words * 4)
-                repeat = flat[hits]
-                steps, cells = np.repeat(steps, repeat), np.repeat(cells, repeat)
+            part = rows[:, band.offset:band.offset + band.words]
+            wanted = self._recorded_cells(band)
+            if len(wanted) * 8 < band.hi - band.lo:    # a few cells of the band: read their bits or bytes only
+                steps, cells = _spikes_of_cells(part, band.counts, wanted - band.lo)
             else:
-                # a bit per cell and step: only the non-zero 32-bit words are unpacked
-                words = part.reshape(-1)
-                nonzero = np.flatnonzero(words)
-                bits = np.unpackbits(words[nonzero].astype("<u4").view(np.uint8), bitorder="little")
-                word, bit = np.divmod(np.flatnonzero(bits), 32)
-                steps, first = np.divmod(nonzero[word], band.words)
-                cells = first * 32 + bit
+                # in slices of steps: the temporaries of a chunk of many spiking cells stay small
+                per_slice = max(1, SPIKE_DECODE_BYTES // max(1, 4 * band.words))
+                pieces = [_spikes_of_band(np.ascontiguousarray(part[r:r + per_slice]), band.counts, band.words)
+                          for r in range(0, len(part), per_slice)]
+                offsets = range(0, len(part), per_slice)
+                steps = np.concatenate([p[0] + r for p, r in zip(pieces, offsets)] or [np.zeros(0, np.int64)])
+                cells = np.concatenate([p[1] for p in pieces] or [np.zeros(0, np.int64)])
             found.append((steps + start, cells + band.lo))
         steps = np.concatenate([f[0] for f in found])
         cells = np.concatenate([f[1] for f in found])
@@ -720,10 +749,29 @@ class Simulation:
             first = self.layout.group_slot[rec.group][1].global_start
             if many:
                 lo, hi = np.searchsorted(cells, [first, first + rec.group.size])
-                self.recorded[rec.index].append((steps[lo:hi], cells[lo:hi] - first))
+                mine_steps, mine_cells = steps[lo:hi], cells[lo:hi] - first
             else:
                 mine = (cells >= first) & (cells < first + rec.group.size)
-                self.recorded[rec.index].append((steps[mine], cells[mine] - first))
+                mine_steps, mine_cells = steps[mine], cells[mine] - first
+            if len(rec.indices) < rec.group.size:      # a view records: the device records the whole group
+                wanted = np.zeros(rec.group.size, bool)
+                wanted[rec.indices] = True
+                keep = wanted[mine_cells]
+                mine_steps, mine_cells = mine_steps[keep], mine_cells[keep]
+            self.recorded[rec.index].append((mine_steps, mine_cells))
+
+    def _recorded_cells(self, band) -> np.ndarray:
+        """The global indices of the cells of ``band`` whose spikes are recorded, sorted."""
+        cached = getattr(self, "_band_cells", None)
+        if cached is None or cached[0] is not self.layout:
+            cached = self._band_cells = (self.layout, {})
+        cells = cached[1].get(id(band))
+        if cells is None:
+            cells = cached[1][id(band)] = np.unique(np.concatenate(
+                [self.layout.group_slot[rec.group][1].global_start + np.asarray(rec.indices, np.int64)
+                 for rec in self.layout.records if rec.variable == "spikes"
+                 and self.layout.group_slot[rec.group][0] is band.block] or [np.zeros(0, np.int64)]))
+        return cells
 
     def _synapse_slice(self, sg):
         """The synapse block of group ``sg`` and the slice its synapses take in the block's arrays."""
@@ -797,8 +845,9 @@ class Simulation:
             for prev in old.layout.records:
                 if (prev.group is rec.group and prev.variable == rec.variable and prev.interval == rec.interval
                         and prev.phase == rec.phase):
-                    if np.array_equal(prev.indices, rec.indices):
-                        self.recorded[rec.index] = old.recorded[prev.index]
+                    if np.array_equal(prev.indices, rec.indices) or (
+                            rec.variable == "spikes" and np.isin(prev.indices, rec.indices).all()):
+                        self.recorded[rec.index] = old.recorded[prev.index]     # (spikes: (steps, cells) of each)
                     elif rec.variable != "spikes" and np.isin(prev.indices, rec.indices).all():
                         cols = np.searchsorted(rec.indices, prev.indices)
                         widened = []

@@ -342,7 +342,7 @@ class Population(_ParameterAccess, common.Population):
         init = {v.name: np.zeros(self.size, int if v.type == "int" else float) for v in g.model.vars}
         init.update({k: v for k, v in self._init.items() if k in init})
         g.init = init
-        g.record_spikes, g.record_vars = False, {}
+        g.record_spikes, g.spike_cells, g.record_vars = False, None, {}
         return g
 
     def _built(self):

@@ -171,10 +171,11 @@ class Recorder(recording.Recorder):
         for variable, ids in self.recorded.items():
             if not ids:
                 continue
+            idx = np.sort(np.array([int(i) - first for i in ids], dtype=np.int64))
             if variable.name == "spikes":
                 group.record_spikes = True
+                group.spike_cells = idx if len(idx) < group.size else None
             else:
-                idx = np.sort(np.array([int(i) - first for i in ids], dtype=np.int64))
                 interval = self._interval_steps()
                 self._phase = self._start_step() % interval
                 group.record_vars[model_variable(self.population.celltype, variable.name)] = \

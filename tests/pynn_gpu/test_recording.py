@@ -560,3 +560,31 @@ def test_collector_paused_restores_the_collector():
         assert not gc.isenabled()       # a caller's own pause is left alone
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("celltype", ["poisson", "lif"])
+@pytest.mark.parametrize("view", [slice(5, 12), slice(None, None, 3)])
+def test_spikes_of_a_view_kept_alone(sim, celltype, view):
+    """The device records spikes of the whole population; the host keeps those of the recorded cells only (7 of
+    400: each cell's bytes or bits are read alone; every third: the band decoded in slices of steps, then
+    filtered).  The trains equal those of the same network recording every cell: Poisson sources (a count per
+    cell and step, 3 kHz: several spikes in a step) and LIF cells (a bit)."""
+    def network(record_view):
+        sim.setup(timestep=0.1, min_delay=0.1, rng_seed=5)
+        if celltype == "poisson":
+            cells = sim.Population(400, sim.SpikeSourcePoisson(rate=3000.0))
+        else:
+            cells = sim.Population(400, sim.IF_curr_exp(i_offset=np.linspace(1.0, 3.0, 400)))
+        (cells[view] if record_view else cells).record("spikes")
+        sim.run(100.0)
+        trains = [np.asarray(st) for st in cells.get_data().segments[0].spiketrains]
+        stored = sum(len(entry[0]) for entry in sim.simulator.state.simulation.recorded[0])
+        sim.end()
+        return trains, stored
+    everything, _ = network(False)
+    some, stored = network(True)
+    expected = [everything[k] for k in range(400)[view]]
+    assert len(some) == len(expected) and sum(len(t) for t in expected) > 20
+    for a, b in zip(some, expected):
+        np.testing.assert_array_equal(a, b)
+    assert stored == sum(len(t) for t in expected)      # nothing of the other cells kept
