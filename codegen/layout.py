@@ -287,9 +287,10 @@ class Layout:
         whether the block records a byte (its number of spikes) per cell rather than a bit."""
         self.spike_bands, offset = [], 0
         for b in self.neuron_blocks:
-            ranges = [(slot.global_start, slot.global_start + rec.group.size) for rec in self.records
-                      if rec.variable == "spikes" for slot in [self.group_slot[rec.group][1]]
-                      if self.group_slot[rec.group][0] is b]
+            # the recorded cells' span in each group (a view records part of its population)
+            ranges = [(slot.global_start + int(np.min(rec.indices)), slot.global_start + int(np.max(rec.indices)) + 1)
+                      for rec in self.records if rec.variable == "spikes" and len(rec.indices)
+                      for slot in [self.group_slot[rec.group][1]] if self.group_slot[rec.group][0] is b]
             if ranges:
                 band = SpikeBand(b, min(r[0] for r in ranges), max(r[1] for r in ranges), bool(counts_for(b)), offset)
                 self.spike_bands.append(band)
