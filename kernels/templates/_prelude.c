@@ -59,12 +59,17 @@ DEVICE_FN void pg_atomic_add(GLOBAL scalar *p, scalar v)
 }
 #endif
 
-/* Philox4x32-10 counter-based RNG, keyed by (seed) and counted by (step, element, stream, draw):
- * the same seed gives the same numbers on every device and thread layout. */
-typedef struct { unsigned int c0, c1, c2, c3, k0, k1; } pg_rng_t;
+/* Philox4x32-10 counter-based RNG, keyed by (seed) and counted by (step, element, stream, block): the same seed
+ * gives the same numbers on every device and thread layout.  The four words of a block serve four draws in turn
+ * (the first is the block's c0, as the host's reproduction of pg_normal assumes). */
+typedef struct { unsigned int c0, c1, c2, c3, k0, k1, w1, w2, w3; int left; } pg_rng_t;
 
 DEVICE_FN unsigned int pg_philox(pg_rng_t *s)
 {
+    if (s->left > 0) {   /* words of the last block not yet drawn */
+        s->left -= 1;
+        return s->left == 2 ? s->w1 : (s->left == 1 ? s->w2 : s->w3);
+    }
     unsigned int c0 = s->c0, c1 = s->c1, c2 = s->c2, c3 = s->c3, k0 = s->k0, k1 = s->k1;
     for (int r = 0; r < 10; r++) {
         const unsigned int hi0 = MULHI_U32(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
@@ -72,7 +77,8 @@ DEVICE_FN unsigned int pg_philox(pg_rng_t *s)
         c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
         k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
     }
-    s->c3 += 1u;   /* next draw */
+    s->c3 += 1u;   /* next block */
+    s->w1 = c1; s->w2 = c2; s->w3 = c3; s->left = 3;
     return c0;
 }
 
@@ -81,6 +87,7 @@ DEVICE_FN pg_rng_t pg_rng_init(unsigned int seed_lo, unsigned int seed_hi, unsig
 {
     pg_rng_t s;
     s.c0 = step; s.c1 = element; s.c2 = stream; s.c3 = 0u; s.k0 = seed_lo; s.k1 = seed_hi;
+    s.w1 = 0u; s.w2 = 0u; s.w3 = 0u; s.left = 0;
     return s;
 }
 

@@ -623,3 +623,36 @@ def test_none_is_no_parameter_value(sim):
                         (lambda: cells[0:1].initialize(v=None), "population 'P': parameter 'v'")):
         with pytest.raises(InvalidParameterValueError, match=f"{names} must be a number.*not None"):
             make()
+
+
+def _philox_words(c0, c1, c2, c3, k0, k1):
+    """The four output words of Philox4x32-10 for counter (c0, c1, c2, c3) and key (k0, k1)."""
+    mask = 0xFFFFFFFF
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c0, 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = ((p1 >> 32) ^ c1 ^ k0) & mask, p1 & mask, ((p0 >> 32) ^ c3 ^ k1) & mask, p0 & mask
+        k0, k1 = (k0 + 0x9E3779B9) & mask, (k1 + 0xBB67AE85) & mask
+    return [c0, c1, c2, c3]
+
+
+def test_uniform_draws_take_the_four_words_of_a_philox_block(sim):
+    """A cell's draws in one step are the four words of the Philox block counted by (step, cell, stream, 0) in
+    turn, then those of block 1 (one Philox evaluation for four draws: Box-Muller's normal() takes one, not two).
+    Checked bit for bit in double precision, where a draw is word * 2^-32."""
+    sim.setup(timestep=0.1, precision="double", rng_seed=12345)
+    Draws = sim.create_neuron_model(
+        "FiveDraws", vars=[(f"u{k}", "scalar") for k in range(5)],
+        sim_code="u0 = uniform(); u1 = uniform(); u2 = uniform(); u3 = uniform(); u4 = uniform();",
+        threshold_condition_code="u0 > 2.0", reset_code="")
+    cells = sim.Population(3, Draws())
+    cells.record([f"u{k}" for k in range(5)])
+    sim.run(0.5)
+    seg = cells.get_data().segments[0]
+    got = np.stack([seg.filter(name=f"u{k}")[0].magnitude for k in range(5)], axis=-1)    # sample, cell, draw
+    seed = int(sim.simulator.state.network.seed) & 0xFFFFFFFFFFFFFFFF
+    stream = cells._group.rng_stream
+    for step in range(5):
+        for cell in range(3):
+            words = _philox_words(step, cell, stream, 0, seed & 0xFFFFFFFF, seed >> 32) \
+                + _philox_words(step, cell, stream, 1, seed & 0xFFFFFFFF, seed >> 32)[:1]
+            np.testing.assert_array_equal(got[step + 1, cell], np.array(words) * 2.0**-32)
