@@ -446,6 +446,22 @@ POISSON_SPARSE_MEAN = 0.25
 _POISSON_LONGEST_GAP = 1.0e8
 
 
+def _draw_next(log_stay: str, first: str) -> str:
+    """C: ``next_step`` <- the step of the next event, counting from step ``first``, where each step has one with
+    the same probability and ``log_stay`` is the log of the probability that it has none: a geometric number of
+    steps first.  ``armed`` is 0 when that is farther than _POISSON_LONGEST_GAP steps (the source draws again
+    there).  The process has no memory: a source may draw again at any step, e.g. after a parameter change."""
+    return (f"{{ const scalar gap = floor(log(1.0 - uniform()) / ({log_stay})); "
+            f"armed = gap < {_POISSON_LONGEST_GAP!r}; "
+            f"next_step = {first} + (armed ? (int)gap : (int){_POISSON_LONGEST_GAP!r}); }}")
+
+
+#: C: whether the source is due to draw the step of its next event (none drawn, a past one, or one not kept)
+_NOT_DRAWN = "next_step < step || (next_step == step && armed == 0)"
+#: State written when a source's parameters change: it draws the step of its next event again
+REDRAW = {"next_step": 0, "armed": 0}
+
+
 def _poisson_mean(p, dt):
     return np.asarray(p["rate"], float) * dt / 1000.0
 
@@ -487,12 +503,8 @@ SPIKE_SOURCE_POISSON = NeuronModel(
         int fire = 0;
         if (step >= start_step && step < stop_step && mean > 0.0) {{
             if (sparse != 0.0) {{
-                if (next_step < step || (next_step == step && armed == 0)) {{
-                    /* where the next spike falls, from this step on: this many empty steps first */
-                    const scalar gap = floor(-log(1.0 - uniform()) / mean);
-                    armed = gap < {_POISSON_LONGEST_GAP!r};
-                    next_step = step + (armed ? (int)gap : (int){_POISSON_LONGEST_GAP!r});
-                }}
+                if ({_NOT_DRAWN})     /* where the next spike falls, from this step on */
+                    {_draw_next("-mean", "step")}
                 if (next_step == step && armed) {{
                     const scalar u = uniform();      /* the count: at least one */
                     scalar p = p_one;
@@ -503,9 +515,7 @@ SPIKE_SOURCE_POISSON = NeuronModel(
                         p *= mean / fire;
                         cumulative += p;
                     }}
-                    const scalar gap = floor(-log(1.0 - uniform()) / mean);
-                    armed = gap < {_POISSON_LONGEST_GAP!r};
-                    next_step = step + 1 + (armed ? (int)gap : (int){_POISSON_LONGEST_GAP!r});
+                    {_draw_next("-mean", "step + 1")}
                 }}
             }} else {{
                 for (int part = 0; part < (int)parts; part++) {{
@@ -608,6 +618,11 @@ def gif_cond_exp(n_eta: int, n_gamma: int) -> NeuronModel:
     )
 
 
+def _ppd_hazard(p, dt):
+    return np.where(_f(p["rate"]) > 0, ms_per_step(dt) / np.maximum(
+        1000.0 / np.maximum(_f(p["rate"]), 1e-300) - _f(p["tau_refrac"]), 1e-300), 0.0)
+
+
 #: NEST's ppd_sup_generator with one process, step by step: while active, a spike in each step with probability
 #: ``hazard = h / (1000 / rate - tau_refrac)``; after a spike the process is dead for ``floor(tau_refrac / h)``
 #: steps (NEST's number of age bins, h the resolution in whole tics).  So an interval is that many steps plus a
@@ -617,24 +632,30 @@ def gif_cond_exp(n_eta: int, n_gamma: int) -> NeuronModel:
 SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
     name="SpikeSourcePoissonRefractory",
     params=("rate", "tau_refrac", "start", "duration"),
-    vars=(Var("dead", "int"),),
+    vars=(Var("dead", "int"), Var("next_step", "int"), Var("armed", "int")),
     derived_params=(
-        ("hazard", lambda p, dt: np.where(_f(p["rate"]) > 0, ms_per_step(dt) / np.maximum(
-            1000.0 / np.maximum(_f(p["rate"]), 1e-300) - _f(p["tau_refrac"]), 1e-300), 0.0)),
+        ("hazard", _ppd_hazard),
+        ("log_stay", lambda p, dt: np.log1p(-np.minimum(_ppd_hazard(p, dt), 1.0))),
         ("dead_steps", lambda p, dt: np.floor(_f(p["tau_refrac"]) / ms_per_step(dt))),
         ("start_step", _start_step),
         ("stop_step", _stop_step),
     ),
-    sim_code="""
+    # the step of the next spike is drawn (geometric) rather than a draw made every live step
+    sim_code=f"""
         int fire = 0;
-        if (rate > 0 && step >= start_step && step < stop_step) {
-            if (dead > 0) {
+        if (rate > 0 && step >= start_step && step < stop_step) {{
+            if (dead > 0) {{
                 dead -= 1;
-            } else if (uniform() < hazard) {
-                fire = 1;
-                dead = (int)dead_steps;
-            }
-        }
+            }} else {{
+                if ({_NOT_DRAWN})
+                    {_draw_next("log_stay", "step")}
+                if (next_step == step && armed) {{
+                    fire = 1;
+                    dead = (int)dead_steps;
+                    armed = 0;       /* the next one is drawn when the dead time is over */
+                }}
+            }}
+        }}
     """,
     threshold_code="fire",
     spike_source=True,
@@ -649,22 +670,29 @@ SPIKE_SOURCE_POISSON_REFRACTORY = NeuronModel(
 SPIKE_SOURCE_GAMMA = NeuronModel(
     name="SpikeSourceGamma",
     params=("alpha", "beta", "start", "duration"),
-    vars=(Var("moves_to_go", "int"),),
+    vars=(Var("moves_to_go", "int"), Var("next_step", "int"), Var("armed", "int")),
     derived_params=(
         ("move_probability", lambda p, dt: _f(p["beta"]) * ms_per_step(dt) / 1000.0),
+        ("log_stay", lambda p, dt: np.log1p(-np.minimum(_f(p["beta"]) * ms_per_step(dt) / 1000.0, 1.0))),
         ("start_step", _start_step),
         ("stop_step", _stop_step),
     ),
-    sim_code="""
+    # the step of the next move is drawn (geometric) rather than a draw made every step
+    sim_code=f"""
         int fire = 0;
-        if (beta > 0 && step >= start_step && step < stop_step && uniform() < move_probability) {
-            if (moves_to_go > 0) {
-                moves_to_go -= 1;
-            } else {
-                fire = 1;
-                moves_to_go = (int)alpha - 1;
-            }
-        }
+        if (beta > 0 && step >= start_step && step < stop_step) {{
+            if ({_NOT_DRAWN})
+                {_draw_next("log_stay", "step")}
+            if (next_step == step && armed) {{
+                if (moves_to_go > 0) {{
+                    moves_to_go -= 1;
+                }} else {{
+                    fire = 1;
+                    moves_to_go = (int)alpha - 1;
+                }}
+                {_draw_next("log_stay", "step + 1")}
+            }}
+        }}
     """,
     threshold_code="fire",
     spike_source=True,

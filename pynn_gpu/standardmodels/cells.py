@@ -281,7 +281,7 @@ class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     grid_parameters = ("start", "duration")
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
     #: State written when parameters change: the step of the next spike is drawn again (see SPIKE_SOURCE_POISSON)
-    state_after_change = {"next_step": 0, "armed": 0}
+    state_after_change = neurons.REDRAW
 
     def check(self, native: dict, where: str = ""):
         """As the base check, and at most POISSON_MAX_MEAN_COUNT spikes per step on average (a step's count is
@@ -303,6 +303,7 @@ class SpikeSourcePoissonRefractory(GPUCellMixin, cells.SpikeSourcePoissonRefract
     __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
     translations = _identity("rate", "tau_refrac", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_POISSON_REFRACTORY
+    state_after_change = neurons.REDRAW
     grid_parameters = ("start", "duration")
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "tau_refrac": FINITE_NON_NEGATIVE,
                         "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
@@ -331,6 +332,7 @@ class SpikeSourceGamma(GPUCellMixin, cells.SpikeSourceGamma):
     __doc__ = cells.SpikeSourceGamma.__doc__
     translations = _identity("alpha", "beta", "start", "duration")
     codegen_model = neurons.SPIKE_SOURCE_GAMMA
+    state_after_change = neurons.REDRAW
 
     def check(self, native: dict, where: str = ""):
         """As the base check, and beta at most 1000/dt Hz: the process moves at most one state per step."""

@@ -449,3 +449,23 @@ def test_poisson_window_and_reset(sim):
         assert times.min() > 100.0 and times.max() <= 300.0 + 1e-9
         assert abs(len(times) / 1000 - 4.0) < 5 * np.sqrt(4.0 / 1000)
         sim.reset()
+
+
+@pytest.mark.parametrize("kind", ["ppd", "gamma"])
+def test_renewal_source_change_acts_at_once(sim, kind):
+    """SpikeSourcePoissonRefractory and SpikeSourceGamma draw the step of their next spike or move ahead; a new
+    rate is taken from the next step, not after the gap drawn at the old one (at 0.01 Hz, ~100 s): 100 ms at
+    400 Hz give 40 spikes per source (gamma: 400 Hz with alpha 1, after the one move to its first spike)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    if kind == "ppd":
+        cells = sim.Population(500, sim.SpikeSourcePoissonRefractory(rate=0.01, tau_refrac=1.0))
+        new = dict(rate=400.0)
+    else:
+        cells = sim.Population(500, sim.SpikeSourceGamma(alpha=1, beta=0.01))
+        new = dict(beta=400.0)
+    cells.record("spikes")
+    sim.run(50.0)
+    cells.set(**new)
+    sim.run(100.0)
+    counts = np.array([np.sum(np.asarray(st) > 50.0) for st in cells.get_data().segments[0].spiketrains])
+    assert abs(counts.mean() - 40.0) < 5 * np.sqrt(40.0 / 500) + 1.0
