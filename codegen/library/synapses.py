@@ -102,12 +102,15 @@ STDP = WeightUpdateModel(
             if (t_j >= t_spike - d_learn + eps)
                 break;
             const scalar kp = kplus * exp((t_last - (t_j + d_learn)) / tau_plus);
-            weight = fmin(weight / w_max + A_plus * pow(1.0 - weight / w_max, mu_plus) * kp, 1.0) * w_max;
+            const scalar room = 1.0 - weight / w_max;       // room^mu: pow() only for Gutig's exponents
+            const scalar scale = mu_plus == 0.0 ? 1.0 : (mu_plus == 1.0 ? room : pow(room, mu_plus));
+            weight = fmin(weight / w_max + A_plus * scale * kp, 1.0) * w_max;
         }
         // depression: the post trace at t - d, from the last post spike strictly before it
     """ + _post_trace_before_spike("tau_minus") + """
-        weight = fmax(weight / w_max - A_minus * pow(fmax(weight / w_max - w_min / w_max, 0.0), mu_minus) * kminus,
-                      w_min / w_max) * w_max;
+        const scalar above = fmax(weight / w_max - w_min / w_max, 0.0);
+        const scalar scale = mu_minus == 0.0 ? 1.0 : (mu_minus == 1.0 ? above : pow(above, mu_minus));
+        weight = fmax(weight / w_max - A_minus * scale * kminus, w_min / w_max) * w_max;
         add_to_post(weight);
         kplus = kplus * exp((t_last - t_spike) / tau_plus) + 1.0;
         t_last = t_spike;
