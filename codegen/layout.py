@@ -6,6 +6,7 @@ ordered by model so that each merged model block is a contiguous range.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,14 +201,28 @@ class SpikeBand:
     took 1,000 comparisons per spike)."""
 
     block: NeuronBlock
-    lo: int
-    hi: int
+    cells: np.ndarray          # global indices of the recorded cells, sorted (a view records part of its group)
     counts: bool
     offset: int = 0
 
     @property
+    def lo(self) -> int:
+        return int(self.cells[0])
+
+    @property
+    def hi(self) -> int:
+        return int(self.cells[-1]) + 1
+
+    @property
     def words(self) -> int:
         return (self.hi - self.lo + 3) // 4 if self.counts else (self.hi - self.lo + 31) // 32
+
+    @functools.cached_property
+    def recorded(self) -> np.ndarray:
+        """Per cell from ``lo`` to ``hi``: whether its spikes are recorded."""
+        mask = np.zeros(self.hi - self.lo, bool)
+        mask[self.cells - self.lo] = True
+        return mask
 
 
 @dataclass(eq=False)
@@ -287,12 +302,11 @@ class Layout:
         whether the block records a byte (its number of spikes) per cell rather than a bit."""
         self.spike_bands, offset = [], 0
         for b in self.neuron_blocks:
-            # the recorded cells' span in each group (a view records part of its population)
-            ranges = [(slot.global_start + int(np.min(rec.indices)), slot.global_start + int(np.max(rec.indices)) + 1)
-                      for rec in self.records if rec.variable == "spikes" and len(rec.indices)
-                      for slot in [self.group_slot[rec.group][1]] if self.group_slot[rec.group][0] is b]
-            if ranges:
-                band = SpikeBand(b, min(r[0] for r in ranges), max(r[1] for r in ranges), bool(counts_for(b)), offset)
+            cells = [self.group_slot[rec.group][1].global_start + np.asarray(rec.indices, np.int64)
+                     for rec in self.records if rec.variable == "spikes" and self.group_slot[rec.group][0] is b]
+            cells = np.unique(np.concatenate(cells)) if cells else np.zeros(0, np.int64)
+            if len(cells):
+                band = SpikeBand(b, cells, bool(counts_for(b)), offset)
                 self.spike_bands.append(band)
                 offset += band.words
         self.spike_words = offset

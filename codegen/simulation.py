@@ -726,17 +726,19 @@ class Simulation:
         found = []          # (steps, global cells) of each band
         for band in self.layout.spike_bands:
             part = rows[:, band.offset:band.offset + band.words]
-            wanted = self._recorded_cells(band)
-            if len(wanted) * 8 < band.hi - band.lo:    # a few cells of the band: read their bits or bytes only
-                steps, cells = _spikes_of_cells(part, band.counts, wanted - band.lo)
+            if len(band.cells) * 8 < band.hi - band.lo:    # a few cells of the band: read their bits or bytes only
+                steps, cells = _spikes_of_cells(part, band.counts, band.cells - band.lo)
             else:
                 # in slices of steps: the temporaries of a chunk of many spiking cells stay small
                 per_slice = max(1, SPIKE_DECODE_BYTES // max(1, 4 * band.words))
                 pieces = [_spikes_of_band(np.ascontiguousarray(part[r:r + per_slice]), band.counts, band.words)
                           for r in range(0, len(part), per_slice)]
-                offsets = range(0, len(part), per_slice)
-                steps = np.concatenate([p[0] + r for p, r in zip(pieces, offsets)] or [np.zeros(0, np.int64)])
+                steps = np.concatenate([p[0] + r for p, r in zip(pieces, range(0, len(part), per_slice))]
+                                       or [np.zeros(0, np.int64)])
                 cells = np.concatenate([p[1] for p in pieces] or [np.zeros(0, np.int64)])
+                if len(band.cells) < band.hi - band.lo:    # cells in the band's span that are not recorded
+                    keep = band.recorded[cells]
+                    steps, cells = steps[keep], cells[keep]
             found.append((steps + start, cells + band.lo))
         steps = np.concatenate([f[0] for f in found])
         cells = np.concatenate([f[1] for f in found])
@@ -749,29 +751,10 @@ class Simulation:
             first = self.layout.group_slot[rec.group][1].global_start
             if many:
                 lo, hi = np.searchsorted(cells, [first, first + rec.group.size])
-                mine_steps, mine_cells = steps[lo:hi], cells[lo:hi] - first
+                self.recorded[rec.index].append((steps[lo:hi], cells[lo:hi] - first))
             else:
                 mine = (cells >= first) & (cells < first + rec.group.size)
-                mine_steps, mine_cells = steps[mine], cells[mine] - first
-            if len(rec.indices) < rec.group.size:      # a view records: the device records the whole group
-                wanted = np.zeros(rec.group.size, bool)
-                wanted[rec.indices] = True
-                keep = wanted[mine_cells]
-                mine_steps, mine_cells = mine_steps[keep], mine_cells[keep]
-            self.recorded[rec.index].append((mine_steps, mine_cells))
-
-    def _recorded_cells(self, band) -> np.ndarray:
-        """The global indices of the cells of ``band`` whose spikes are recorded, sorted."""
-        cached = getattr(self, "_band_cells", None)
-        if cached is None or cached[0] is not self.layout:
-            cached = self._band_cells = (self.layout, {})
-        cells = cached[1].get(id(band))
-        if cells is None:
-            cells = cached[1][id(band)] = np.unique(np.concatenate(
-                [self.layout.group_slot[rec.group][1].global_start + np.asarray(rec.indices, np.int64)
-                 for rec in self.layout.records if rec.variable == "spikes"
-                 and self.layout.group_slot[rec.group][0] is band.block] or [np.zeros(0, np.int64)]))
-        return cells
+                self.recorded[rec.index].append((steps[mine], cells[mine] - first))
 
     def _synapse_slice(self, sg):
         """The synapse block of group ``sg`` and the slice its synapses take in the block's arrays."""
