@@ -28,8 +28,6 @@ def index_dtype(bound: int):
 def compact(values) -> np.ndarray:
     """Integer ``values`` as int32 if they all fit, else as they are."""
     values = np.asarray(values)
-    if values.dtype == np.int32 or not values.size:
-        return values.astype(np.int32, copy=False) if not values.size else values
-    if values.min() < -(1 << 31) or values.max() >= 1 << 31:
+    if values.size and values.dtype != np.int32 and (values.min() < -(1 << 31) or values.max() >= 1 << 31):
         return values
-    return values.astype(np.int32)
+    return values.astype(np.int32, copy=False)

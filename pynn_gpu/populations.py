@@ -360,7 +360,7 @@ class Population(_ParameterAccess, common.Population):
                                                cells=cells):
             simulator.state.mark_changed()        # a shared parameter now differs between cells: regenerate
         for var, value in getattr(self.celltype, "state_after_change", {}).items():
-            sim.write_state(self._group, var, np.full(self.size, value, np.int32))
+            sim.write_state(self._group, var, value)
         for name, segments in self.celltype.extra_globals(self._parameters, dt).items():
             sim.set_extra_global(self._group, name, segments)
             # continue from the first spike not yet due

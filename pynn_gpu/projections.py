@@ -394,8 +394,7 @@ class Projection(common.Projection):
             self._sync_from_device(index=order[i:i + 1])        # its learned values as they are now
             return Connection(self, i, int(order[i]))
         positions = range(len(order))[i]
-        few = len(positions) <= max(64, len(order) // 64)
-        self._sync_from_device(index=order[np.asarray(positions, np.int64)] if few else None)
+        self._sync_from_device(index=self._few(order[np.asarray(positions, np.int64)]))
         return [Connection(self, j, int(order[j])) for j in positions]
 
     def _get_attributes_as_list(self, names):
@@ -510,8 +509,7 @@ class Projection(common.Projection):
         values = self._check_values({name: np.asarray(values, float)}, type_checks=False)[name]
         # a few connections (Connection attributes, prj[i].weight = w) are read and written element by element:
         # whole arrays made a loop over the connections quadratic (57 ms a connection at 4 M)
-        few = None if isinstance(index, slice) or len(index) > max(64, len(self._pre) // 64) else \
-            np.asarray(index, np.int64)
+        few = None if isinstance(index, slice) else self._few(np.asarray(index, np.int64))
         self._sync_from_device(force=True, index=few)
         self._check_together({**{n: a[index] for n, a in self._attributes.items()}, name: values})
         self._writable(name)[index] = values
@@ -523,6 +521,11 @@ class Projection(common.Projection):
                 sim.write_synapse_var(sg, name, self._attributes[name][at], index=local)
         else:
             simulator.state.mark_changed()
+
+    def _few(self, index: np.ndarray):
+        """``index`` if it selects few of the connections (read and written on the device element by element), else
+        None (the whole arrays)."""
+        return index if len(index) <= max(64, len(self._pre) // 64) else None
 
     def _group_parts(self, index=None):
         """Per built synapse group: (group, its connections, ``index``'s connections among them as indices into

@@ -435,8 +435,12 @@ POISSON_MAX_MEAN_COUNT = 150.0
 _POISSON_PART_MEAN = 30.0
 
 
+def _poisson_mean(p, dt):
+    return np.asarray(p["rate"], float) * dt / 1000.0
+
+
 def _poisson_parts(p, dt):
-    return np.maximum(1.0, np.ceil(np.asarray(p["rate"], float) * dt / 1000.0 / _POISSON_PART_MEAN))
+    return np.maximum(1.0, np.ceil(_poisson_mean(p, dt) / _POISSON_PART_MEAN))
 
 
 #: Below this mean number of spikes per step a SpikeSourcePoisson draws where its next spike falls instead of a
@@ -460,10 +464,6 @@ def _draw_next(log_stay: str, first: str) -> str:
 _NOT_DRAWN = "next_step < step || (next_step == step && armed == 0)"
 #: State written when a source's parameters change: it draws the step of its next event again
 REDRAW = {"next_step": 0, "armed": 0}
-
-
-def _poisson_mean(p, dt):
-    return np.asarray(p["rate"], float) * dt / 1000.0
 
 
 def _poisson_p_one(p, dt):
@@ -672,7 +672,7 @@ SPIKE_SOURCE_GAMMA = NeuronModel(
     params=("alpha", "beta", "start", "duration"),
     vars=(Var("moves_to_go", "int"), Var("next_step", "int"), Var("armed", "int")),
     derived_params=(
-        ("move_probability", lambda p, dt: _f(p["beta"]) * ms_per_step(dt) / 1000.0),
+        # the log of the probability that a step has no move (beta * h / 1000 is that of a move)
         ("log_stay", lambda p, dt: np.log1p(-np.minimum(_f(p["beta"]) * ms_per_step(dt) / 1000.0, 1.0))),
         ("start_step", _start_step),
         ("stop_step", _stop_step),
