@@ -280,8 +280,9 @@ class SpikeSourcePoisson(GPUCellMixin, cells.SpikeSourcePoisson):
     codegen_model = neurons.SPIKE_SOURCE_POISSON
     grid_parameters = ("start", "duration")
     parameter_checks = {"rate": FINITE_NON_NEGATIVE, "start": FINITE_NON_NEGATIVE, "duration": NON_NEGATIVE}
-    #: State written when parameters change: the step of the next spike is drawn again (see SPIKE_SOURCE_POISSON)
-    state_after_change = neurons.REDRAW
+    #: State written when parameters change: the step of the next spike is drawn again and the counts drawn
+    #: ahead are dropped (see SPIKE_SOURCE_POISSON)
+    state_after_change = neurons.POISSON_REDRAW
 
     def check(self, native: dict, where: str = ""):
         """As the base check, and at most POISSON_MAX_MEAN_COUNT spikes per step on average (a step's count is

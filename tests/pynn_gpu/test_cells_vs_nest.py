@@ -21,6 +21,7 @@ models, 1e-8 mV for the RKF45 ones.  Not tested: EIF with tau_refrac = 0, where 
 a step when a weight changes by 1e-13 (relative), so no port can follow it spike for spike.
 """
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -393,13 +394,14 @@ def _step_counts(trains, dt, steps):
                      for st in trains])
 
 
-@pytest.mark.parametrize("rate", [30.0, 500.0, 2400.0, 2600.0])
+@pytest.mark.parametrize("rate", [30.0, 500.0, 1400.0, 1600.0, 15000.0])
 def test_poisson_steps_are_independent_poisson_counts(sim, rate):
-    """Below a mean of 0.25 spikes a step the source draws where its next spike falls (geometric gaps, then a
-    count of at least one); above, a count every step.  Either way each step's count is Poisson with mean
-    rate * dt, independent of the step before: the share of steps with spikes, of steps with two or more, the mean
-    and variance of the counts and the share of spiking steps right after a spiking step, each within 5 sigma
-    (2,000 sources x 1,000 steps; means 0.003, 0.05, 0.24 and 0.26)."""
+    """Below a mean of 0.15 spikes a step the source draws where its next spike falls (geometric gaps, then a
+    count of at least one); above, it draws four steps' counts at once and queues three.  Either way each step's
+    count is Poisson with mean rate * dt, independent of the steps before: the share of steps with at least 1, 2
+    and 5 spikes, the mean and variance of the counts, the share of spiking steps 1 to 4 steps after a spiking
+    step, and the correlation of counts 1 to 4 steps apart, each within 5 sigma (2,000 sources x 1,000 steps;
+    means 0.003, 0.05, 0.14, 0.16 and 1.5)."""
     dt, steps, n = 0.1, 1000, 2000
     sim.setup(timestep=dt, min_delay=dt)
     cells = sim.Population(n, sim.SpikeSourcePoisson(rate=rate))
@@ -407,15 +409,36 @@ def test_poisson_steps_are_independent_poisson_counts(sim, rate):
     sim.run(steps * dt)
     counts = _step_counts(cells.get_data().segments[0].spiketrains, dt, steps)
     mean, size = rate * dt / 1000.0, counts.size
-    p1, p2 = -np.expm1(-mean), -np.expm1(-mean) - mean * np.exp(-mean)      # P(k >= 1), P(k >= 2)
-    for observed, p in ((np.mean(counts >= 1), p1), (np.mean(counts >= 2), p2)):
-        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / size) + 1e-9, (observed, p)
+    for at_least in (1, 2, 5):
+        p = 1.0 - sum(np.exp(-mean) * mean ** k / math.factorial(k) for k in range(at_least))
+        if p > 1e-4:
+            observed = np.mean(counts >= at_least)
+            assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / size), (at_least, observed, p)
     assert abs(counts.mean() - mean) < 5 * np.sqrt(mean / size)
     assert abs(counts.var() - mean) < 5 * mean * np.sqrt(2.0 / size) + 5 * np.sqrt(mean / size)
-    spiking = counts >= 1
-    pairs = int(spiking[:, :-1].sum())
-    after = spiking[:, 1:][spiking[:, :-1]].mean()
-    assert abs(after - p1) < 5 * np.sqrt(p1 * (1 - p1) / pairs)
+    spiking, p1 = counts >= 1, -np.expm1(-mean)
+    for lag in range(1, 5):
+        pairs = int(spiking[:, :-lag].sum())
+        after = spiking[:, lag:][spiking[:, :-lag]].mean()
+        assert abs(after - p1) < 5 * np.sqrt(p1 * (1 - p1) / pairs), (lag, after, p1)
+        a, b = counts[:, :-lag].ravel() - mean, counts[:, lag:].ravel() - mean
+        assert abs(np.mean(a * b)) / mean < 5 / np.sqrt(a.size), lag
+
+
+def test_poisson_rate_change_empties_the_queue(sim):
+    """A dense source draws four steps' counts at once; a new rate is taken from the next step, not after the
+    counts queued at the old one: at dt = 1 ms, 1 kHz then 20 kHz gives 20 spikes a step from the first step of
+    the second run (the queue would give 1 for up to three steps)."""
+    sim.setup(timestep=1.0, min_delay=1.0)
+    cells = sim.Population(500, sim.SpikeSourcePoisson(rate=1000.0))
+    cells.record("spikes")
+    sim.run(9.0)            # 9 steps: three counts queued at the end, drawn at the old rate
+    cells.set(rate=20000.0)
+    sim.run(3.0)
+    counts = _step_counts(cells.get_data().segments[0].spiketrains, 1.0, 12)
+    assert abs(counts[:, :9].mean() - 1.0) < 5 * np.sqrt(1.0 / counts[:, :9].size)
+    for step in range(9, 12):
+        assert abs(counts[:, step].mean() - 20.0) < 5 * np.sqrt(20.0 / 500), step
 
 
 def test_poisson_rate_change_acts_at_once(sim):
