@@ -38,11 +38,13 @@ def _fmt_bytes(n: float) -> str:
         n /= 1024
 
 
-def _in_order(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """``values[order]``, without the gather when all values are equal (one delay, one weight: the usual case)."""
+def _put_in_order(out: np.ndarray, values: np.ndarray, order: np.ndarray):
+    """``out[:] = values[order]`` with no temporary, and no gather when all values are equal (one delay, one
+    weight: the usual case)."""
     if values.size and values.min() == values.max():
-        return np.full(len(order), values.flat[0], values.dtype)
-    return values[order]
+        out[:] = values.flat[0]
+    else:
+        np.take(values, order, out=out, mode="wrap")     # (mode 'raise' would gather into a temporary first)
 
 
 #: Up to this many groups recording spikes, each picks its spikes from a chunk's by a mask; beyond, by a sort.
@@ -109,6 +111,7 @@ class Simulation:
         self.step = 0
         self.rng_epoch = 0      # joins the key of every random draw (see set_rng_epoch)
         self._host = {}         # buffer name -> host array (the source of every upload)
+        self._device_only = {}  # buffer name -> dtype, for arrays only the device holds (see _allocate)
         self._row_pre = {}      # synapse block index -> each row's presynaptic neuron (host only)
         self._check_ring_buffer()
         self._pack_all()
@@ -164,9 +167,13 @@ class Simulation:
         self._host[b.shared_param_buffer] = b.table().astype(self.dtype)
 
     def _pack_synapses(self, sb):
+        """The block's synapses in row order (by presynaptic neuron, stable), written group by group into arrays
+        of the block's size (no list of parts joined at the end: that held each array twice)."""
         lay = self.layout
-        pre, row_start, post, delay = [], [np.zeros(1, np.int64)], [], []
-        values = {v: [] for v in sb.scalar_vars}
+        n_syn = sum(len(sg.pre_ind) for sg in sb.groups)
+        pre, row_start = [], [np.zeros(1, np.int64)]
+        post, delay = np.empty(n_syn, np.int32), np.empty(n_syn, np.int32)
+        values = {v: np.empty(n_syn, self.dtype) for v in sb.scalar_vars}
         self.synapse_order = getattr(self, "synapse_order", {})
         self._inverse_order = {}        # id(group) -> where each synapse of the group sits (see _positions)
         base = 0
@@ -174,26 +181,28 @@ class Simulation:
             _, pslot = lay.group_slot[sg.pre]
             pblock, qslot = lay.group_slot[sg.post]
             plane = lay.receptor_plane[(pblock.index, sg.receptor)]
-            order = stable_order(sg.pre_ind, sg.pre.size)
-            self.synapse_order[sg] = compact(order)       # (kept for the run: int32 where it fits)
+            order = compact(stable_order(sg.pre_ind, sg.pre.size))
+            self.synapse_order[sg] = order       # (kept for the run: int32 where it fits)
             counts = np.bincount(sg.pre_ind, minlength=sg.pre.size)
             pre.append(pslot.global_start + np.arange(sg.pre.size))
             row_start.append(base + np.cumsum(counts))
+            part = slice(base, base + len(order))
             base += len(order)
-            post.append((np.asarray(sg.post_ind, np.int32) + np.int32(plane * lay.n_total + qslot.global_start))[order])
-            delay.append(_in_order(np.asarray(sg.delay_steps, np.int32), order))
+            np.take(np.asarray(sg.post_ind, np.int32), order, out=post[part], mode="wrap")
+            post[part] += np.int32(plane * lay.n_total + qslot.global_start)
+            _put_in_order(delay[part], np.asarray(sg.delay_steps, np.int32), order)
             for v in sb.scalar_vars:
-                values[v].append(_in_order(np.asarray(sg.vars[v], self.dtype), order))
+                _put_in_order(values[v][part], np.asarray(sg.vars[v], self.dtype), order)
         # each row's presynaptic neuron: host-side only, for the per-neuron row index (_pack_pre_rows)
         self._row_pre[sb.index] = np.concatenate(pre).astype(np.int32)
         if sb.needs_syn_pre:    # each synapse's presynaptic neuron, in row order
             self._host[sb.buffer("syn_pre")] = np.repeat(self._row_pre[sb.index],
                                                          np.diff(np.concatenate(row_start))).astype(np.int32)
         self._host[sb.buffer("row_start")] = np.concatenate(row_start).astype(np.int32)
-        self._host[sb.buffer("post")] = np.concatenate(post).astype(np.int32, copy=False)
-        self._host[sb.buffer("delay")] = np.concatenate(delay).astype(np.int32, copy=False)
+        self._host[sb.buffer("post")] = post
+        self._host[sb.buffer("delay")] = delay
         for v in sb.scalar_vars:
-            self._host[sb.buffer(f"var_{v}")] = np.concatenate(values[v]).astype(self.dtype, copy=False)
+            self._host[sb.buffer(f"var_{v}")] = values[v]
         if sb.columns:
             self._pack_columns(sb)
 
@@ -367,12 +376,13 @@ class Simulation:
 
     def _check_memory(self) -> int:
         """Refuse a network that does not fit before allocating; return the recording chunk length."""
-        static = sum(a.nbytes for a in self._host.values())
+        sizes = self._allocation_sizes()
+        static = sum(sizes.values())
         budget = int(self.rt.global_mem_size * MEMORY_FRACTION)
-        biggest = max(self._host.items(), key=lambda kv: kv[1].nbytes)
-        if biggest[1].nbytes > self.rt.max_alloc_size:
+        biggest = max(sizes.items(), key=lambda kv: kv[1])
+        if biggest[1] > self.rt.max_alloc_size:
             raise DeviceMemoryError(
-                f"buffer '{biggest[0]}' needs {_fmt_bytes(biggest[1].nbytes)} but {self.rt.device_name} allows "
+                f"buffer '{biggest[0]}' needs {_fmt_bytes(biggest[1])} but {self.rt.device_name} allows "
                 f"at most {_fmt_bytes(self.rt.max_alloc_size)} per allocation; reduce the network size")
         chunk = CHUNK_STEPS
         while chunk > 1 and static + self._record_bytes(chunk) > budget:
@@ -383,6 +393,17 @@ class Simulation:
                 f"but {self.rt.device_name} has {_fmt_bytes(self.rt.global_mem_size)} "
                 f"({int(MEMORY_FRACTION * 100)}% usable); reduce the network or what is recorded")
         return chunk
+
+    def _allocation_sizes(self) -> dict:
+        """Bytes of each device allocation :meth:`_allocate` will make, by buffer name (a packed buffer holds
+        several arrays)."""
+        sizes, packed = {}, set()
+        for buffer, members in self.program.packed.items():
+            itemsize = self._host[members[0][0]].dtype.itemsize
+            sizes[buffer] = max(max(offset + count for _, offset, count in members), 1) * itemsize
+            packed.update(name for name, _, _ in members)
+        sizes.update((name, values.nbytes) for name, values in self._host.items() if name not in packed)
+        return sizes
 
     def _check_host_memory(self, end: int):
         """Refuse, before it starts, a run whose recorded signals would not fit in the host's free memory."""
@@ -434,17 +455,17 @@ class Simulation:
     def _upload_array(self, name: str, values: np.ndarray, first: int = 0):
         """Copy ``values`` to the device array ``name`` from its element ``first`` on."""
         buffer, offset = self._device(name)
-        self.rt.copy_to_device(buffer, values, offset=offset + first * self._host[name].dtype.itemsize)
+        self.rt.copy_to_device(buffer, values, offset=offset + first * self._dtype(name).itemsize)
 
     def _download(self, name: str, out: np.ndarray, blocking: bool = True, first: int = 0):
         """Copy device array ``name`` from its element ``first`` on into ``out``."""
         buffer, offset = self._device(name)
         return self.rt.copy_from_device(buffer, out, blocking=blocking,
-                                        offset=offset + first * self._host[name].dtype.itemsize)
+                                        offset=offset + first * self._dtype(name).itemsize)
 
     def _read_elements(self, name: str, positions: np.ndarray) -> np.ndarray:
         """Elements ``positions`` of device array ``name``: a copy each when they are few, else their span."""
-        dtype = self._host[name].dtype
+        dtype = self._dtype(name)
         if len(positions) <= FEW_ELEMENTS:
             out = np.empty(len(positions), dtype)
             for k, p in enumerate(positions):
@@ -457,7 +478,7 @@ class Simulation:
 
     def _write_elements(self, name: str, positions: np.ndarray, values: np.ndarray):
         """Write ``values`` to elements ``positions`` of device array ``name`` (as :meth:`_read_elements`)."""
-        values = np.asarray(values, self._host[name].dtype)
+        values = np.asarray(values, self._dtype(name))
         if len(positions) <= FEW_ELEMENTS:
             for k, p in enumerate(positions):
                 self._upload_array(name, values[k:k + 1], first=int(p))
@@ -473,24 +494,48 @@ class Simulation:
         self.rt.fill_zero(buffer, self._host[name].nbytes, offset=offset)
 
     def _allocate(self):
-        """Device buffers: one per host array, except the fixed-size arrays the program packs together."""
+        """Device buffers: one per host array, except the fixed-size arrays the program packs together.
+
+        Each array is copied into its place and, if only the device needs it, let go at once: the synapses'
+        indices and delays, and their variables the kernels never change (their device values are also those
+        :meth:`reset` returns to).  So a network's synapses are held once, not on the host as well, and never
+        twice on the host while they are packed."""
         self._packed_at = {}
         self._buffers = {}
+        device_only = self._synapse_arrays_for_the_device()
         for buffer, members in self.program.packed.items():
-            itemsize = self._host[members[0][0]].dtype.itemsize
+            dtype = self._host[members[0][0]].dtype
             total = max(offset + count for _, offset, count in members)
-            packed = np.zeros(max(total, 1), self._host[members[0][0]].dtype)
+            self._buffers[buffer] = device = self.rt.allocate(max(total, 1) * dtype.itemsize)
             for name, offset, count in members:
                 values = self._host[name]
-                if len(values) > count or values.dtype != packed.dtype:
+                if len(values) > count or values.dtype != dtype:
                     raise CodegenError(f"array '{name}' ({len(values)} x {values.dtype}) does not fit its place in "
-                                       f"'{buffer}' ({count} x {packed.dtype})")
-                packed[offset:offset + len(values)] = values
-                self._packed_at[name] = (buffer, offset * itemsize)
-            self._buffers[buffer] = self.rt.to_device(packed)
+                                       f"'{buffer}' ({count} x {dtype})")
+                self.rt.copy_to_device(device, values, offset=offset * dtype.itemsize, blocking=True)
+                if count > len(values):
+                    self.rt.fill_zero(device, (count - len(values)) * dtype.itemsize,
+                                      offset=(offset + len(values)) * dtype.itemsize)
+                self._packed_at[name] = (buffer, offset * dtype.itemsize)
+                if name in device_only:
+                    self._device_only[name] = dtype
+                    del self._host[name], values
         for name, values in self._host.items():
             if name not in self._packed_at:
                 self._buffers[name] = self.rt.to_device(values)
+
+    def _synapse_arrays_for_the_device(self) -> set:
+        """Names of the synapse arrays the host does not need once the device has them."""
+        names = set()
+        for sb in self.layout.synapse_blocks:
+            names.update(sb.buffer(what) for what in ("row_start", "post", "delay", "syn_pre", "col_post",
+                                                      "col_start", "col_syn"))
+            names.update(sb.buffer(f"var_{v}") for v in sb.scalar_vars if v not in sb.written_vars)
+        return names
+
+    def _dtype(self, name: str):
+        """The element type of array ``name``."""
+        return self._device_only[name] if name in self._device_only else self._host[name].dtype
 
     def set_group_params(self, group, values: dict, cells=None) -> bool:
         """Replace parameters of ``group`` (model units, arrays of group size) and recompute derived ones (only for
@@ -657,8 +702,8 @@ class Simulation:
         if "pg_st" in self._host:
             self._host["pg_st"][:] = NO_SPIKE
             self.upload("pg_st")
-        for sb in self.layout.synapse_blocks:   # per-synapse state back to its initial values
-            for v in sb.scalar_vars:
+        for sb in self.layout.synapse_blocks:   # per-synapse state the kernels change back to its initial values
+            for v in sb.written_vars:
                 self.upload(sb.buffer(f"var_{v}"))
         self.recorded = {rec.index: [] for rec in self.layout.records}
 
@@ -789,7 +834,7 @@ class Simulation:
         name = sb.buffer(f"var_{var}")
         if index is not None:
             return self._read_elements(name, self._positions(sg, index)).astype(float)
-        host = np.empty(sl.stop - sl.start, self._host[name].dtype)
+        host = np.empty(sl.stop - sl.start, self._dtype(name))
         self._download(name, host, first=sl.start)
         out = np.empty(len(host), float)
         out[self.synapse_order[sg]] = host
@@ -806,13 +851,13 @@ class Simulation:
             values, index = whole, None
         if index is not None:
             positions = self._positions(sg, index)
-            values = np.asarray(values, float).astype(self._host[name].dtype)
-            if reset_value:
+            values = np.asarray(values, float).astype(self._dtype(name))
+            if reset_value and name in self._host:      # (else the device's value is the one reset() keeps)
                 self._host[name][positions] = values
             self._write_elements(name, positions, values)
             return
-        part = np.asarray(values, float)[self.synapse_order[sg]].astype(self._host[name].dtype)
-        if reset_value:
+        part = np.asarray(values, float)[self.synapse_order[sg]].astype(self._dtype(name))
+        if reset_value and name in self._host:
             self._host[name][sl] = part
         self._upload_array(name, part, first=sl.start)
         if var == sb.model.post_trace and "pg_tau_minus" in self._host:      # the targets' trace follows it

@@ -54,6 +54,14 @@ def _population_index(cells):
     return which, ids - firsts[which]
 
 
+def _local_indices(local: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``local[flat]``: the cells' indices in their populations.  Where ``local`` is the identity (the projection's
+    side is a whole Population, the usual case) that is ``flat`` itself, kept once instead of twice."""
+    if len(local) and local[0] == 0 and local[-1] == len(local) - 1 and np.array_equal(local, np.arange(len(local))):
+        return compact(flat)
+    return local[flat]
+
+
 def _repeats(flat: np.ndarray, size: int) -> bool:
     """Whether a cell index (of ``size``) occurs more than once in ``flat``: a byte per cell, no sort."""
     seen = np.zeros(size, bool)
@@ -599,10 +607,10 @@ class Projection(common.Projection):
         for a, b, sel in pairs:
             # the model's name of the receptor (PointNeuron labels that are not identifiers are renamed)
             receptor = getattr(pops[b].celltype, "model_receptor", str)(self.receptor_type)
-            post_ind = post_local[self._post[sel]]
+            post_ind = _local_indices(post_local, self._post[sel])
             groups.append(SynapseGroup(
                 name=f"{self.label}[{pops[a].label}->{pops[b].label}]", pre=pops[a]._group, post=pops[b]._group,
-                receptor=receptor, model=model, pre_ind=pre_local[self._pre[sel]],
+                receptor=receptor, model=model, pre_ind=_local_indices(pre_local, self._pre[sel]),
                 post_ind=post_ind, delay_steps=delay_steps[sel],
                 vars=self.synapse_type.model_vars(
                     {k: v[sel] for k, v in self._attributes.items()},

@@ -32,8 +32,9 @@ class Runtime:
         """Allocate a buffer holding a copy of ``array``."""
         raise NotImplementedError
 
-    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0):
-        """Copy ``array`` into ``buffer`` from byte ``offset`` on."""
+    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0, blocking: bool = False):
+        """Copy ``array`` into ``buffer`` from byte ``offset`` on; the caller may change or free ``array`` as soon
+        as this returns.  ``blocking``: return once the copy is done (no private copy of ``array`` is made)."""
         raise NotImplementedError
 
     def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True, offset: int = 0):

@@ -298,9 +298,10 @@ class CUDARuntime(Runtime):
         self.copy_to_device(buffer, array)
         return buffer
 
-    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0):
+    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0, blocking: bool = False):
         self._current()
-        # From pageable memory the driver stages the data before returning: ``array`` may change afterwards.
+        # From pageable memory the driver stages the data before returning: ``array`` may change afterwards
+        # (so the call is as good as blocking for the caller).
         array = np.ascontiguousarray(array)
         if array.nbytes:
             _ok(self.drv.cuMemcpyHtoDAsync(int(buffer.ptr) + int(offset), array.ctypes.data, array.nbytes,

@@ -110,12 +110,12 @@ class OpenCLRuntime(Runtime):
             return self.allocate(4)
         return self.cl.Buffer(self.context, self._mf.READ_WRITE | self._mf.COPY_HOST_PTR, hostbuf=array)
 
-    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0):
-        # Queued behind running kernels without waiting for them: from a private copy (the caller may change
-        # its array at once), which the returned event keeps alive until the transfer is done.
+    def copy_to_device(self, buffer, array: np.ndarray, offset: int = 0, blocking: bool = False):
+        # Not blocking: queued behind running kernels without waiting for them, from a private copy (the caller
+        # may change its array at once), which the returned event keeps alive until the transfer is done.
         if array.nbytes:
-            self.cl.enqueue_copy(self.queue, buffer, np.array(array, order="C", copy=True), dst_offset=int(offset),
-                                 is_blocking=False)
+            source = np.ascontiguousarray(array) if blocking else np.array(array, order="C", copy=True)
+            self.cl.enqueue_copy(self.queue, buffer, source, dst_offset=int(offset), is_blocking=blocking)
 
     def copy_from_device(self, buffer, out: np.ndarray, blocking: bool = True, offset: int = 0):
         if out.nbytes == 0:
