@@ -322,6 +322,19 @@ def test_network_too_big_for_the_device(gpu):
 
 
 
+def test_packed_buffer_beyond_the_largest_allocation(gpu, monkeypatch):
+    """A synapse block's indices and delays go into one device buffer: the check before allocation sizes that
+    buffer, not its parts.  1,000 x 700 connections: 2.8 MB of targets and 2.8 MB of delays in one 5.6 MB
+    buffer, refused where the device allows 4 MB per allocation, naming the buffer and the limit."""
+    from pynn_gpu.kernels.errors import DeviceMemoryError
+    pre = gpu.Population(1000, gpu.IF_curr_exp(), label="pre")
+    post = gpu.Population(700, gpu.IF_curr_exp(), label="post")
+    gpu.run(0.1)                                # opens the device
+    gpu.Projection(pre, post, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1, delay=1.0))
+    monkeypatch.setattr(gpu.simulator.state.runtime, "max_alloc_size", 4_000_000)
+    check_raises(DeviceMemoryError, lambda: gpu.run(0.1), "_ints'", "needs 5.3 MiB", "at most 3.8 MiB per allocation")
+
+
 def test_projection_too_big_for_the_host_memory(gpu, monkeypatch):
     """Refused before any connection is generated when the host's free memory (here 64 MiB) cannot hold the
     connections' arrays: 2,000 x 2,000 all-to-all is 4 M connections of 16 + 2 x 8 bytes, three times over while
