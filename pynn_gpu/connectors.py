@@ -674,10 +674,8 @@ def _alternating_randint(state, highs, n_pairs, length=None):
     (``RandomState.choice`` draws the same way), advancing `state` exactly as those calls would.
 
     Each legacy bounded draw takes 32-bit outputs of the generator until one, masked, is in range
-    (none if the range has one value). The number of outputs a round takes depends on their values,
-    so the positions at which rounds start form the orbit of a function of the stream position;
-    that orbit is found by pointer doubling instead of a Python loop. `length`: initial guess of
-    the number of outputs needed.
+    (none if the range has one value). Which draw an output serves depends on the outputs before it; see
+    :func:`_rounds`. `length`: initial guess of the number of outputs needed.
     """
     if n_pairs == 0:
         return [np.zeros(0, dtype=np.int64)] * 2
@@ -686,47 +684,52 @@ def _alternating_randint(state, highs, n_pairs, length=None):
         length = int(n_pairs * sum(1 / a for a in accept_rate) * 1.1) + 64
     saved = state.get_state()
     while True:
-        raw = state.randint(0, 2 ** 32, size=length, dtype=np.uint32).astype(np.int64)
-        positions = np.arange(length + 2)
-        steps, values = [], []
-        for high in highs:
-            if high == 1:  # the draw takes nothing from the generator
-                steps.append(positions)
-                values.append(None)
-                continue
-            mask = _bounded_mask(high)
-            masked = raw & mask
-            accepted = np.where(masked < high, np.arange(length), length)
-            nxt = np.minimum.accumulate(accepted[::-1])[::-1]
-            nxt = np.concatenate((nxt, [length, length]))  # positions length, length + 1: past the end
-            steps.append(np.minimum(nxt + 1, length + 1))
-            values.append((nxt, masked))
-        step = steps[1][steps[0]]  # stream position after one round, from the position before it
-        starts = np.empty(n_pairs + 1, dtype=np.int64)
-        starts[0] = 0
-        jump, filled = step, 1
-        while filled < n_pairs + 1:
-            m = min(filled, n_pairs + 1 - filled)
-            starts[filled:filled + m] = jump[starts[:m]]
-            filled += m
-            if filled < n_pairs + 1:
-                jump = jump[jump]
-        if starts[-1] <= length:
+        found = _rounds(state.randint(0, 2 ** 32, size=length, dtype=np.uint32), highs, n_pairs)
+        if found is not None:
             break
         length *= 2  # ran out of generator output: start again with more
         state.set_state(saved)
     state.set_state(saved)
-    state.randint(0, 2 ** 32, size=int(starts[-1]), dtype=np.uint32)  # consume exactly what was used
-    result = []
-    begin = starts[:-1]
-    for k in range(2):
-        if values[k] is None:
-            result.append(np.zeros(n_pairs, dtype=np.int64))
-        else:
-            nxt, masked = values[k]
-            result.append(masked[nxt[begin]])
-        begin = steps[0][begin]
-    return result
+    state.randint(0, 2 ** 32, size=found[1], dtype=np.uint32)  # consume exactly what was used
+    return found[0]
+
+
+def _rounds(raw, highs, n_pairs):
+    """The values of ``n_pairs`` alternating bounded draws (first from [0, highs[0]), then [0, highs[1])) taken
+    from the generator outputs ``raw``, and how many outputs they use; None if ``raw`` is too short.
+
+    Which draw is due at an output is a two-state machine run along ``raw``: an output accepted by both draws
+    switches the state, one accepted by neither keeps it, and one accepted by a single draw leaves the machine
+    in a known state whatever it was (only the first accepts: the second is due next; only the second: the
+    first).  So the state at each output is the state set by the last such output, switched once per output
+    accepted by both since: a running maximum and a running sum instead of a walk along the stream.
+    """
+    masked = [raw & np.uint32(_bounded_mask(h)) for h in highs]
+    out = [np.zeros(n_pairs, np.int64), np.zeros(n_pairs, np.int64)]
+    takes = [h > 1 for h in highs]
+    if not any(takes):
+        return out, 0
+    if not all(takes):  # a draw from one value takes nothing from the generator
+        k = takes.index(True)
+        pos = np.flatnonzero(masked[k] < highs[k])
+        if len(pos) < n_pairs:
+            return None
+        out[k] = masked[k][pos[:n_pairs]].astype(np.int64)
+        return out, int(pos[n_pairs - 1]) + 1
+    first, second = masked[0] < highs[0], masked[1] < highs[1]
+    last = np.maximum.accumulate(np.where(first ^ second, np.arange(len(raw), dtype=np.int32), np.int32(-1)))
+    odd = np.logical_xor.accumulate(first & second)         # an odd number of switches so far
+    seen, at = last >= 0, np.maximum(last, 0)
+    second_next = odd ^ (seen & (first[at] ^ odd[at]))      # after each output
+    second_due = np.empty_like(second_next)       # at each output
+    second_due[0] = False
+    second_due[1:] = second_next[:-1]
+    pos_first, pos_second = np.flatnonzero(first & ~second_due), np.flatnonzero(second & second_due)
+    if len(pos_second) < n_pairs:
+        return None
+    out[0] = masked[0][pos_first[:n_pairs]].astype(np.int64)
+    out[1] = masked[1][pos_second[:n_pairs]].astype(np.int64)
+    return out, int(pos_second[n_pairs - 1]) + 1
 
 
 class FixedTotalNumberConnector(_VectorisedConnect, _pynn.FixedTotalNumberConnector):

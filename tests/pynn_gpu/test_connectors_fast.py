@@ -305,6 +305,19 @@ def test_fixed_total_number(pops, n):
                 static(uniform_weights(6)))
 
 
+@pytest.mark.parametrize("highs", [(300, 17), (1024, 1025), (2, 3), (1, 77), (77, 1), (1, 1), (3, 2 ** 31)])
+@pytest.mark.parametrize("length", [None, 10])
+def test_alternating_draws_are_numpys(highs, length):
+    """FixedTotalNumberConnector's sources and targets: 2,000 rounds of two bounded draws from one legacy
+    RandomState, the same values as numpy's own calls one by one, and the state left where they leave it (also
+    when the first guess of the stream's length runs short: ``length`` 10)."""
+    ours, theirs = np.random.RandomState(11), np.random.RandomState(11)
+    drawn = fast._alternating_randint(ours, highs, 2000, length)
+    expected = np.array([[theirs.randint(0, h) for h in highs] for _ in range(2000)]).T
+    assert np.array_equal(drawn[0], expected[0]) and np.array_equal(drawn[1], expected[1])
+    assert ours.randint(2 ** 31) == theirs.randint(2 ** 31)
+
+
 def test_array_connector(pops):
     p, q = pops["p"], pops["q"]
     mask = np.random.RandomState(0).rand(p.size, q.size) < 0.3
