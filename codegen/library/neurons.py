@@ -24,6 +24,7 @@ GIF_cond_exp               gif_cond_exp         RKF45, eps_abs 1e-3 (mV, nS); es
 =========================  ===================  ===============================================
 """
 import functools
+import math
 
 import numpy as np
 
@@ -475,6 +476,20 @@ def _poisson_p_one(p, dt):
         return np.where(mean > 1e-12, mean / np.expm1(np.maximum(mean, 1e-300)), 1.0)
 
 
+def _part_term(k: int):
+    """Derived parameter: the probability that one part's count (mean part_mean) is ``k``, computed on the host
+    in double precision."""
+    def term(p, dt):
+        mean = _poisson_mean(p, dt) / _poisson_parts(p, dt)
+        return np.exp(-mean) * mean ** k / math.factorial(k)
+    return term
+
+
+def _part_cdf(k: int):
+    """Derived parameter: the probability that one part's count is at most ``k``."""
+    return lambda p, dt: sum(_part_term(j)(p, dt) for j in range(k + 1))
+
+
 #: Poisson spike source (NEST's poisson_generator through a parrot): each step emits a Poisson-distributed
 #: number of spikes with mean rate * dt; the count acts as a multiplicity (each spike delivers the weight once) and
 #: is recorded as that many spikes.
@@ -488,9 +503,10 @@ def _poisson_p_one(p, dt):
 #: - At higher means, a count every step, drawn by inversion from one uniform deviate (or the sum of a few such
 #:   counts for means above 30).  Up to a mean of 30 a source draws four steps' counts at once, from the four
 #:   words of one Philox block, and queues the next three (a byte each in ``queued``): the same independent
-#:   Poisson counts for a quarter of the Philox evaluations.  The inversion tests its first four terms without
-#:   branching on the deviate: a loop that exits where the count falls mispredicts a branch per count on a CPU,
-#:   which cost more than the rest of the draw.  A parameter change empties the queue.
+#:   Poisson counts for a quarter of the Philox evaluations.  The inversion compares the deviate with the first
+#:   four terms' cumulative probabilities (computed on the host) without branching on it: a loop that exits
+#:   where the count falls mispredicts a branch per count on a CPU, which cost more than the rest of the draw.
+#:   A parameter change empties the queue.
 SPIKE_SOURCE_POISSON = NeuronModel(
     name="SpikeSourcePoisson",
     params=("rate", "start", "duration"),
@@ -502,6 +518,10 @@ SPIKE_SOURCE_POISSON = NeuronModel(
         ("parts", _poisson_parts),
         ("part_mean", lambda p, dt: _poisson_mean(p, dt) / _poisson_parts(p, dt)),
         ("p_zero", lambda p, dt: np.exp(-_poisson_mean(p, dt) / _poisson_parts(p, dt))),
+        ("cdf_1", _part_cdf(1)),
+        ("cdf_2", _part_cdf(2)),
+        ("cdf_3", _part_cdf(3)),
+        ("p_three", _part_term(3)),
         ("start_step", _start_step),
         ("stop_step", _stop_step),
     ),
@@ -532,16 +552,11 @@ SPIKE_SOURCE_POISSON = NeuronModel(
                 const int draws = parts == 1.0 ? 4 : (int)parts;
                 queued = 0;
                 for (int d = 0; d < draws; d++) {{
-                    const scalar u = uniform();
-                    scalar p = p_zero;
-                    scalar cumulative = p_zero;
-                    int k = 0;
-                    for (int j = 1; j <= 4; j++) {{      /* up to 4 with no branch on u: predictable */
-                        k += u >= cumulative;
-                        p *= part_mean / j;
-                        cumulative += p;
-                    }}
+                    const scalar u = uniform();      /* up to 4 with no branch on u: predictable */
+                    int k = (u >= p_zero) + (u >= cdf_1) + (u >= cdf_2) + (u >= cdf_3);
                     if (k == 4) {{
+                        scalar p = p_three * part_mean / 4;
+                        scalar cumulative = cdf_3 + p;
                         while (u >= cumulative && k < 255 && p > 0.0) {{
                             k += 1;
                             p *= part_mean / k;
