@@ -618,7 +618,7 @@ class Generator:
                       seed_hi=seed >> 32, history=history, history_size=self.history_size, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
                       n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True, scan_bands=[],
-                      spike_record=SPIKE_RECORD, spike_words=layout.spike_words)
+                      spike_record=SPIKE_RECORD, spike_words=layout.spike_words, spike_scan=False)
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the
         # neuron part of the same launch writes (spike history, spike times, neuron variables); nor a
         # postsynaptic learning or per-step synapse pass.
@@ -643,7 +643,8 @@ class Generator:
             for args in kernels.values():
                 for a in args:
                     _add_arg(merged, a)
-            values.update(n_workers=1, atomic=False, scan_bands=[_band_entry(band) for band in layout.spike_bands
+            values.update(n_workers=1, atomic=False, spike_scan=True,
+                          scan_bands=[_band_entry(band) for band in layout.spike_bands
                                                                  if not band.counts],
                           sampled_records=self._sampled_records(layout, blocks, merged))
             kernels = {"network_steps": merged + [KernelArg("pg_steps", "int", buffer=False)]}
