@@ -44,7 +44,7 @@ def _put_in_order(out: np.ndarray, values: np.ndarray, order: np.ndarray):
     if values.size and values.min() == values.max():
         out[:] = values.flat[0]
     else:
-        np.take(values, order, out=out, mode="wrap")     # (mode 'raise' would gather into a temporary first)
+        np.take(values, order, out=out, mode="clip")     # (mode "raise" would gather into a temporary first)
 
 
 #: Up to this many groups recording spikes, each picks its spikes from a chunk's by a mask; beyond, by a sort.
@@ -188,7 +188,7 @@ class Simulation:
             row_start.append(base + np.cumsum(counts))
             part = slice(base, base + len(order))
             base += len(order)
-            np.take(np.asarray(sg.post_ind, np.int32), order, out=post[part], mode="wrap")
+            np.take(np.asarray(sg.post_ind, np.int32), order, out=post[part], mode="clip")
             post[part] += np.int32(plane * lay.n_total + qslot.global_start)
             _put_in_order(delay[part], np.asarray(sg.delay_steps, np.int32), order)
             for v in sb.scalar_vars:
