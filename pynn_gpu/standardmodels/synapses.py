@@ -380,12 +380,18 @@ class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
     (each with probability 1 - exp(-h/tau_rec)), each available site releases with probability u (facilitating
     with tau_facil, u = U when tau_facil = 0) and the synapse transmits weight * (sites released).  ``weight`` is
     the weight when all n sites release.  As on pyNN.nest, each synapse starts with u = 0.5 and one available
-    site (NEST's defaults, which pyNN.nest leaves in place); the first spike does not update them.
+    site (NEST's defaults, which pyNN.nest leaves in place) unless ``Projection.initialize(u=..., a=...)`` sets
+    them (pyNN.nest passes both to NEST's synapses; PyNN's own example sets a = n and u = U); the first spike does
+    not update them.
     """
 
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("n", "n"),
                                       ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"))
     codegen_model = library.MULTI_QUANTAL
+    default_initial_values = {"u": QUANTAL_INITIAL_U, "a": QUANTAL_INITIAL_A}
+    initial_value_checks = {
+        "u": _tm_check("u", {"u": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")}),
+        "a": _tm_check("a", {"a": (lambda x: (x >= 0) & (x == np.round(x)), "must be a whole number >= 0")})}
 
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
@@ -395,5 +401,7 @@ class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
         for rule, (ok, phrase) in rules.items():
             _check_range(name, rule, attributes[rule], ok, phrase)
         out = {k: attributes[k] for k in ("weight", "U", "n", "tau_rec", "tau_facil")}
-        out.update(u=np.full(n, QUANTAL_INITIAL_U), a=np.full(n, QUANTAL_INITIAL_A), t_last=np.full(n, -1.0))
+        start = {v: np.broadcast_to(np.asarray(initial.get(v, default), float), (n,))
+                 for v, default in self.default_initial_values.items()}
+        out.update(u=start["u"], a=start["a"], t_last=np.full(n, -1.0))
         return out

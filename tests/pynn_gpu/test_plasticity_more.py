@@ -16,6 +16,7 @@ is (quanta released) * weight, the previous PSC having decayed by at least e^-50
 """
 import numpy as np
 import pytest
+from pyNN.errors import InvalidParameterValueError
 
 Z = 4.5      # confidence half-width in standard errors for every statistical comparison
 
@@ -23,14 +24,17 @@ Z = 4.5      # confidence half-width in standard errors for every statistical co
 # stochastic synapses: a train of spikes onto many independent synapses, one synapse per target cell
 
 
-def _release_counts(sim, synapse, times, n_targets, weight, **setup_kw):
-    """(spikes x synapses) array of the quanta each synapse released at each presynaptic spike."""
+def _release_counts(sim, synapse, times, n_targets, weight, initial=None, **setup_kw):
+    """(spikes x synapses) array of the quanta each synapse released at each presynaptic spike; ``initial``: a
+    function of the synapse type giving the state set with ``Projection.initialize``."""
     sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid", **setup_kw)
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=list(times)))
     # pyNN.nest records no synaptic current, so conductances there; the cheaper current-based cell here
     celltype, variable = ("IF_cond_exp", "gsyn_exc") if sim.__name__ == "pyNN.nest" else ("IF_curr_exp", "isyn_exc")
     cells = sim.Population(n_targets, getattr(sim, celltype)(tau_syn_E=0.2))
-    sim.Projection(src, cells, sim.AllToAllConnector(), synapse)
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(), synapse)
+    if initial:
+        prj.initialize(**initial(synapse))
     cells.record(variable, sampling_interval=1.0)
     sim.run(float(times[-1]) + 5.0)
     g = cells.get_data().segments[0].filter(name=variable)[0].magnitude
@@ -148,6 +152,35 @@ def test_multi_quantal_statistics(sim, nest, U, n, tau_rec, tau_facil):
     assert np.all(np.abs(kg.var(axis=1, ddof=1) - kn.var(axis=1, ddof=1)) <= Z * np.sqrt(2) * se_var)
     # NEST's start: one available site with u = 0.5, so the first spike releases 0 or 1 quantum
     assert kg[0].max() == 1 and kg[1:].max() > 1
+
+
+@pytest.mark.cross_simulator
+def test_multi_quantal_initial_state(sim, nest):
+    """Projection.initialize(a=..., u=...) sets the available sites and the release probability each synapse
+    starts from, as pyNN.nest passes them to NEST (PyNN's examples/multiquantal_synapses.py sets a = n, u = U):
+    the first spike then releases Binomial(n, U) quanta, not NEST's default Binomial(1, 0.5); every spike's mean
+    and variance as the exact distribution, on both simulators.  Refused: a fractional or negative a, u above 1."""
+    U, n, tau_rec, tau_facil, m, w = 0.8, 5, 100.0, 0.0, 1000, 1e-3
+
+    def initial(synapse):       # as the example: NEST takes a whole number of sites only as an integer
+        return {"a": synapse.parameter_space["n"], "u": synapse.parameter_space["U"]}
+
+    def synapse(backend):
+        return backend.MultiQuantalSynapse(weight=w, delay=1.0, U=U, n=n, tau_rec=tau_rec, tau_facil=tau_facil)
+
+    kg = _release_counts(sim, synapse(sim), QUANTAL_TIMES, m, w, initial=initial, rng_seed=5)
+    kn = _release_counts(nest, synapse(nest), QUANTAL_TIMES, m, w, initial=initial)
+    mean, var, mu4 = quantal_moments(QUANTAL_TIMES, U, n, tau_rec, tau_facil, u0=U, a0=n)
+    se_mean = np.sqrt(var / m)
+    for k in (kg, kn):
+        assert np.all(np.abs(k.mean(axis=1) - mean) <= Z * se_mean), (k.mean(axis=1), mean)
+    assert abs(kg[0].mean() - n * U) <= Z * np.sqrt(n * U * (1 - U) / m) and kg[0].max() > 1
+    sim.setup()
+    cells = sim.Population(3, sim.IF_curr_exp())
+    prj = sim.Projection(cells, cells, sim.AllToAllConnector(), synapse(sim))
+    for bad in ({"a": 1.5}, {"a": -1.0}, {"u": 1.2}):
+        with pytest.raises(InvalidParameterValueError, match=f"'{next(iter(bad))}'"):
+            prj.initialize(**bad)
 
 
 # ------------------------------------------------------------------------------------------------------
