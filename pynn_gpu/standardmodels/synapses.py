@@ -115,14 +115,34 @@ def _tm_check(name, rules=_TM_RULES):
     return check
 
 
+def _tm_fraction_check(name, other):
+    """An ``initial_value_checks`` entry for tsodyks_synapse's fractions x and y: each in [0, 1] and, with the
+    other's initial value (set or default), at most 1 together, as NEST refuses."""
+    in_range = _tm_check(name, {name: (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")})
+
+    def check(values, projection):
+        in_range(values, projection)
+        others = projection._initial_values.get(other, TsodyksMarkramSynapse.default_initial_values[other])
+        total = np.asarray(values, float) + np.asarray(others, float)
+        if np.any(total > 1.0):
+            raise InvalidParameterValueError(
+                f"{_describe(projection)}, synapse type {type(projection.synapse_type).__name__}: initial x + y "
+                f"must be at most 1 (got {np.max(total):g})")
+    return check
+
+
 class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("tau_rec", "tau_rec"),
                                       ("tau_facil", "tau_facil"))
     codegen_model = library.TSODYKS_MARKRAM
     parameter_checks = {"weight": check_weights, **{name: _tm_check(name) for name in _TM_RULES}}
-    #: NEST refuses u outside [0, 1] (a NaN gave NaN membrane potentials)
-    initial_value_checks = {"u": _tm_check("u", {"u": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")})}
+    #: NEST's tsodyks_synapse state, which pyNN.nest's Projection.initialize() sets: u (PyNN's one), the recovered
+    #: fraction x and the active fraction y
+    default_initial_values = {"u": 0.0, "x": 1.0, "y": 0.0}
+    #: NEST refuses u, x, y outside [0, 1] (a NaN gave NaN membrane potentials), and x + y above 1
+    initial_value_checks = {"u": _tm_check("u", {"u": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")}),
+                            "x": _tm_fraction_check("x", "y"), "y": _tm_fraction_check("y", "x")}
 
     @staticmethod
     def _tau_name(receptor, post_params):
@@ -145,14 +165,15 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
 
     def model_vars(self, attributes, post_params, receptor, initial):
         """NEST's tsodyks_synapse: the PSC time constant is the target's tau_syn of the receptor, and the
-        state starts at u = initial u, x = 1, y = 0, last spike at t = 0."""
+        state starts at the initial u, x and y (0, 1 and 0 unless set), last spike at t = 0."""
         n = len(attributes["weight"])
         tau = self._tau_name(receptor, post_params)      # (check_target made sure there is one)
         out = {k: attributes[k] for k in ("weight", "U", "tau_rec", "tau_facil")}
-        u0 = initial.get("u", 0.0)
-        u0 = u0.evaluate(simplify=True) if hasattr(u0, "evaluate") else u0
-        out.update(tau_psc=np.asarray(post_params[tau], float), u=np.broadcast_to(np.asarray(u0, float), (n,)),
-                   x=np.ones(n), y=np.zeros(n), t_last=np.zeros(n))
+        for v, default in self.default_initial_values.items():
+            start = initial.get(v, default)
+            start = start.evaluate(simplify=True) if hasattr(start, "evaluate") else start
+            out[v] = np.broadcast_to(np.asarray(start, float), (n,))
+        out.update(tau_psc=np.asarray(post_params[tau], float), t_last=np.zeros(n))
         return out
 
 

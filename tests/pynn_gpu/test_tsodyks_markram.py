@@ -6,13 +6,15 @@ from pyNN.errors import InvalidParameterValueError
 pytestmark = pytest.mark.cross_simulator
 
 
-def run_script(sim, celltype, tau_facil, **setup_kw):
+def run_script(sim, celltype, tau_facil, initial=None, **setup_kw):
     sim.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid", **setup_kw)
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[list(np.arange(10.0, 200.0, 12.5)) + [260.0, 262.0]]))
     cell = sim.Population(1, getattr(sim, celltype)(tau_syn_E=3.0, tau_m=15.0))
     weight = 0.8 if "curr" in celltype else 0.02
     syn = sim.TsodyksMarkramSynapse(weight=weight, delay=0.7, U=0.4, tau_rec=150.0, tau_facil=tau_facil)
-    sim.Projection(src, cell, sim.AllToAllConnector(), syn, receptor_type="excitatory")
+    prj = sim.Projection(src, cell, sim.AllToAllConnector(), syn, receptor_type="excitatory")
+    if initial:
+        prj.initialize(**initial)
     cell.record("v")
     sim.run(300.0)
     v = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
@@ -33,6 +35,27 @@ def test_depression_and_facilitation_match_nest(sim, step_kernels, nest, celltyp
         first = vg[100:225].max() - vg[100]
         later = vg[1700:1825].max() - vg[1700]
         assert later < 0.8 * first
+
+
+@pytest.mark.parametrize("tau_facil", [0.0, 60.0])
+def test_initial_state_as_nest(sim, nest, tau_facil):
+    """Projection.initialize(u=..., x=..., y=...) sets tsodyks_synapse's state as pyNN.nest passes it to NEST:
+    with a third of the resources recovered (x), some active (y) and u = 0.7, the same v to 1e-9 mV in double
+    precision, and the first EPSP smaller than from NEST's default start.  Refused: x or y outside [0, 1], and
+    x + y above 1 (NEST's rules), naming the projection."""
+    initial = {"u": 0.7, "x": 0.3, "y": 0.4}
+    vg = run_script(sim, "IF_curr_exp", tau_facil, initial=initial, precision="double")
+    vn = run_script(nest, "IF_curr_exp", tau_facil, initial=initial)
+    assert np.abs(vg - vn).max() < 1e-9
+    default = run_script(sim, "IF_curr_exp", tau_facil, precision="double")
+    assert vg[100:225].max() - vg[100] < 0.8 * (default[100:225].max() - default[100])
+    sim.setup()
+    cells = sim.Population(2, sim.IF_curr_exp())
+    prj = sim.Projection(cells, cells, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(), label="tm")
+    for bad in ({"x": 1.5}, {"y": -0.1}, {"y": 0.2}):        # the last: with the default x = 1
+        with pytest.raises(InvalidParameterValueError, match="'tm'"):
+            prj.initialize(**bad)
+    prj.initialize(x=0.6, y=0.4)
 
 
 def test_state_restarts_after_reset(sim):
