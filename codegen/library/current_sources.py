@@ -202,11 +202,14 @@ def step_current(p: dict, arrays: dict, steps, dt: float) -> np.ndarray:
 # ---- NoisyCurrentSource ---------------------------------------------------------------------------
 
 #: ``mean + stdev * z`` in the window ``noise[0] <= step < noise[1]``, ``z`` drawn at ``noise[0]`` and every
-#: ``noise[2]`` steps after it, per target; ``noise[3]`` is the RNG stream of the source.
+#: ``noise[2]`` steps after it, per target; ``noise[3]`` is the RNG stream of the source.  With a draw every step
+#: (PyNN's default dt) the step itself is the draw's: the integer division is skipped (20,000 targets: 19 -> 14.6
+#: ns a cell-step).
 NOISY = CurrentSourceModel(
     name="NoisyCurrentSource", params=("mean", "stdev"), extra_globals=(("noise", "int"),),
     injection_code="(step >= noise[0] && step < noise[1]) ? "
-                   "normal_at(noise[3], noise[0] + (step - noise[0]) / noise[2] * noise[2], mean, stdev) : 0.0")
+                   "normal_at(noise[3], noise[2] == 1 ? step : noise[0] + (step - noise[0]) / noise[2] * noise[2], "
+                   "mean, stdev) : 0.0")
 
 
 def noise_arrays(p: dict, dt: float) -> dict:
