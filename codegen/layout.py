@@ -261,6 +261,11 @@ class SourceTable:
         return f"cs{self.index}_rows"
 
     @property
+    def now_buffer(self):
+        """Each source's current in this step, where one work-item computes it once per step (see Generator)."""
+        return f"cs{self.index}_now"
+
+    @property
     def at_buffer(self):
         return f"cs{self.index}_at"
 

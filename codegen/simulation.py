@@ -305,6 +305,8 @@ class Simulation:
     def _pack_sources(self, arg_names):
         for table in self.layout.source_tables:
             self._pack_source_table(table)
+            if table.now_buffer in arg_names:      # each source's current, computed in every step
+                self._host[table.now_buffer] = np.zeros(len(table.specs), self.dtype)
         from .library.current_sources import NORMAL_TABLE, normal_table     # the deviates of noisy sources
         if NORMAL_TABLE in arg_names:
             self._host[NORMAL_TABLE] = normal_table(self.precision)
