@@ -505,10 +505,10 @@ class Simulation:
         self._packed_at = {}
         self._buffers = {}
         device_only = self._synapse_arrays_for_the_device()
+        sizes = self._allocation_sizes()
         for buffer, members in self.program.packed.items():
             dtype = self._host[members[0][0]].dtype
-            total = max(offset + count for _, offset, count in members)
-            self._buffers[buffer] = device = self.rt.allocate(max(total, 1) * dtype.itemsize)
+            self._buffers[buffer] = device = self.rt.allocate(sizes[buffer])
             for name, offset, count in members:
                 values = self._host[name]
                 if len(values) > count or values.dtype != dtype:

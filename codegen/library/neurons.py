@@ -478,13 +478,15 @@ def _poisson_p_one(p, dt):
         return np.where(mean > 1e-12, mean / np.expm1(np.maximum(mean, 1e-300)), 1.0)
 
 
+def _part_mean(p, dt):
+    """The mean count of one of the parts a step's count is drawn in."""
+    return _poisson_mean(p, dt) / _poisson_parts(p, dt)
+
+
 def _part_term(k: int):
-    """Derived parameter: the probability that one part's count (mean part_mean) is ``k``, computed on the host
-    in double precision."""
-    def term(p, dt):
-        mean = _poisson_mean(p, dt) / _poisson_parts(p, dt)
-        return np.exp(-mean) * mean ** k / math.factorial(k)
-    return term
+    """Derived parameter: the probability that one part's count is ``k``, computed on the host in double
+    precision."""
+    return lambda p, dt: np.exp(-_part_mean(p, dt)) * _part_mean(p, dt) ** k / math.factorial(k)
 
 
 def _part_cdf(k: int):
@@ -518,8 +520,8 @@ SPIKE_SOURCE_POISSON = NeuronModel(
         ("sparse", lambda p, dt: (_poisson_mean(p, dt) < POISSON_SPARSE_MEAN).astype(float)),
         ("p_one", _poisson_p_one),
         ("parts", _poisson_parts),
-        ("part_mean", lambda p, dt: _poisson_mean(p, dt) / _poisson_parts(p, dt)),
-        ("p_zero", lambda p, dt: np.exp(-_poisson_mean(p, dt) / _poisson_parts(p, dt))),
+        ("part_mean", _part_mean),
+        ("p_zero", _part_term(0)),
         ("cdf_1", _part_cdf(1)),
         ("cdf_2", _part_cdf(2)),
         ("cdf_3", _part_cdf(3)),

@@ -72,6 +72,16 @@ class GPUSynapseMixin:
         synapses), the target cells' parameters (arrays aligned with the synapses) and initial values."""
         return {v: attributes[v] for v in self.codegen_model.var_names}
 
+    def _initial_state(self, initial: dict, n: int) -> dict:
+        """Each of the type's ``default_initial_values`` for ``n`` synapses: as set by Projection.initialize
+        (``initial``) or the default."""
+        out = {}
+        for v, default in self.default_initial_values.items():
+            start = initial.get(v, default)
+            start = start.evaluate(simplify=True) if hasattr(start, "evaluate") else start
+            out[v] = np.broadcast_to(np.asarray(start, float), (n,))
+        return out
+
     def get_native_names(self, *names):
         """As PyNN's, but an unknown name (``prj.get('foo', ...)``) raises NonExistentParameterError, not KeyError."""
         unknown = [name for name in names if name not in self.translations]
@@ -98,8 +108,12 @@ def _check_range(model, name, values, ok, phrase):
         raise InvalidParameterValueError(f"{model}: parameter '{name}' {phrase} (got {values[bad].flat[0]})")
 
 
+#: A probability or a fraction: (predicate, phrase)
+_FRACTION = (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")
+#: A number of sites: (predicate, phrase)
+_WHOLE = (lambda x: (x >= 0) & (x == np.round(x)), "must be a whole number >= 0")
 #: NEST's rules for the Tsodyks-Markram family (tsodyks_synapse, quantal_stp_synapse): name -> (predicate, phrase)
-_TM_RULES = {"U": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]"),
+_TM_RULES = {"U": _FRACTION,
              "tau_rec": (lambda x: x > 0, "must be > 0"),
              "tau_facil": (lambda x: x >= 0, "must be >= 0")}
 
@@ -118,7 +132,7 @@ def _tm_check(name, rules=_TM_RULES):
 def _tm_fraction_check(name, other):
     """An ``initial_value_checks`` entry for tsodyks_synapse's fractions x and y: each in [0, 1] and, with the
     other's initial value (set or default), at most 1 together, as NEST refuses."""
-    in_range = _tm_check(name, {name: (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")})
+    in_range = _tm_check(name, {name: _FRACTION})
 
     def check(values, projection):
         in_range(values, projection)
@@ -141,7 +155,7 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
     #: fraction x and the active fraction y
     default_initial_values = {"u": 0.0, "x": 1.0, "y": 0.0}
     #: NEST refuses u, x, y outside [0, 1] (a NaN gave NaN membrane potentials), and x + y above 1
-    initial_value_checks = {"u": _tm_check("u", {"u": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")}),
+    initial_value_checks = {"u": _tm_check("u", {"u": _FRACTION}),
                             "x": _tm_fraction_check("x", "y"), "y": _tm_fraction_check("y", "x")}
 
     @staticmethod
@@ -169,11 +183,7 @@ class TsodyksMarkramSynapse(GPUSynapseMixin, synapses.TsodyksMarkramSynapse):
         n = len(attributes["weight"])
         tau = self._tau_name(receptor, post_params)      # (check_target made sure there is one)
         out = {k: attributes[k] for k in ("weight", "U", "tau_rec", "tau_facil")}
-        for v, default in self.default_initial_values.items():
-            start = initial.get(v, default)
-            start = start.evaluate(simplify=True) if hasattr(start, "evaluate") else start
-            out[v] = np.broadcast_to(np.asarray(start, float), (n,))
-        out.update(tau_psc=np.asarray(post_params[tau], float), t_last=np.zeros(n))
+        out.update(self._initial_state(initial, n), tau_psc=np.asarray(post_params[tau], float), t_last=np.zeros(n))
         return out
 
 
@@ -182,7 +192,7 @@ class SimpleStochasticSynapse(GPUSynapseMixin, synapses.SimpleStochasticSynapse)
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("p", "p"))
     codegen_model = library.SIMPLE_STOCHASTIC
     parameter_checks = {"weight": check_weights,
-                        "p": _tm_check("p", {"p": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")})}
+                        "p": _tm_check("p", {"p": _FRACTION})}
 
 
 def _check_fraction(values, where: str) -> np.ndarray:
@@ -399,8 +409,8 @@ class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
     """Multi-quantal stochastic short-term plasticity, with the semantics of NEST's ``quantal_stp_synapse``
     (Fuhrmann et al. 2002, Loebel et al. 2009): ``n`` release sites; at each spike the depleted sites recover
     (each with probability 1 - exp(-h/tau_rec)), each available site releases with probability u (facilitating
-    with tau_facil, u = U when tau_facil = 0) and the synapse transmits weight * (sites released).  ``weight`` is
-    the weight when all n sites release.  As on pyNN.nest, each synapse starts with u = 0.5 and one available
+    with tau_facil, u = U when tau_facil = 0) and the synapse transmits weight * (sites released), as NEST: the
+    weight is each site's.  As on pyNN.nest, each synapse starts with u = 0.5 and one available
     site (NEST's defaults, which pyNN.nest leaves in place) unless ``Projection.initialize(u=..., a=...)`` sets
     them (pyNN.nest passes both to NEST's synapses; PyNN's own example sets a = n and u = U); the first spike does
     not update them.
@@ -411,18 +421,16 @@ class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
     codegen_model = library.MULTI_QUANTAL
     default_initial_values = {"u": QUANTAL_INITIAL_U, "a": QUANTAL_INITIAL_A}
     initial_value_checks = {
-        "u": _tm_check("u", {"u": (lambda x: (x >= 0) & (x <= 1), "must be in [0, 1]")}),
-        "a": _tm_check("a", {"a": (lambda x: (x >= 0) & (x == np.round(x)), "must be a whole number >= 0")})}
+        "u": _tm_check("u", {"u": _FRACTION}),
+        "a": _tm_check("a", {"a": _WHOLE})}
 
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
         name = type(self).__name__
-        rules = {"U": _TM_RULES["U"], "n": (lambda x: (x >= 0) & (x == np.round(x)), "must be a whole number >= 0"),
+        rules = {"U": _TM_RULES["U"], "n": _WHOLE,
                  **_TM_RULES}
         for rule, (ok, phrase) in rules.items():
             _check_range(name, rule, attributes[rule], ok, phrase)
         out = {k: attributes[k] for k in ("weight", "U", "n", "tau_rec", "tau_facil")}
-        start = {v: np.broadcast_to(np.asarray(initial.get(v, default), float), (n,))
-                 for v, default in self.default_initial_values.items()}
-        out.update(u=start["u"], a=start["a"], t_last=np.full(n, -1.0))
+        out.update(self._initial_state(initial, n), t_last=np.full(n, -1.0))
         return out
