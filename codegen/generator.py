@@ -390,6 +390,17 @@ class Generator:
             names = sorted({spec.source.name for spec in table.specs})
             others = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
             context = f"current source '{names[0]}'{others} ({model.name}) injection_code"
+            for v in model.vars:        # a value per injection, at the place of its row (pg_at)
+                snames[v.name] = f"{table.var_buffer(v.name)}[pg_at]"
+                _add_arg(args, KernelArg(table.var_buffer(v.name), "int*" if v.type == "int" else "scalar*"))
+            if model.statements:
+                code, _ = render(model.injection_code, snames, single=self.single, writable=model.var_names,
+                                 functions={**internal, "injectCurrent": "PG_INJECT"}, context=context)
+                code = mark_snippet(_from_stream(code), context)
+                rendered.append(code)
+                sources.append({"model": model.name, "rows": table.rows_buffer, "layers": table.layers,
+                                "code": code})
+                continue
             current, _ = render(model.injection_code, snames, single=self.single, functions=internal,
                                 expression=True, writable=(), context=context)
             current = mark_snippet(_from_stream(current), context)
@@ -400,7 +411,7 @@ class Generator:
                 current = current.replace(
                     "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, PG_SEED_LO, PG_SEED_HI, "
                                      f"(unsigned int){CELL_KEY}[gid], (unsigned int){CELL_STREAM}[gid], ")
-            elif layout.serial and not any(f"{f}(" in current for f in RANDOM_FUNCTIONS.values()):
+            elif layout.serial and not model.vars and not any(f"{f}(" in current for f in RANDOM_FUNCTIONS.values()):
                 # the same for every target: one work-item computes it once per source and step (an ACSource's
                 # sin() per cell and step cost 22 ns a cell-step on 20,000 targets, a StepCurrentSource 5.8)
                 self._source_values[table.index] = {"buffer": table.now_buffer, "rows": len(table.specs),
@@ -408,7 +419,7 @@ class Generator:
                 _add_arg(args, KernelArg(table.now_buffer, "scalar*"))
                 current = f"{table.now_buffer}[pg_row]"
             sources.append({"model": model.name, "rows": table.rows_buffer, "layers": table.layers,
-                            "current": f"({current})"})
+                            "current": f"({current})", "code": None})
         records = [{"buffer": band.buffer, "start": band.start, "stop": band.stop, "interval": band.interval,
                     "phase": band.phase, "columns": band.columns, "ncols": band.ncols, "value": f"l_{band.variable}"}
                    for band in layout.signal_bands if band.block is b]

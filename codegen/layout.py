@@ -241,7 +241,8 @@ class SourceTable:
     """The current sources of one model: a row of parameters per source (``params``: the model's, then each extra
     global's length ``<name>_len``), each extra global array of all of them one after another (``at``: where each
     source's begins), and per cell, in ``layers`` arrays, the row of a source injecting into it (-1: none; a cell
-    takes as many layers as injections of the model it receives).  The neuron kernel's code and arguments are the
+    takes as many layers as injections of the model it receives; the model's state variables, a value per
+    injection, sit at the same places).  The neuron kernel's code and arguments are the
     same however many sources there are (with code per source, 1,000 DC sources took ten minutes to compile and
     260 s per simulated second)."""
 
@@ -272,11 +273,32 @@ class SourceTable:
     def egp_buffer(self, name: str) -> str:
         return f"cs{self.index}_{name}"
 
+    def var_buffer(self, name: str) -> str:
+        """A state variable of the model: a value per injection, at its place in the ``layers`` arrays."""
+        return f"cs{self.index}_v_{name}"
+
     def injections(self):
         """(global cells, rows) of every injection, in the sources' order."""
         cells = [slot.global_start + np.asarray(idx, np.int64) for spec in self.specs for slot, idx in spec.targets]
         rows = [np.full(len(idx), spec.row, np.int64) for spec in self.specs for _, idx in spec.targets]
         return (np.concatenate(cells), np.concatenate(rows)) if cells else (np.zeros(0, np.int64),) * 2
+
+    def places(self, n_total: int) -> np.ndarray:
+        """Where each injection (in the sources' order) sits in the ``layers`` arrays: ``layer * n_total + cell``,
+        a cell's injections taking its layers in the sources' order."""
+        cells, _ = self.injections()
+        order = np.argsort(cells, kind="stable")
+        ordered = cells[order]
+        layer = np.arange(len(ordered)) - np.searchsorted(ordered, ordered)
+        places = np.empty(len(cells), np.int64)
+        places[order] = layer * n_total + ordered
+        return places
+
+    def spans(self) -> list:
+        """(first, stop) of each source's injections in the sources' order."""
+        sizes = [sum(len(idx) for _, idx in spec.targets) for spec in self.specs]
+        ends = np.cumsum([0] + sizes)
+        return [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
 
 
 @dataclass(eq=False)

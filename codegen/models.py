@@ -305,10 +305,17 @@ class WeightUpdateModel(_ModelBase):
 @dataclass(frozen=True)
 class CurrentSourceModel(_ModelBase):
     """A current source: ``injection_code`` is an expression for the current (nA) injected in the
-    step starting at ``t``; it may read the source's parameters and ``extra_globals``."""
+    step starting at ``t``; it may read the source's parameters and ``extra_globals``.  Or, GeNN's form,
+    statements that call ``injectCurrent(x)``: they may also assign the model's ``vars``, which hold a value
+    per injection (per target cell of each source)."""
 
     injection_code: str = "0"
     extra_globals: tuple = ()
+
+    @property
+    def statements(self) -> bool:
+        """Whether ``injection_code`` is statements calling ``injectCurrent`` (else one expression)."""
+        return re.search(r"\binjectCurrent\s*\(", self.injection_code) is not None
 
     def __post_init__(self):
         super().__post_init__()

@@ -52,13 +52,15 @@ class SynapseGroup:
 @dataclass(eq=False)
 class CurrentSourceGroup:
     """One current source injecting into ``targets``: a list of (NeuronGroup, local indices); a cell listed k times
-    receives k times the current."""
+    receives k times the current.  ``state`` gives the initial value of each of the model's variables per
+    injection (one array over the targets in order, or a number for all)."""
 
     name: str
     model: CurrentSourceModel
     params: dict
     targets: list
     extra_globals: dict = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
 
 
 @dataclass(eq=False)

@@ -290,17 +290,45 @@ class Simulation:
         self._host[table.at_buffer] = at.ravel()
 
     def _pack_source_table(self, table):
-        """A current-source table: its values, and per cell and layer the row of a source injecting into it."""
+        """A current-source table: its values, per cell and layer the row of a source injecting into it, and the
+        model's state variables at the same places."""
         self._pack_source_values(table)
         n = self.layout.n_total
         rows = np.full(max(table.layers, 1) * n, -1, np.int32)
-        cells, which = table.injections()
-        order = np.argsort(cells, kind="stable")       # a cell's injections in the sources' order
-        cells, which = cells[order], which[order]
-        first = np.searchsorted(cells, cells)           # each cell's first injection
-        layer = np.arange(len(cells)) - first
-        rows[layer * n + cells] = which
+        _, which = table.injections()
+        rows[table.places(n)] = which
         self._host[table.rows_buffer] = rows
+        self._pack_source_state(table)
+
+    def _pack_source_state(self, table):
+        """The model's state variables at their initial values (each source's ``state``), a value per injection."""
+        places = table.places(self.layout.n_total)
+        for v in table.model.vars:
+            values = np.zeros(max(table.layers, 1) * self.layout.n_total, np.int32 if v.type == "int" else self.dtype)
+            for spec, (first, stop) in zip(table.specs, table.spans()):
+                values[places[first:stop]] = spec.source.state.get(v.name, 0.0)
+            self._host[table.var_buffer(v.name)] = values
+
+    def _source_state_places(self, spec_index: int, name: str):
+        spec = self.layout.sources[spec_index]
+        table = spec.table
+        if name not in table.model.var_names:
+            raise KeyError(f"current source '{spec.source.name}' has no state variable '{name}'")
+        first, stop = table.spans()[spec.row]
+        return table.var_buffer(name), table.places(self.layout.n_total)[first:stop]
+
+    def get_source_state(self, spec_index: int, name: str) -> np.ndarray:
+        """The values of a current source's state variable now, one per injection (its targets in order)."""
+        buffer, places = self._source_state_places(spec_index, name)
+        self._download(buffer, self._host[buffer])
+        return self._host[buffer][places].copy()
+
+    def set_source_state(self, spec_index: int, name: str, values):
+        """Set a current source's state variable now: a number, or one value per injection."""
+        buffer, places = self._source_state_places(spec_index, name)
+        self._download(buffer, self._host[buffer])     # the other sources' values as the kernels left them
+        self._host[buffer][places] = values
+        self.upload(buffer)
 
     def _pack_sources(self, arg_names):
         for table in self.layout.source_tables:
@@ -704,6 +732,11 @@ class Simulation:
         if "pg_st" in self._host:
             self._host["pg_st"][:] = NO_SPIKE
             self.upload("pg_st")
+        for table in self.layout.source_tables:
+            if table.model.vars:
+                self._pack_source_state(table)
+                for v in table.model.vars:
+                    self.upload(table.var_buffer(v.name))
         for sb in self.layout.synapse_blocks:   # per-synapse state the kernels change back to its initial values
             for v in sb.written_vars:
                 self.upload(sb.buffer(f"var_{v}"))

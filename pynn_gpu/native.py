@@ -36,7 +36,8 @@ codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`
   also read ``t`` (in the first two, the spike's time stamp), ``st_pre`` / ``st_post`` (the last spike time
   stamps of the synapse's neurons, this step's included; -1e30 before any spike) and ``<var>_pre`` /
   ``<var>_post``, a state variable of the pre- or postsynaptic neuron (read-only, after this step's update).
-- current source ``injection_code`` (an expression, nA, or GeNN's ``injectCurrent(x);``): ``t``, ``dt``,
+- current source ``injection_code`` (an expression, nA, or as GeNN writes it, statements calling
+  ``injectCurrent(x)`` that may update the model's state variables, a value per target): ``t``, ``dt``,
   ``step``, ``uniform()``, ``normal()`` (the target cell's stream).
 - synapse snippets draw ``uniform()`` and ``normal()`` from the synapse's stream.
 - everywhere: C's math functions (``exp``, ``log``, ``fmin``, ``atan2``, ``erf``, ...) and constants (``M_PI``,
@@ -80,7 +81,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import quantities as pq
-from pyNN.errors import InvalidParameterValueError
+from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
 from pyNN.standardmodels import StandardCellType, build_translations
 from pyNN.standardmodels.base import StandardSynapseType
 
@@ -91,6 +92,7 @@ from .codegen.models import (CurrentSourceModel, DerivedParam, NeuronModel, Post
                              WeightUpdateModel)
 from .codegen.network import CurrentSourceGroup, Network, NeuronGroup, SynapseGroup
 from .codegen.snippets import KEYWORDS, assigned_names, render
+from . import simulator
 from .standardmodels.cells import GPUCellMixin
 from .standardmodels.electrodes import GPUCurrentSource
 from .standardmodels.synapses import GPUSynapseMixin
@@ -105,7 +107,7 @@ NEURON_NAMES = frozenset(NEURON_BUILTINS) | {"uniform", "normal", "isyn"}
 SYNAPSE_NAMES = frozenset({"t", "t_spike", "t_post", "dt", "delay", "post_spike_count", "history_size",
                            "add_to_post", "uniform", "normal", "post_spike_time", "post_spike_trace",
                            "history_overflow", "st_pre", "st_post"})
-SOURCE_NAMES = frozenset({"t", "dt", "step", "uniform", "normal", "mulhi", "normal_at"})
+SOURCE_NAMES = frozenset({"t", "dt", "step", "uniform", "normal", "mulhi", "normal_at", "injectCurrent"})
 #: Options of :class:`NeuronModel` that :func:`create_neuron_model` passes through.
 NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y", "ode_a_dydt", "ode_initial_step",
                   "ode_step_code", "pre_ode_code", "spike_source")
@@ -381,9 +383,6 @@ def validate_current_source_model(model: CurrentSourceModel, defaults: dict | No
     """Raise :class:`ModelError` (model, snippet, line) if the injection code does not render."""
     if not isinstance(model, CurrentSourceModel):
         raise TypeError(f"expected a CurrentSourceModel, got {type(model).__name__}")
-    if model.vars:
-        raise ModelError(f"current-source model '{model.name}': state variables {model.var_names} are not "
-                         "supported; current sources have parameters (one value per source)")
     _check_names(model, SOURCE_NAMES, "current-source")
     _check_derived(model, "current-source", {p: (defaults or {}).get(p, 1.0) for p in model.params})
     flat = _flat(model)
@@ -786,14 +785,22 @@ class NativeCurrentSource(GPUCurrentSource):
     """Base of the current sources made by :func:`native_current_source` / :func:`create_current_source_model`.
 
     Its parameters (one value per source) live in a device buffer: changing one between runs re-uploads it
-    without recompiling.  The injected current is not recorded on the host (``record()`` raises).
+    without recompiling.  Its state variables hold a value per target cell (per injection: a cell injected into
+    twice has two), in the order of the targets: the populations in the order first injected into, each one's
+    cells in order.  The constructor and :meth:`initialize` set them, :meth:`get_state` reads them.  The
+    injected current is not recorded on the host (``record()`` raises).
     """
 
     required_parameters: tuple = ()
+    #: Initial values of the model's state variables.
+    default_initial_values: dict = {}
 
     def __init__(self, **parameters):
         _required_check(type(self), parameters)
+        state = {k: parameters.pop(k) for k in self.codegen_model.var_names if k in parameters}
+        object.__setattr__(self, "_initial", dict(self.default_initial_values))
         super().__init__(**parameters)
+        self.initialize(**state)
 
     def _model_params(self) -> dict:
         return dict(self._native)
@@ -801,17 +808,84 @@ class NativeCurrentSource(GPUCurrentSource):
     def _device_view(self):
         return self._model_params(), {}, self._target_groups()
 
+    def _spec(self):
+        """This source in the built network (None before the build or after a structural change)."""
+        state = simulator.state
+        if state.simulation is None or state.structure_changed or not self._targets:
+            return None
+        return next((s for s in state.simulation.layout.sources if s.source.name == self._name), None)
+
+    def initialize(self, **values):
+        """Set state variables: a number for every target, or an array with one value per target (see the class
+        docstring for their order).  The device takes them at once if the network is built, and ``sim.reset()``
+        goes back to them."""
+        model = self.codegen_model
+        for name, value in values.items():
+            var = next((v for v in model.vars if v.name == name), None)
+            if var is None:
+                raise NonExistentParameterError(name, type(self).__name__, list(model.var_names))
+            try:
+                array = np.asarray(value, float)
+            except (TypeError, ValueError):
+                array = np.array([np.nan])
+            if array.ndim > 1 or not np.all(np.isfinite(array)) or (var.type == "int" and np.any(array % 1)):
+                kind = "whole numbers" if var.type == "int" else "finite numbers"
+                raise InvalidParameterValueError(f"{type(self).__name__}{self._where()}: state variable '{name}' takes "
+                                                 f"{kind}, one or one per target; got {value!r}")
+            if array.ndim == 1 and self._targets and len(array) != len(self._targets):
+                raise InvalidParameterValueError(
+                    f"{type(self).__name__}{self._where()}: {len(array)} values for state variable '{name}', but the "
+                    f"source has {len(self._targets)} targets (one value each, or one number for all)")
+            self._initial[name] = float(array) if array.ndim == 0 else array.copy()
+            spec = self._spec()
+            if spec is not None:
+                device = self._initial[name] if array.ndim == 0 else array[self._device_order()]
+                spec.source.state[name] = device
+                simulator.state.simulation.set_source_state(spec.index, name, device)
+
+    def get_state(self, name: str) -> np.ndarray:
+        """The values of state variable ``name`` now, one per target (before the first run: the initial ones)."""
+        if name not in self.codegen_model.var_names:
+            raise NonExistentParameterError(name, type(self).__name__, list(self.codegen_model.var_names))
+        spec = self._spec()
+        if spec is not None:
+            values = np.empty(len(self._targets))
+            values[self._device_order()] = simulator.state.simulation.get_source_state(spec.index, name)
+            return values
+        return np.broadcast_to(np.asarray(self._initial[name], float), (len(self._targets),)).copy()
+
+    def _current_source_group(self):
+        group = super()._current_source_group()
+        if group is not None:
+            for name, value in self._initial.items():
+                if np.ndim(value) and len(value) != len(self._targets):
+                    raise InvalidParameterValueError(
+                        f"{type(self).__name__}{self._where()}: {len(value)} values were given for state variable "
+                        f"'{name}', but the source has {len(self._targets)} targets now")
+            # the device's order: _target_groups() sorts each population's cells
+            order = self._device_order()
+            group.state = {k: v if np.ndim(v) == 0 else np.asarray(v)[order] for k, v in self._initial.items()}
+        return group
+
+    def _device_order(self) -> np.ndarray:
+        """For each injection in the device's order, its index in the order of the targets."""
+        pops = {}
+        first = np.array([pops.setdefault(id(cell.parent), len(pops)) for cell in self._targets], np.int64)
+        return np.lexsort((np.array(self._targets, np.int64), first))
+
     def record(self):
         raise NotImplementedError(f"{type(self).__name__}: recording the current of a user-defined current source "
                                   "is not supported; record the target's state instead")
 
 
-def native_current_source(model: CurrentSourceModel, defaults: dict | None = None, *, name: str | None = None,
+def native_current_source(model: CurrentSourceModel, defaults: dict | None = None,
+                          initial_values: dict | None = None, *, name: str | None = None,
                           parameter_checks: dict | None = None) -> type:
     """A PyNN current source class injecting the current of the codegen model ``model``.
 
-    ``defaults`` gives default parameter values (a parameter without one must be given).  The model's
-    ``injection_code`` is an expression for the current (nA) applied in the step starting at ``t``.
+    ``defaults`` gives default parameter values (a parameter without one must be given), ``initial_values`` those
+    of the state variables (default 0).  The model's ``injection_code`` is an expression for the current (nA)
+    applied in the step starting at ``t``, or statements calling ``injectCurrent(x)``.
     """
     _no_nest_names(model, "native_current_source", "create_current_source_model")
     if not isinstance(model, CurrentSourceModel):
@@ -827,12 +901,19 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
     for k, v in defaults.items():
         defaults[k] = _number(model.name, "parameter", k, v)
     validate_current_source_model(model, defaults)
+    initial = {v: 0.0 for v in model.var_names}
+    for k, v in (initial_values or {}).items():
+        if k not in initial:
+            raise ModelError(f"current-source model '{model.name}': initial value for '{k}', which is no state "
+                             f"variable; state variables: {', '.join(model.var_names) or 'none'}")
+        initial[k] = _number(model.name, "variable", k, v)
     class_name = name or (model.name if model.name.isidentifier() else "NativeCurrentSource")
     default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
     return type(class_name, (NativeCurrentSource,), {
-        "__doc__": _doc("current source", model, default_parameters, {}),
+        "__doc__": _doc("current source", model, default_parameters, initial),
         "__module__": __name__,
         "codegen_model": model,
+        "default_initial_values": initial,
         "default_parameters": default_parameters,
         "required_parameters": tuple(p for p in model.params if p not in defaults),
         "translations": build_translations(*[(p, p) for p in model.params]),
@@ -843,33 +924,44 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
 _INJECT = re.compile(r"^\s*injectCurrent\s*\((.*)\)\s*;?\s*$", re.DOTALL)
 
 
-def create_current_source_model(class_name: str, params=None, derived_params=None, injection_code: str = "0",
-                                parameter_checks: dict | None = None, **options) -> type:
+def create_current_source_model(class_name: str, params=None, vars=None, derived_params=None,
+                                injection_code: str = "0", parameter_checks: dict | None = None,
+                                **options) -> type:
     """Define a current source GeNN-style and return it as a PyNN current source class.
 
     ``params`` (``{name: default}`` or names, one value per source; changeable between runs with
-    ``source.amplitude = ...`` or ``set_parameters``), ``derived_params`` (``f(params, dt)``, on the host), and
-    ``injection_code``: an expression for the current (nA) injected in the step starting at ``t`` into every
-    target -- or GeNN's single statement ``injectCurrent(x);``.  Built-in names: ``t``, ``dt``, ``step``.
-    Example::
+    ``source.amplitude = ...`` or ``set_parameters``), ``vars`` (state variables as for
+    :func:`create_neuron_model`, a value per target cell: set with the constructor or ``source.initialize``,
+    read with ``source.get_state``), ``derived_params`` (``f(params, dt)``, on the host), and ``injection_code``:
+    an expression for the current (nA) injected in the step starting at ``t`` into every target -- or, as
+    GeNN writes it, statements that call ``injectCurrent(x)`` and may update the state variables.  Built-in
+    names: ``t``, ``dt``, ``step``, ``uniform()``, ``normal()``.  Examples::
 
         Ramp = sim.create_current_source_model(
             "Ramp", params={"slope": 0.01, "start": 0.0},
             injection_code="t >= start ? slope * (t - start) : 0.0")
         Ramp(slope=0.02).inject_into(cells)
+
+        Input = sim.create_current_source_model(         # GeNN's per-cell input current
+            "Input", vars={"magnitude": 0.0}, injection_code="injectCurrent(magnitude);")
+        source = Input()
+        source.inject_into(cells)
+        source.initialize(magnitude=image * 80.0)          # one value per cell, changeable between runs
+
+        OU = sim.create_current_source_model(             # a state that evolves: Ornstein-Uhlenbeck noise
+            "OU", params={"tau": 10.0, "sigma": 0.1}, vars={"x": 0.0},
+            injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal(); injectCurrent(x);")
     """
     _no_unknown(class_name, dict(options), create_current_source_model)
     code = _upgrade_code(class_name, "injection_code", injection_code)
     m = _INJECT.match(code)
-    if m is not None and "injectCurrent" not in m.group(1):
-        code = m.group(1)
-    elif "injectCurrent" in code:
-        raise ModelError(f"[current-source model '{class_name}' injection_code] must be an expression for the "
-                         "current or a single 'injectCurrent(x);'")
+    if m is not None and "injectCurrent" not in m.group(1) and ";" not in m.group(1):
+        code = m.group(1)       # a single injectCurrent(x): the expression x
     names, defaults = _params(class_name, params)
-    model = CurrentSourceModel(name=class_name, params=names, derived_params=_derived(class_name, derived_params),
-                               injection_code=code)
-    return native_current_source(model, defaults, name=class_name if class_name.isidentifier() else None,
+    declared, initial = _vars(class_name, vars, None)
+    model = CurrentSourceModel(name=class_name, params=names, vars=declared,
+                               derived_params=_derived(class_name, derived_params), injection_code=code)
+    return native_current_source(model, defaults, initial, name=class_name if class_name.isidentifier() else None,
                                  parameter_checks=parameter_checks)
 
 

@@ -5,6 +5,10 @@
 PG_LAUNCH_STEP_DECLARATION
 #endif
 
+/* GeNN's injectCurrent(x) in a current source's injection code: adds x (nA) to the current the neuron body
+   sums from its sources (its local i_inj). */
+#define PG_INJECT(x) (i_inj += (scalar)(x))
+
 /* The smaller of two ints.  OpenCL's builtin min() is a call PoCL does not inline, and one call keeps a whole
    kernel's loops from being vectorised on a CPU. */
 DEVICE_FN int pg_min_int(int a, int b)

@@ -470,6 +470,114 @@ def test_set_after_a_delay_change_is_kept(sim):
     assert np.diff(v)[300:].max() == pytest.approx(5.0, rel=1e-3)       # the PSP at 33 ms (less a step's leak)
 
 
+def _input_source(sim):
+    """GeNN's per-cell input of the mushroom body: a state variable per target, injected as it is."""
+    return sim.create_current_source_model("Input", vars={"magnitude": 0.0}, injection_code="injectCurrent(magnitude);")
+
+
+def test_current_source_state_per_target(sim, step_kernels):
+    Input = _input_source(sim)
+    sim.setup(timestep=DT, precision="double")
+    a = sim.Population(4, integrator(sim)(), label="a")
+    b = sim.Population(3, integrator(sim)(), label="b")
+    source = Input(magnitude=0.25)
+    source.inject_into(b[[2, 0]])        # the targets: b's cells in order, then a's
+    source.inject_into(a)
+    np.testing.assert_array_equal(source.get_state("magnitude"), np.full(6, 0.25))
+    first = np.array([0.5, 0.1, 1.0, 2.0, 3.0, 4.0])    # b0, b2, a0 ... a3
+    source.initialize(magnitude=first)
+    for pop in (a, b):
+        pop.record("v")
+    sim.run(10.0)
+    simulation = sim.simulator.state.simulation
+    np.testing.assert_allclose(source.get_state("magnitude"), first)
+    second = np.array([-1.0, 0.0, 0.5, 0.25, 0.125, 0.0625])
+    source.initialize(magnitude=second)        # between runs: uploaded, no rebuild
+    np.testing.assert_allclose(source.get_state("magnitude"), second)
+    sim.run(10.0)
+    assert sim.simulator.state.simulation is simulation
+    va = a.get_data().segments[0].filter(name="v")[0].magnitude
+    vb = b.get_data().segments[0].filter(name="v")[0].magnitude
+    # v(t) = dt * (sum of the currents of the steps before t): 100 steps of the first values, then the second
+    np.testing.assert_allclose(va[100], 10.0 * first[2:], atol=1e-9)
+    np.testing.assert_allclose(va[199], 10.0 * first[2:] + 9.9 * second[2:], atol=1e-9)
+    np.testing.assert_allclose(vb[199, [0, 2]], 10.0 * first[:2] + 9.9 * second[:2], atol=1e-9)
+    np.testing.assert_allclose(vb[199, 1], 0.0)           # b1 is no target
+    sim.reset()                                             # back to the values last initialized
+    sim.run(1.0)
+    np.testing.assert_allclose(a.get_data().segments[1].filter(name="v")[0].magnitude[10], 1.0 * second[2:],
+                               atol=1e-9)
+
+
+def test_current_source_state_evolves(sim, step_kernels):
+    """Injection code that updates its state: each injection keeps its own, a cell injected into twice two."""
+    Leaky = sim.create_current_source_model(
+        "Leaky", params={"decay": 0.5, "amp": 1.0}, vars=[("x", "scalar"), ("n", "int")],
+        injection_code="x = x * decay + amp;\nn += 1;\ninjectCurrent(x);")
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(3, integrator(sim)())
+    source = Leaky(amp=2.0)
+    source.inject_into(cells[0:2])
+    source.inject_into(cells[1:3])
+    source.initialize(x=[0.0, 0.0, 4.0, 0.0])     # cells 0, 1, 1, 2: the second injection into cell 1 from x = 4
+    cells.record("v")
+    sim.run(2.0)
+    k = np.arange(1, 21)
+    x0 = 2.0 * (1 - 0.5 ** k) / 0.5                   # x after k steps from 0
+    x4 = 4.0 * 0.5 ** k + x0                          # from 4
+    np.testing.assert_allclose(source.get_state("x"), [x0[-1], x0[-1], x4[-1], x0[-1]], rtol=1e-12)
+    np.testing.assert_array_equal(source.get_state("n"), [20, 20, 20, 20])
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(v[20], DT * np.array([x0.sum(), x0.sum() + x4.sum(), x0.sum()]), rtol=1e-12)
+
+
+def test_current_source_state_noise(sim):
+    """An Ornstein-Uhlenbeck current drawn in the injection code: the stationary variance of its discrete
+    process, sigma^2 / (1 - dt / (2 tau)), across 2,000 targets within 5 standard errors."""
+    OU = sim.create_current_source_model(
+        "OU", params={"tau": 2.0, "sigma": 0.3}, vars={"x": 0.0},
+        injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal();\ninjectCurrent(x);")
+    sim.setup(timestep=DT, rng_seed=5)
+    cells = sim.Population(2000, integrator(sim)())
+    source = OU()
+    source.inject_into(cells)
+    sim.run(40.0)                                     # 20 time constants: stationary
+    x = source.get_state("x")
+    expected = 0.3 ** 2 / (1 - DT / (2 * 2.0))
+    assert abs(x.var() - expected) < 5 * expected * np.sqrt(2 / len(x))
+    assert abs(x.mean()) < 5 * np.sqrt(expected / len(x))
+
+
+def test_current_source_state_errors(sim):
+    Input = _input_source(sim)
+    Counter = sim.create_current_source_model("Counter", vars=[("n", "int")],
+                                              injection_code="n += 1; injectCurrent(0.0);")
+    sim.setup(timestep=DT)
+    cells = sim.Population(3, integrator(sim)())
+    source = Input()
+    source.inject_into(cells)
+    with pytest.raises(NonExistentParameterError, match="magnitud"):
+        source.initialize(magnitud=1.0)
+    with pytest.raises(InvalidParameterValueError, match="2 values for state variable 'magnitude'.*3 targets"):
+        source.initialize(magnitude=[1.0, 2.0])
+    with pytest.raises(InvalidParameterValueError, match="'magnitude' takes finite numbers"):
+        source.initialize(magnitude=[1.0, np.nan, 2.0])
+    with pytest.raises(InvalidParameterValueError, match="'n' takes whole numbers"):
+        Counter(n=0.5)
+    with pytest.raises(NonExistentParameterError):
+        source.get_state("x")
+    late = Input(magnitude=[1.0, 2.0, 3.0])
+    late.inject_into(cells[0:2])                   # three values, two targets: refused when the network is built
+    with pytest.raises(InvalidParameterValueError, match="3 values were given for state variable 'magnitude'"):
+        sim.run(1.0)
+    with pytest.raises(ModelError, match=r"\[current source 'Bad' \(Bad\) injection_code, line 2\] 'amp' "
+                                         "cannot be assigned"):
+        sim.create_current_source_model("Bad", params={"amp": 1.0}, vars={"x": 0.0},
+                                        injection_code="x = amp;\namp = 2.0;\ninjectCurrent(x);")
+    with pytest.raises(ModelError, match=r"line 1\] unknown name 'magnitde'; did you mean 'magnitude'"):
+        sim.create_current_source_model("Typo", vars={"magnitude": 0.0}, injection_code="injectCurrent(magnitde);")
+
+
 @pytest.mark.cuda_compile
 @pytest.mark.skipif(not nvrtc.available(), reason=f"NVRTC not installed: {nvrtc.INSTALL_HINT}")
 def test_user_models_compile_for_cuda(sim):
@@ -482,9 +590,14 @@ def test_user_models_compile_for_cuda(sim):
     cells = sim.Population(4, UserLIF())
     sim.Projection(src, cells, sim.AllToAllConnector(), Decaying(weight=0.5, delay=1.0))
     Ramp().inject_into(cells)
+    OU = sim.create_current_source_model(
+        "OU", params={"tau": 2.0, "sigma": 0.3}, vars={"x": 0.0},
+        injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal();\ninjectCurrent(x);")
+    OU().inject_into(cells[1:3])
     cells.record(["v", "spikes"])
     report = sim.compile(backend="cuda", arch="sm_80")
     assert report.kernels and "UserLIF" in report.source and "Decaying" in report.source
+    assert "PG_INJECT(" in report.source
 
 
 def _random_and_math_network(sim, n=2000):
