@@ -82,13 +82,14 @@ from collections.abc import Mapping
 import numpy as np
 import quantities as pq
 from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
+from pyNN.parameters import Sequence
 from pyNN.standardmodels import StandardCellType, build_translations
 from pyNN.standardmodels.base import StandardSynapseType
 
 from .codegen.errors import CodegenError, ModelError
 from .codegen.generator import NEURON_BUILTINS, Generator
 from .kernels.runtime.diagnostics import mark_snippet
-from .codegen.models import (CurrentSourceModel, DerivedParam, NeuronModel, PostsynapticModel, Var,
+from .codegen.models import (CurrentSourceModel, DerivedParam, ExtraGlobal, NeuronModel, PostsynapticModel, Var,
                              WeightUpdateModel)
 from .codegen.network import CurrentSourceGroup, Network, NeuronGroup, SynapseGroup
 from .codegen.snippets import KEYWORDS, assigned_names, render
@@ -225,6 +226,46 @@ def _vars(model: str, vars_, initial_values) -> tuple[tuple, dict]:
     for name, value in (initial_values or {}).items():
         initial[name] = _number(model, "variable", name, value)
     return declared, initial
+
+
+def _extra_globals(model: str, specs) -> tuple:
+    """ExtraGlobal tuple from names (``scalar`` arrays) or ``(name, type)``, the type ``'scalar'`` or ``'int'``
+    (GeNN's pointer spellings ``'scalar*'``, ``'float*'``, ``'double*'``, ``'int*'`` too)."""
+    out = []
+    for spec in specs or ():
+        name, ctype = (spec, "scalar") if isinstance(spec, str) else \
+            (spec.name, spec.type) if isinstance(spec, ExtraGlobal) else tuple(spec) if isinstance(spec, tuple) \
+            and len(spec) == 2 else (None, None)
+        kind = {"scalar": "scalar", "float": "scalar", "double": "scalar", "int": "int"}.get(
+            str(ctype).rstrip("*").strip())
+        if not isinstance(name, str) or kind is None:
+            raise ModelError(f"model '{model}': extra global array {spec!r} must be a name or (name, type) with type "
+                             "'scalar' or 'int' ('scalar*', 'int*' as GeNN writes them)")
+        out.append(ExtraGlobal(name, kind))
+    return tuple(out)
+
+
+def _egp_values(cls_name: str, egps, native: dict, where: str, per_cell: bool):
+    """The arrays of the extra global arrays ``egps`` in ``native`` (PyNN Sequences: one per cell, or one for all
+    when ``per_cell``; else the source's one), checked: finite numbers, whole for 'int' arrays."""
+    out = {}
+    for e in egps:
+        value = native[e.name]
+        seqs = np.atleast_1d(value) if per_cell else [value]
+        arrays = []
+        for k, seq in enumerate(seqs):
+            try:
+                array = np.asarray(getattr(seq, "value", seq), float).ravel()
+            except (TypeError, ValueError):
+                array = np.array([np.nan])
+            if not np.all(np.isfinite(array)) or (e.type == "int" and np.any(array % 1)):
+                cell = f" of cell {k}" if per_cell and len(seqs) > 1 else ""
+                kind = "whole numbers" if e.type == "int" else "finite numbers"
+                raise InvalidParameterValueError(f"{cls_name}{where}: extra global array '{e.name}'{cell} must hold "
+                                                 f"{kind}, got {seq!r}")
+            arrays.append(array)
+        out[e.name] = arrays if per_cell else arrays[0]
+    return out
 
 
 def _derived(model: str, derived) -> tuple:
@@ -495,7 +536,7 @@ def _doc(kind: str, model, defaults: dict, initial: dict, extra: str = "") -> st
     def show(p, v):
         if v is None:
             return f"{p}=None"
-        return f"{p} (required)" if np.isnan(v) else f"{p}={v!r}"
+        return f"{p} (required)" if isinstance(v, float) and np.isnan(v) else f"{p}={v!r}"
     params = ", ".join(show(p, v) for p, v in defaults.items()) or "none"
     lines = [f"User-defined {kind} '{model.name}' (pyNN.gpu native model).", "", f"Parameters: {params}."]
     if initial:
@@ -519,8 +560,14 @@ class NativeCellType(GPUCellMixin, StandardCellType):
         super().__init__(**parameters)
 
     def check(self, native: dict, where: str = ""):
-        """No NaN, and the type's ``parameter_checks``."""
+        """No NaN, and the type's ``parameter_checks``; extra global arrays: finite (whole for 'int')."""
         check_values(type(self).__name__, native, self.parameter_checks, where)
+        egps = [e for e in self.codegen_model.extra_globals if e.name in native]
+        _egp_values(type(self).__name__, egps, native, where, per_cell=True)
+
+    def extra_globals(self, native: dict, dt: float) -> dict:
+        """Each cell's arrays (its Sequence of each extra global array)."""
+        return _egp_values(type(self).__name__, self.codegen_model.extra_globals, native, "", per_cell=True)
 
 
 def _no_nest_names(model, function: str, creator: str):
@@ -547,10 +594,6 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
     _no_nest_names(model, "native_cell_type", "create_neuron_model")
     if not isinstance(model, NeuronModel):
         raise TypeError(f"native_cell_type() needs a NeuronModel, got {type(model).__name__}")
-    if model.extra_globals:
-        raise NotImplementedError(f"neuron model '{model.name}': extra global arrays "
-                                  f"({', '.join(e.name for e in model.extra_globals)}) are not supported in user "
-                                  "cell types")
     for given, allowed, what in ((defaults, model.params, "parameter"), (initial_values, model.var_names, "variable")):
         unknown = sorted(set(given) - set(allowed))
         if unknown:
@@ -564,6 +607,7 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
     unit_of = _units(model.name, {**{p: "" for p in model.params}, **{v.name: v.unit for v in model.vars}}, units)
     class_name = name or (model.name if model.name.isidentifier() else "NativeCell")
     default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
+    default_parameters.update({e.name: Sequence([]) for e in model.extra_globals})
     initial = {v: initial_values.get(v, 0.0) for v in model.var_names}
     return type(class_name, (NativeCellType,), {
         "__doc__": _doc("cell type", model, default_parameters, initial,
@@ -573,7 +617,7 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
         "default_parameters": default_parameters,
         "required_parameters": tuple(p for p in model.params if p not in defaults),
         "default_initial_values": initial,
-        "translations": build_translations(*[(p, p) for p in model.params]),
+        "translations": build_translations(*[(p, p) for p in default_parameters]),
         "recordable": ["spikes"] + list(model.var_names),
         "units": unit_of,
         "receptor_types": tuple(model.receptors),
@@ -588,7 +632,7 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
                         receptors=("excitatory", "inhibitory"), initial_values: dict | None = None,
                         units: dict | None = None, postsynaptic_models: dict | None = None,
                         conductance_based: bool = False, parameter_checks: dict | None = None,
-                        auto_refractory_required: bool = False, **options) -> type:
+                        auto_refractory_required: bool = False, extra_global_params=None, **options) -> type:
     """Define a neuron model GeNN-style and return it as a PyNN cell type class.
 
     - ``params``: a mapping ``{name: default}`` or a sequence of names (no default: must be given) or
@@ -604,6 +648,10 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
       ``is_auto_refractory_required``) only in a step that begins below it (the condition was false before the
       step's update), as a cell without reset code needs to fire once per crossing.
     - ``receptors``: the receptor types projections may target (``in_<receptor>`` in the snippets).
+    - ``extra_global_params``: arrays of numbers, names or ``(name, 'scalar' | 'int')``: a parameter per cell
+      whose value is a PyNN ``Sequence`` (one for all cells, or one per cell), changeable with ``set``; the
+      snippets read element ``k`` as ``name[k]`` and the length as ``name_len`` (an index outside
+      ``0 .. name_len - 1`` reads another cell's data, as in GeNN).
     - ``postsynaptic_models``: ``{receptor: PostsynapticModel or (model, {param: value})}``, see
       :func:`create_postsynaptic_model`.
     - ``units``: unit strings for the Neo output; ``conductance_based``, ``parameter_checks``: as in
@@ -639,7 +687,7 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
             model_options.get("pre_ode_code", "")
         threshold = f"({threshold}) && !{_WAS_ABOVE}"
     model = NeuronModel(name=class_name, params=names, vars=declared, derived_params=derived, sim_code=sim_code,
-                        threshold_code=threshold,
+                        threshold_code=threshold, extra_globals=_extra_globals(class_name, extra_global_params),
                         reset_code=_upgrade_code(class_name, "reset_code", reset_code), receptors=tuple(receptors),
                         **model_options)
     try:
@@ -802,11 +850,28 @@ class NativeCurrentSource(GPUCurrentSource):
         super().__init__(**parameters)
         self.initialize(**state)
 
+    def _native_value(self, name, value):
+        if name in self._egp_names():
+            return value        # a Sequence, checked with the others in check()
+        return float(value)
+
+    def _egp_names(self):
+        return {e.name for e in self.codegen_model.extra_globals}
+
+    def check(self, native: dict):
+        names = self._egp_names()
+        super().check({k: v for k, v in native.items() if k not in names})
+        egps = [e for e in self.codegen_model.extra_globals if e.name in native]
+        _egp_values(type(self).__name__, egps, native, self._where(), per_cell=False)
+
     def _model_params(self) -> dict:
-        return dict(self._native)
+        names = self._egp_names()
+        return {k: v for k, v in self._native.items() if k not in names}
 
     def _device_view(self):
-        return self._model_params(), {}, self._target_groups()
+        arrays = _egp_values(type(self).__name__, self.codegen_model.extra_globals, self._native, self._where(),
+                             per_cell=False)
+        return self._model_params(), arrays, self._target_groups()
 
     def _spec(self):
         """This source in the built network (None before the build or after a structural change)."""
@@ -890,9 +955,6 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
     _no_nest_names(model, "native_current_source", "create_current_source_model")
     if not isinstance(model, CurrentSourceModel):
         raise TypeError(f"native_current_source() needs a CurrentSourceModel, got {type(model).__name__}")
-    if model.extra_globals:
-        raise NotImplementedError(f"current-source model '{model.name}': extra global arrays are not supported in "
-                                  "user current sources")
     defaults = dict(defaults or {})
     unknown = sorted(set(defaults) - set(model.params))
     if unknown:
@@ -909,6 +971,7 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
         initial[k] = _number(model.name, "variable", k, v)
     class_name = name or (model.name if model.name.isidentifier() else "NativeCurrentSource")
     default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
+    default_parameters.update({e.name: Sequence([]) for e in model.extra_globals})
     return type(class_name, (NativeCurrentSource,), {
         "__doc__": _doc("current source", model, default_parameters, initial),
         "__module__": __name__,
@@ -916,7 +979,7 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
         "default_initial_values": initial,
         "default_parameters": default_parameters,
         "required_parameters": tuple(p for p in model.params if p not in defaults),
-        "translations": build_translations(*[(p, p) for p in model.params]),
+        "translations": build_translations(*[(p, p) for p in default_parameters]),
         "parameter_checks": dict(parameter_checks or {}),
     })
 
@@ -926,13 +989,15 @@ _INJECT = re.compile(r"^\s*injectCurrent\s*\((.*)\)\s*;?\s*$", re.DOTALL)
 
 def create_current_source_model(class_name: str, params=None, vars=None, derived_params=None,
                                 injection_code: str = "0", parameter_checks: dict | None = None,
-                                **options) -> type:
+                                extra_global_params=None, **options) -> type:
     """Define a current source GeNN-style and return it as a PyNN current source class.
 
     ``params`` (``{name: default}`` or names, one value per source; changeable between runs with
     ``source.amplitude = ...`` or ``set_parameters``), ``vars`` (state variables as for
     :func:`create_neuron_model`, a value per target cell: set with the constructor or ``source.initialize``,
-    read with ``source.get_state``), ``derived_params`` (``f(params, dt)``, on the host), and ``injection_code``:
+    read with ``source.get_state``), ``derived_params`` (``f(params, dt)``, on the host),
+    ``extra_global_params`` (arrays of numbers, one per source: names or ``(name, 'scalar' | 'int')``, given as
+    PyNN Sequences, read as ``name[k]`` and ``name_len``), and ``injection_code``:
     an expression for the current (nA) injected in the step starting at ``t`` into every target -- or, as
     GeNN writes it, statements that call ``injectCurrent(x)`` and may update the state variables.  Built-in
     names: ``t``, ``dt``, ``step``, ``uniform()``, ``normal()``.  Examples::
@@ -960,7 +1025,8 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
     names, defaults = _params(class_name, params)
     declared, initial = _vars(class_name, vars, None)
     model = CurrentSourceModel(name=class_name, params=names, vars=declared,
-                               derived_params=_derived(class_name, derived_params), injection_code=code)
+                               derived_params=_derived(class_name, derived_params), injection_code=code,
+                               extra_globals=_extra_globals(class_name, extra_global_params))
     return native_current_source(model, defaults, initial, name=class_name if class_name.isidentifier() else None,
                                  parameter_checks=parameter_checks)
 

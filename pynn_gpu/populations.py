@@ -363,9 +363,8 @@ class Population(_ParameterAccess, common.Population):
             sim.write_state(self._group, var, value)
         for name, segments in self.celltype.extra_globals(self._parameters, dt).items():
             sim.set_extra_global(self._group, name, segments)
-            # continue from the first spike not yet due
-            nxt = [np.searchsorted(seg, simulator.state.step) for seg in segments]
-            sim.write_state(self._group, "next_spike", np.asarray(nxt, np.int32))
+            for var, value in self.celltype.state_after_extra_globals(name, segments, simulator.state.step).items():
+                sim.write_state(self._group, var, value)
 
     def _push_initial_value(self, variable):
         sim = self._built()

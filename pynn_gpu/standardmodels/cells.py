@@ -70,6 +70,11 @@ class GPUCellMixin:
         return {p: native[p] for p in self.codegen_model.params}
 
     def extra_globals(self, native: dict, dt: float) -> dict:
+        """Per extra global array of the codegen model, one array per cell."""
+        return {}
+
+    def state_after_extra_globals(self, name: str, segments: list, step: int) -> dict:
+        """State variables to write when extra global array ``name`` changes at ``step`` (between runs)."""
         return {}
 
     #: spike_times() reads the cells' parameters (a change must first settle the times of earlier spikes)
@@ -417,6 +422,10 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
     def extra_globals(self, native, dt):
         """Each spike at t is emitted in the step that ends at t rounded up to the grid (NEST's on-grid rule)."""
         return {"spike_steps": [steps_ceil(_times_of(seq), dt) - 1 for seq in np.atleast_1d(native["spike_times"])]}
+
+    def state_after_extra_globals(self, name, segments, step):
+        """New spike times between runs: each cell continues from its first spike not yet due."""
+        return {"next_spike": np.asarray([np.searchsorted(seg, step) for seg in segments], np.int32)}
 
 
 class _NotAvailable(ModelNotAvailable):

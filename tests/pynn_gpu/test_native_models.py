@@ -578,6 +578,63 @@ def test_current_source_state_errors(sim):
         sim.create_current_source_model("Typo", vars={"magnitude": 0.0}, injection_code="injectCurrent(magnitde);")
 
 
+def _replay(sim):
+    """GeNN's SpikeSourceArray written by a user: each cell's spike steps in an extra global array."""
+    return sim.create_neuron_model(
+        "Replay", vars=[("k", "int")], extra_global_params=[("spike_step", "int*")], receptors=(),
+        threshold_condition_code="k < spike_step_len && step == spike_step[k]", reset_code="k += 1;")
+
+
+def test_extra_global_arrays_of_cells(sim, step_kernels):
+    Replay = _replay(sim)
+    from pyNN.parameters import Sequence
+    sim.setup(timestep=DT)
+    cells = sim.Population(3, Replay(spike_step=[Sequence([2, 5]), Sequence([]), Sequence([0, 1, 9])]))
+    cells.record("spikes")
+    sim.run(1.0)
+    trains = cells.get_data().segments[0].spiketrains
+    # a spike in step s is stamped at its end, (s + 1) dt
+    for train, steps in zip(trains, ([2, 5], [], [0, 1, 9])):
+        np.testing.assert_allclose(train.magnitude, (np.array(steps) + 1) * DT)
+    assert [list(seq.value) for seq in cells.get("spike_step")] == [[2, 5], [], [0, 1, 9]]
+    cells.set(spike_step=Sequence([12, 15]))         # between runs, for every cell; k as it was
+    sim.reset()
+    sim.run(2.0)
+    trains = cells.get_data().segments[-1].spiketrains
+    for train in trains:
+        np.testing.assert_allclose(train.magnitude, [1.3, 1.6])
+    with pytest.raises(InvalidParameterValueError, match="'spike_step' of cell 1 must hold whole numbers"):
+        cells.set(spike_step=[Sequence([1]), Sequence([2.5]), Sequence([])])
+    with pytest.raises(ModelError, match="extra global array .* must be a name or"):
+        sim.create_neuron_model("X", extra_global_params=[("table", "char*")])
+
+
+def test_extra_global_arrays_of_current_sources(sim, step_kernels):
+    """A user's step current: the amplitude of each 1 ms bin from a table, one per source, changed between runs."""
+    from pyNN.parameters import Sequence
+    Table = sim.create_current_source_model(
+        "Table", params={"bin": 1.0}, extra_global_params=["amplitudes"],
+        injection_code="(int)(t / bin) < amplitudes_len ? amplitudes[(int)(t / bin)] : 0.0")
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(2, integrator(sim)())
+    first = Table(amplitudes=Sequence([1.0, -2.0, 0.5]))
+    first.inject_into(cells[0:1])
+    second = Table(amplitudes=Sequence([0.25]), bin=2.0)
+    second.inject_into(cells)
+    cells.record("v")
+    sim.run(4.0)
+    first.amplitudes = Sequence([3.0, 3.0, 3.0, 3.0, 3.0, 1.0])      # longer: its buffer grows
+    sim.run(2.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    per_ms = lambda values: np.repeat(values, 10) * DT      # noqa: E731
+    i0 = np.r_[per_ms([1.0, -2.0, 0.5, 0.0]), per_ms([3.0, 1.0])] + np.r_[per_ms([0.25, 0.25]), np.zeros(40)]
+    i1 = np.r_[per_ms([0.25, 0.25]), np.zeros(40)]
+    np.testing.assert_allclose(v[1:, 0], np.cumsum(i0), atol=1e-12)
+    np.testing.assert_allclose(v[1:, 1], np.cumsum(i1), atol=1e-12)
+    with pytest.raises(InvalidParameterValueError, match="'amplitudes' must hold finite numbers"):
+        Table(amplitudes=Sequence([1.0, np.inf]))
+
+
 @pytest.mark.cuda_compile
 @pytest.mark.skipif(not nvrtc.available(), reason=f"NVRTC not installed: {nvrtc.INSTALL_HINT}")
 def test_user_models_compile_for_cuda(sim):
@@ -594,10 +651,12 @@ def test_user_models_compile_for_cuda(sim):
         "OU", params={"tau": 2.0, "sigma": 0.3}, vars={"x": 0.0},
         injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal();\ninjectCurrent(x);")
     OU().inject_into(cells[1:3])
+    replay = sim.Population(2, _replay(sim)())
+    sim.Projection(replay, cells[0:2], sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1, delay=1.0))
     cells.record(["v", "spikes"])
     report = sim.compile(backend="cuda", arch="sm_80")
     assert report.kernels and "UserLIF" in report.source and "Decaying" in report.source
-    assert "PG_INJECT(" in report.source
+    assert "PG_INJECT(" in report.source and "Replay" in report.source
 
 
 def _random_and_math_network(sim, n=2000):
