@@ -706,10 +706,31 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
     """
 
     required_parameters: tuple = ()
+    #: The model's derived parameters: per-synapse variables computed on the host from the others.
+    derived: tuple = ()
 
     def __init__(self, **parameters):
         _required_check(type(self), parameters)
         super().__init__(**parameters)
+
+    def model_vars(self, attributes, post_params, receptor, initial):
+        derived = {d.name for d in self.derived}
+        out = {v: attributes[v] for v in self.codegen_model.var_names if v not in derived}
+        out.update(self.derived_values(out))
+        return out
+
+    def derived_values(self, attributes: dict) -> dict:
+        """The derived parameters, one value per synapse, from the synapses' other parameters (arrays)."""
+        from .simulator import state
+        p = {k: np.asarray(v, float) for k, v in attributes.items()}
+        n = len(next(iter(p.values()))) if p else 0
+        if n and all(np.all(a == a[0]) for a in p.values()):     # the same for every synapse: computed once
+            p = {k: a[:1] for k, a in p.items()}
+        out = {}
+        for d in self.derived:
+            p[d.name] = np.asarray(d.func(p, state.dt), float)
+            out[d.name] = np.broadcast_to(p[d.name], (n,))
+        return out
 
 
 def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, units: dict | None = None, *,
@@ -719,18 +740,24 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
     Each variable of the model is a per-synapse PyNN parameter with the default from ``defaults`` (0 if not
     given); ``weight`` (default 0) and ``delay`` (default: the minimum delay) always exist, ``weight`` only on the
     host unless the model declares it.  Model parameters are turned into per-synapse variables (the kernels read
-    synapse state per synapse); derived parameters are not supported (compute them in the snippet, ``dt`` is a
-    built-in name).  ``units`` labels parameters as in :func:`native_cell_type`.
+    synapse state per synapse); so are derived parameters, computed on the host from the synapse's other values
+    (``f(p, dt)`` with arrays) when the network is built and again when ``Projection.set`` changes them.
+    ``units`` labels parameters as in :func:`native_cell_type`.
     """
     _no_nest_names(model, "native_synapse_type", "create_weight_update_model")
     if not isinstance(model, WeightUpdateModel):
         raise TypeError(f"native_synapse_type() needs a WeightUpdateModel, got {type(model).__name__}")
-    if model.derived_params:
-        raise NotImplementedError(f"weight-update model '{model.name}': derived parameters "
-                                  f"({', '.join(d.name for d in model.derived_params)}) are not supported; compute "
-                                  "them in the snippet (dt is a built-in name)")
-    if model.params:
-        model = dataclasses.replace(model, params=(), vars=tuple(Var(p) for p in model.params) + model.vars)
+    derived = model.derived_params
+    for snippet, code in model.snippets().items():
+        for var, line in assigned_names(code if isinstance(code, str) else "").items():
+            if var in {d.name for d in derived}:
+                raise ModelError(f"[weight-update model '{model.name}' {snippet}, line {line}] '{var}' cannot be "
+                                 "assigned: it is a derived parameter")
+    _check_derived(model, "weight-update", {v: np.ones(1) for v in (*model.params, *model.var_names, "weight")})
+    if model.params or derived:
+        model = dataclasses.replace(model, params=(), derived_params=(), vars=tuple(Var(p) for p in model.params)
+                                    + model.vars + tuple(Var(d.name) for d in derived))
+    derived_names = {d.name for d in derived}
     defaults = dict(defaults or {})
     for reserved in ("delay",):
         if reserved in model.var_names:
@@ -747,7 +774,7 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
             defaults[k] = _number(model.name, "variable", k, v)
     validate_weight_update_model(model)
     default_parameters = {"weight": 0.0, "delay": None}
-    default_parameters.update({v: 0.0 for v in model.var_names})
+    default_parameters.update({v: 0.0 for v in model.var_names if v not in derived_names})
     default_parameters.update({k: (_MISSING if v is None else v) for k, v in defaults.items()})
     unit_of = _units(model.name, {p: "" for p in default_parameters if p != "delay"}, units)
     unit_of["delay"] = "ms"
@@ -755,9 +782,11 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
     return type(class_name, (NativeSynapseType,), {
         "__doc__": _doc("synapse type", model, default_parameters, {},
                         "Every parameter is per synapse; the model's variables: "
-                        + (", ".join(model.var_names) or "none") + "."),
+                        + (", ".join(v for v in model.var_names if v not in derived_names) or "none") + "."
+                        + (f" Derived: {', '.join(sorted(derived_names))}." if derived_names else "")),
         "__module__": __name__,
         "codegen_model": model,
+        "derived": tuple(derived),
         "default_parameters": default_parameters,
         "required_parameters": required,
         "translations": build_translations(*[(p, p) for p in default_parameters]),
@@ -767,12 +796,16 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
 
 def create_weight_update_model(class_name: str, params=None, vars=None, pre_spike_code: str | None = None,
                                post_spike_code: str = "", post_trace: str | None = None,
-                               units: dict | None = None, synapse_dynamics_code: str = "", **options) -> type:
+                               units: dict | None = None, synapse_dynamics_code: str = "", derived_params=None,
+                               **options) -> type:
     """Define a weight-update (synapse, learning) model GeNN-style and return it as a PyNN synapse type class.
 
     - ``params``: per-synapse constants, ``{name: default}`` or names (no default: must be given).
     - ``vars``: per-synapse state, ``{name: initial value}`` or names (initial value 0).  Declare ``weight`` to use
       PyNN's weights in the snippet.
+    - ``derived_params``: ``{name: f}`` with ``f(p, dt)`` computed on the host from the synapses' parameters (arrays,
+      one value per synapse), e.g. ``{"decay": lambda p, dt: np.exp(-dt / p["tau"])}``; read-only in the snippets,
+      recomputed when ``Projection.set`` changes a parameter.
     - ``pre_spike_code``: run for every synapse of a presynaptic neuron that spiked; ``add_to_post(x)`` transmits
       (default: ``add_to_post(weight);`` if ``weight`` is declared).  ``post_spike_code``: run for every synapse
       onto a neuron that spiked.  ``synapse_dynamics_code``: run for every synapse in every step (GeNN's synapse
@@ -801,12 +834,7 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     _renamed(class_name, options, "post_spike_code", "learn_post_code", deprecated=True)
     pre_spike_code = options.pop("pre_spike_code", None)
     post_spike_code = options.pop("post_spike_code", "")
-    derived = options.pop("derived_params", None)
-    _no_unknown(class_name, options, create_weight_update_model, ("derived_params", "pre_spike_syn_code",
-                                                                    "post_spike_syn_code"))
-    if derived:
-        raise NotImplementedError(f"weight-update model '{class_name}': derived parameters are not supported; "
-                                  "compute them in the snippet (dt is a built-in name)")
+    _no_unknown(class_name, options, create_weight_update_model, ("pre_spike_syn_code", "post_spike_syn_code"))
     names, defaults = _params(class_name, params)
     declared, initial = _vars(class_name, vars, None)
     for snippet, code in (("pre_spike_code", pre_spike_code), ("post_spike_code", post_spike_code),
@@ -823,7 +851,7 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
                               post_spike_code=_upgrade_code(class_name, "post_spike_code", post_spike_code),
                               synapse_dynamics_code=_upgrade_code(class_name, "synapse_dynamics_code",
                                                                   synapse_dynamics_code),
-                              post_trace=post_trace)
+                              post_trace=post_trace, derived_params=_derived(class_name, derived_params))
     values = {p: defaults.get(p) for p in names}
     values.update(initial)
     return native_synapse_type(model, values, units, name=class_name if class_name.isidentifier() else None)

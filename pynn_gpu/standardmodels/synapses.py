@@ -72,6 +72,10 @@ class GPUSynapseMixin:
         synapses), the target cells' parameters (arrays aligned with the synapses) and initial values."""
         return {v: attributes[v] for v in self.codegen_model.var_names}
 
+    def derived_values(self, attributes: dict) -> dict:
+        """Per-synapse variables computed from the others (``attributes``: arrays); none for standard types."""
+        return {}
+
     def _initial_state(self, initial: dict, n: int) -> dict:
         """Each of the type's ``default_initial_values`` for ``n`` synapses: as set by Projection.initialize
         (``initial``) or the default."""

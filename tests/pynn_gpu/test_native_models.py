@@ -470,6 +470,36 @@ def test_set_after_a_delay_change_is_kept(sim):
     assert np.diff(v)[300:].max() == pytest.approx(5.0, rel=1e-3)       # the PSP at 33 ms (less a step's leak)
 
 
+def test_derived_parameters_of_synapses(sim, step_kernels):
+    """A derived parameter per synapse (GeNN's number-style function), recomputed when Projection.set changes
+    the parameter it reads."""
+    import math
+    Facilitating = sim.create_weight_update_model(
+        "Facilitating", params={"tau": 10.0}, vars={"weight": 0.0, "x": 0.0},
+        derived_params={"factor": lambda p, dt: math.exp(-1.0 / p["tau"])},
+        pre_spike_code="x = x * factor + 1.0;\nadd_to_post(weight);")
+    sim.setup(timestep=DT)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 2.0, 3.0, 11.0, 12.0]))
+    cells = sim.Population(3, integrator(sim)())
+    prj = sim.Projection(src, cells, sim.AllToAllConnector(), Facilitating(tau=np.array([[2.0, 4.0, 8.0]]), weight=0.5))
+    sim.run(5.0)
+    f = np.exp(-1.0 / np.array([2.0, 4.0, 8.0]))
+    x = 1 + f + f ** 2
+    np.testing.assert_allclose(prj.get("x", format="array")[0], x, rtol=1e-6)
+    prj.set(tau=np.array([[1.0, 1.0, 20.0]]))
+    sim.run(10.0)
+    g = np.exp(-1.0 / np.array([1.0, 1.0, 20.0]))
+    np.testing.assert_allclose(prj.get("x", format="array")[0], (x * g + 1) * g + 1, rtol=1e-6)
+    with pytest.raises(NonExistentParameterError):
+        prj.get("factor", format="array")
+    with pytest.raises(ModelError, match=r"pre_spike_code, line 1\] 'factor' cannot be assigned: it is a derived"):
+        sim.create_weight_update_model("Bad", params={"tau": 1.0}, derived_params={"factor": lambda p, dt: p["tau"]},
+                                       pre_spike_code="factor = 2.0;")
+    with pytest.raises(ModelError, match="derived parameter 'factor'\\] reads 'tau_x'"):
+        sim.create_weight_update_model("Bad", params={"tau": 1.0}, derived_params={"factor": lambda p, dt: p["tau_x"]},
+                                       pre_spike_code="")
+
+
 def _input_source(sim):
     """GeNN's per-cell input of the mushroom body: a state variable per target, injected as it is."""
     return sim.create_current_source_model("Input", vars={"magnitude": 0.0}, injection_code="injectCurrent(magnitude);")
