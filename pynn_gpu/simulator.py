@@ -246,6 +246,7 @@ class State(common.control.BaseState):
         release_freed_memory()
         net = self.describe()
         carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
+        sources = self._carry_source_state() if carried is not None else {}
         self.network = net
         old, self.simulation = self.simulation, Simulation(net, self.runtime, self.precision)
         self.simulation.step = self.step
@@ -258,6 +259,10 @@ class State(common.control.BaseState):
                     self.simulation.write_state(pop._group, var, v)
             self.simulation.carry_dynamic(old)    # spikes on their way, spike histories
             self._carry_synapse_state(old, old_groups)
+            for spec in self.simulation.layout.sources:
+                for var, values in sources.get(spec.source.name, {}).items():
+                    if len(values) == len(self.simulation.get_source_state(spec.index, var)):   # same targets
+                        self.simulation.set_source_state(spec.index, var, values)
         self.structure_changed = False
 
     def _carry_synapse_state(self, old, old_groups):
@@ -275,6 +280,13 @@ class State(common.control.BaseState):
                 for var in sorted(set(written) - set(prj._attributes)):
                     self.simulation.write_synapse_var(new_sg, var, old.read_synapse_var(old_sg, var),
                                                       reset_value=False)
+
+    def _carry_source_state(self) -> dict:
+        """The current sources' state variables (a value per injection, by source name), so that a rebuild
+        continues from them too."""
+        sim = self.simulation
+        return {spec.source.name: {v: sim.get_source_state(spec.index, v) for v in spec.table.model.var_names}
+                for spec in sim.layout.sources if spec.table.model.vars}
 
     def _carry_state(self):
         """State of every already-built population, so a rebuild between runs continues from it."""

@@ -559,6 +559,10 @@ def test_current_source_state_evolves(sim, step_kernels):
     np.testing.assert_array_equal(source.get_state("n"), [20, 20, 20, 20])
     v = cells.get_data().segments[0].filter(name="v")[0].magnitude
     np.testing.assert_allclose(v[20], DT * np.array([x0.sum(), x0.sum() + x4.sum(), x0.sum()]), rtol=1e-12)
+    sim.Population(1, integrator(sim)())         # a structural change: the rebuild goes on from the state
+    sim.run(1.0)
+    np.testing.assert_array_equal(source.get_state("n"), [30, 30, 30, 30])
+    np.testing.assert_allclose(source.get_state("x")[2], 4.0 * 0.5 ** 30 + 4.0 * (1 - 0.5 ** 30), rtol=1e-12)
 
 
 def test_current_source_state_noise(sim):
