@@ -387,12 +387,17 @@ class Generator:
                                           f"{table.params.index(e.name + '_len')}])"
             internal = {"mulhi": "MULHI_U32", "normal_at": "pg_cs_normal"} if model in LIBRARY_SOURCES \
                 else dict(RANDOM_FUNCTIONS)     # the library's own helpers, not for user models
-            names = sorted({spec.source.name for spec in table.specs})
-            others = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
-            context = f"current source '{names[0]}'{others} ({model.name}) injection_code"
+            labels = sorted({spec.source.name for spec in table.specs})
+            others = f" (and {len(labels) - 1} more)" if len(labels) > 1 else ""
+            context = f"current source '{labels[0]}'{others} ({model.name}) injection_code"
             for v in model.vars:        # a value per injection, at the place of its row (pg_at)
                 snames[v.name] = f"{table.var_buffer(v.name)}[pg_at]"
                 _add_arg(args, KernelArg(table.var_buffer(v.name), "int*" if v.type == "int" else "scalar*"))
+            for ref, target in model.neuron_var_refs:     # the target cell's state at the start of the step
+                if target not in m.var_names:
+                    raise CodegenError(f"current source '{labels[0]}' ({model.name}) reads the target's variable "
+                                       f"'{target}', which neuron model '{m.name}' does not have")
+                snames[ref] = names[target]
             if model.statements:
                 code, _ = render(model.injection_code, snames, single=self.single, writable=model.var_names,
                                  functions={**internal, "injectCurrent": "PG_INJECT"}, context=context)
@@ -411,7 +416,8 @@ class Generator:
                 current = current.replace(
                     "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, PG_SEED_LO, PG_SEED_HI, "
                                      f"(unsigned int){CELL_KEY}[gid], (unsigned int){CELL_STREAM}[gid], ")
-            elif layout.serial and not model.vars and not any(f"{f}(" in current for f in RANDOM_FUNCTIONS.values()):
+            elif layout.serial and not model.vars and not model.neuron_var_refs and \
+                    not any(f"{f}(" in current for f in RANDOM_FUNCTIONS.values()):
                 # the same for every target: one work-item computes it once per source and step (an ACSource's
                 # sin() per cell and step cost 22 ns a cell-step on 20,000 targets, a StepCurrentSource 5.8)
                 self._source_values[table.index] = {"buffer": table.now_buffer, "rows": len(table.specs),

@@ -311,6 +311,9 @@ class CurrentSourceModel(_ModelBase):
 
     injection_code: str = "0"
     extra_globals: tuple = ()
+    #: (name in the snippet, state variable of the target cell): the target's state at the start of the step,
+    #: read-only (GeNN's neuron variable references)
+    neuron_var_refs: tuple = ()
 
     @property
     def statements(self) -> bool:
@@ -322,9 +325,21 @@ class CurrentSourceModel(_ModelBase):
         object.__setattr__(self, "extra_globals",
                            tuple(e if isinstance(e, ExtraGlobal) else ExtraGlobal(*e) if isinstance(e, tuple)
                                  else ExtraGlobal(e) for e in self.extra_globals))
+        refs = tuple((r, r) if isinstance(r, str) else tuple(r) for r in self.neuron_var_refs)
+        own = set(self.params) | set(self.var_names) | {d.name for d in self.derived_params}
+        for ref, target in refs:
+            _check_identifier(self.name, "neuron variable reference", ref)
+            _check_identifier(self.name, "neuron variable", target)
+            if ref in own:
+                raise ModelError(f"model '{self.name}': name '{ref}' is declared twice (a neuron variable "
+                                 "reference and the model's own)")
+        object.__setattr__(self, "neuron_var_refs", refs)
 
     def snippets(self) -> dict:
         return {"injection_code": self.injection_code}
+
+    def digest(self) -> str:
+        return hashlib.sha256((super().digest() + repr(self.neuron_var_refs)).encode()).hexdigest()
 
 
 def evaluate_derived(model: _ModelBase, params: Mapping, dt: float) -> dict:

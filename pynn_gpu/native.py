@@ -427,7 +427,9 @@ def validate_current_source_model(model: CurrentSourceModel, defaults: dict | No
     _check_names(model, SOURCE_NAMES, "current-source")
     _check_derived(model, "current-source", {p: (defaults or {}).get(p, 1.0) for p in model.params})
     flat = _flat(model)
-    target = NeuronGroup("target", _PROBE_NEURON, 1, params={}, init={})
+    probe = dataclasses.replace(_PROBE_NEURON, vars=tuple(Var(t) for t in dict.fromkeys(t for _, t in
+                                                                                       model.neuron_var_refs)))
+    target = NeuronGroup("target", probe, 1, params={}, init={})
     source = CurrentSourceGroup(model.name, flat, {p: 1.0 for p in flat.params}, [(target, np.zeros(1, np.int64))],
                                 extra_globals={e.name: np.zeros(1) for e in flat.extra_globals})
     _probe(Network(dt=_PROBE_DT, neuron_groups=[target], current_sources=[source]), model, "current-source")
@@ -901,6 +903,19 @@ class NativeCurrentSource(GPUCurrentSource):
                              per_cell=False)
         return self._model_params(), arrays, self._target_groups()
 
+    def inject_into(self, cells):
+        refs = [target for _, target in self.codegen_model.neuron_var_refs]
+        if refs:
+            for pop in dict.fromkeys(getattr(cell, "parent", None) for cell in cells):
+                celltype = getattr(pop, "celltype", None)
+                model = getattr(celltype, "codegen_model", None) if getattr(celltype, "injectable", False) else None
+                missing = [r for r in refs if model is not None and r not in model.var_names]
+                if missing:
+                    raise TypeError(f"{type(self).__name__}.inject_into(): the injection code reads the target's "
+                                    f"variable(s) {missing}, which {type(pop.celltype).__name__} cells (population "
+                                    f"{pop.label!r}) do not have; they have: {', '.join(model.var_names) or 'none'}")
+        super().inject_into(cells)
+
     def _spec(self):
         """This source in the built network (None before the build or after a structural change)."""
         state = simulator.state
@@ -1017,7 +1032,7 @@ _INJECT = re.compile(r"^\s*injectCurrent\s*\((.*)\)\s*;?\s*$", re.DOTALL)
 
 def create_current_source_model(class_name: str, params=None, vars=None, derived_params=None,
                                 injection_code: str = "0", parameter_checks: dict | None = None,
-                                extra_global_params=None, **options) -> type:
+                                extra_global_params=None, neuron_var_refs=None, **options) -> type:
     """Define a current source GeNN-style and return it as a PyNN current source class.
 
     ``params`` (``{name: default}`` or names, one value per source; changeable between runs with
@@ -1025,7 +1040,9 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
     :func:`create_neuron_model`, a value per target cell: set with the constructor or ``source.initialize``,
     read with ``source.get_state``), ``derived_params`` (``f(params, dt)``, on the host),
     ``extra_global_params`` (arrays of numbers, one per source: names or ``(name, 'scalar' | 'int')``, given as
-    PyNN Sequences, read as ``name[k]`` and ``name_len``), and ``injection_code``:
+    PyNN Sequences, read as ``name[k]`` and ``name_len``), ``neuron_var_refs`` (state variables of the target
+    cell the code reads, at the start of the step: names, or ``{name in the code: target's variable}``), and
+    ``injection_code``:
     an expression for the current (nA) injected in the step starting at ``t`` into every target -- or, as
     GeNN writes it, statements that call ``injectCurrent(x)`` and may update the state variables.  Built-in
     names: ``t``, ``dt``, ``step``, ``uniform()``, ``normal()``.  Examples::
@@ -1041,6 +1058,10 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
         source.inject_into(cells)
         source.initialize(magnitude=image * 80.0)          # one value per cell, changeable between runs
 
+        Clamp = sim.create_current_source_model(          # reads the target's membrane potential
+            "Clamp", params={"g": 0.1, "target": -60.0}, neuron_var_refs=["v"],
+            injection_code="g * (target - v)")
+
         OU = sim.create_current_source_model(             # a state that evolves: Ornstein-Uhlenbeck noise
             "OU", params={"tau": 10.0, "sigma": 0.1}, vars={"x": 0.0},
             injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal(); injectCurrent(x);")
@@ -1052,9 +1073,12 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
         code = m.group(1)       # a single injectCurrent(x): the expression x
     names, defaults = _params(class_name, params)
     declared, initial = _vars(class_name, vars, None)
+    refs = neuron_var_refs.items() if isinstance(neuron_var_refs, Mapping) else \
+        [(r, r) if isinstance(r, str) else r for r in neuron_var_refs or ()]
     model = CurrentSourceModel(name=class_name, params=names, vars=declared,
                                derived_params=_derived(class_name, derived_params), injection_code=code,
-                               extra_globals=_extra_globals(class_name, extra_global_params))
+                               extra_globals=_extra_globals(class_name, extra_global_params),
+                               neuron_var_refs=tuple(tuple(r) for r in refs))
     return native_current_source(model, defaults, initial, name=class_name if class_name.isidentifier() else None,
                                  parameter_checks=parameter_checks)
 

@@ -582,6 +582,32 @@ def test_current_source_state_noise(sim):
     assert abs(x.mean()) < 5 * np.sqrt(expected / len(x))
 
 
+def test_current_source_reads_target_state(sim, step_kernels):
+    """GeNN's neuron variable references: a clamp current k (target - v) relaxes v geometrically; a second name
+    for the same variable; a population without the variable is refused."""
+    Clamp = sim.create_current_source_model("Clamp", params={"k": 2.0, "target": 1.0}, neuron_var_refs={"V": "v"},
+                                            injection_code="k * (target - V)")
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(2, integrator(sim)())
+    Clamp(k=2.0, target=1.0).inject_into(cells[0:1])
+    Clamp(k=5.0, target=-2.0).inject_into(cells[1:2])
+    cells.record("v")
+    sim.run(3.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    n = np.arange(31)
+    np.testing.assert_allclose(v[:, 0], 1.0 * (1 - (1 - 2.0 * DT) ** n), atol=1e-12)
+    np.testing.assert_allclose(v[:, 1], -2.0 * (1 - (1 - 5.0 * DT) ** n), atol=1e-12)
+    others = sim.Population(1, sim.SpikeSourcePoisson(rate=1.0))
+    with pytest.raises(TypeError, match="spike sources are not injectable"):
+        Clamp().inject_into(others)
+    lif = sim.Population(1, user_lif(sim)())
+    Needs = sim.create_current_source_model("Needs", neuron_var_refs=["w"], injection_code="w")
+    with pytest.raises(TypeError, match=r"reads the target's variable\(s\) \['w'\].*UserLIF.*they have: v, "):
+        Needs().inject_into(lif)
+    with pytest.raises(ModelError, match="'k' is declared twice"):
+        sim.create_current_source_model("Twice", params={"k": 1.0}, neuron_var_refs=["k"], injection_code="k")
+
+
 def test_current_source_state_errors(sim):
     Input = _input_source(sim)
     Counter = sim.create_current_source_model("Counter", vars=[("n", "int")],
@@ -685,6 +711,8 @@ def test_user_models_compile_for_cuda(sim):
         "OU", params={"tau": 2.0, "sigma": 0.3}, vars={"x": 0.0},
         injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal();\ninjectCurrent(x);")
     OU().inject_into(cells[1:3])
+    sim.create_current_source_model("Clamp", neuron_var_refs=["v"], injection_code="0.1 * (-60.0 - v)")().inject_into(
+        cells)
     replay = sim.Population(2, _replay(sim)())
     sim.Projection(replay, cells[0:2], sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1, delay=1.0))
     cells.record(["v", "spikes"])
