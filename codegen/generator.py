@@ -398,13 +398,17 @@ class Generator:
                     raise CodegenError(f"current source '{labels[0]}' ({model.name}) reads the target's variable "
                                        f"'{target}', which neuron model '{m.name}' does not have")
                 snames[ref] = names[target]
+            record = None
+            if table.recorded:
+                _add_arg(args, KernelArg(table.record_buffer, "scalar*"))
+                record = {"buffer": table.record_buffer, "width": len(table.specs)}
             if model.statements:
                 code, _ = render(model.injection_code, snames, single=self.single, writable=model.var_names,
                                  functions={**internal, "injectCurrent": "PG_INJECT"}, context=context)
                 code = mark_snippet(_from_stream(code), context)
                 rendered.append(code)
                 sources.append({"model": model.name, "rows": table.rows_buffer, "layers": table.layers,
-                                "code": code})
+                                "code": code, "record": record})
                 continue
             current, _ = render(model.injection_code, snames, single=self.single, functions=internal,
                                 expression=True, writable=(), context=context)
@@ -425,7 +429,7 @@ class Generator:
                 _add_arg(args, KernelArg(table.now_buffer, "scalar*"))
                 current = f"{table.now_buffer}[pg_row]"
             sources.append({"model": model.name, "rows": table.rows_buffer, "layers": table.layers,
-                            "current": f"({current})", "code": None})
+                            "current": f"({current})", "code": None, "record": record})
         records = [{"buffer": band.buffer, "start": band.start, "stop": band.stop, "interval": band.interval,
                     "phase": band.phase, "columns": band.columns, "ncols": band.ncols, "value": f"l_{band.variable}"}
                    for band in layout.signal_bands if band.block is b]

@@ -273,6 +273,15 @@ class SourceTable:
     def egp_buffer(self, name: str) -> str:
         return f"cs{self.index}_{name}"
 
+    @property
+    def record_buffer(self):
+        """The current each source injected in each step of a chunk, summed over its targets (a row per step)."""
+        return f"cs{self.index}_rec"
+
+    @property
+    def recorded(self) -> bool:
+        return any(spec.source.record for spec in self.specs)
+
     def var_buffer(self, name: str) -> str:
         """A state variable of the model: a value per injection, at its place in the ``layers`` arrays."""
         return f"cs{self.index}_v_{name}"

@@ -61,6 +61,8 @@ class CurrentSourceGroup:
     targets: list
     extra_globals: dict = field(default_factory=dict)
     state: dict = field(default_factory=dict)
+    #: record the current injected in every step (summed over the targets)
+    record: bool = False
 
 
 @dataclass(eq=False)

@@ -122,6 +122,8 @@ class Simulation:
                                        context="the network's kernels")
         self._bind_args()
         self.recorded = {rec.index: [] for rec in self.layout.records}
+        #: per recorded current source (by name): [(first step, currents summed over the targets)]
+        self.source_recorded = {}
 
     # ---- packing ------------------------------------------------------------------------------
 
@@ -460,6 +462,11 @@ class Simulation:
         for band in self.layout.signal_bands:       # a row per sample, a column per recorded cell
             rows = self.chunk_steps // band.interval + 1
             self._buffers[band.buffer] = self.rt.allocate(rows * band.ncols * item or item)
+        for table in self._recorded_sources():      # a row per step, a column per source
+            self._buffers[table.record_buffer] = self.rt.allocate(self.chunk_steps * len(table.specs) * item)
+
+    def _recorded_sources(self) -> list:
+        return [table for table in self.layout.source_tables if table.recorded]
 
     def _bind_args(self):
         self._args = {}
@@ -741,6 +748,7 @@ class Simulation:
             for v in sb.written_vars:
                 self.upload(sb.buffer(f"var_{v}"))
         self.recorded = {rec.index: [] for rec in self.layout.records}
+        self.source_recorded = {}
 
     # ---- stepping -----------------------------------------------------------------------------
 
@@ -756,6 +764,9 @@ class Simulation:
             chunk_end = min(end, chunk_start + self.chunk_steps)
             if lay.spike_words:
                 rt.fill_zero(self._buffers[SPIKE_RECORD], self.chunk_steps * lay.spike_words * 4)
+            for table in self._recorded_sources():       # sums: from zero in every chunk
+                rt.fill_zero(self._buffers[table.record_buffer],
+                             self.chunk_steps * len(table.specs) * np.dtype(self.dtype).itemsize)
             for kernel, _ in launches:
                 rt.set_arg(kernel, 1, np.int32(chunk_start))
             if lay.serial:
@@ -792,11 +803,21 @@ class Simulation:
             host = np.empty((min(max(count, 1), self.chunk_steps // band.interval + 1), band.ncols), self.dtype)
             self.rt.copy_from_device(self._buffers[band.buffer], host, blocking=False)
             out.append((band, "signals", start, host, count))
+        for table in self._recorded_sources():
+            host = np.empty((max(end - start, 1), len(table.specs)), self.dtype)
+            self.rt.copy_from_device(self._buffers[table.record_buffer], host, blocking=False)
+            out.append((table, "sources", start, host, end - start))
         return out
 
     def _store(self, band, kind, start, host, count):
         if kind == "spikes":
             self._store_spikes(start, host[:count])
+            return
+        if kind == "sources":
+            for spec in band.specs:
+                if spec.source.record:
+                    self.source_recorded.setdefault(spec.source.name, []).append(
+                        (start, host[:count, spec.row].astype(float)))
             return
         for rec in band.records:        # each group's columns
             self.recorded[rec.index].append(host[:count, rec.column:rec.column + len(rec.indices)].copy())
@@ -901,9 +922,18 @@ class Simulation:
             self._host["pg_tau_minus"] = tau.astype(self.dtype)
             self.upload("pg_tau_minus")
 
+    def source_recording(self, name: str):
+        """(steps, currents summed over the targets) recorded of current source ``name`` since step 0."""
+        parts = self.source_recorded.get(name, [])
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0)
+        return (np.concatenate([np.arange(start, start + len(v)) for start, v in parts]),
+                np.concatenate([v for _, v in parts]))
+
     def adopt_recordings(self, old: "Simulation"):
         """Take over what ``old`` recorded (same group, variable and interval) after a rebuild; signals of cells
         added to a recording are NaN in the rows recorded before."""
+        self.source_recorded = dict(old.source_recorded)
         for rec in self.layout.records:
             for prev in old.layout.records:
                 if (prev.group is rec.group and prev.variable == rec.variable and prev.interval == rec.interval

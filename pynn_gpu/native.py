@@ -865,8 +865,8 @@ class NativeCurrentSource(GPUCurrentSource):
     Its parameters (one value per source) live in a device buffer: changing one between runs re-uploads it
     without recompiling.  Its state variables hold a value per target cell (per injection: a cell injected into
     twice has two), in the order of the targets: the populations in the order first injected into, each one's
-    cells in order.  The constructor and :meth:`initialize` set them, :meth:`get_state` reads them.  The
-    injected current is not recorded on the host (``record()`` raises).
+    cells in order.  The constructor and :meth:`initialize` set them, :meth:`get_state` reads them.
+    ``record()`` records the injected current on the device, averaged over the targets.
     """
 
     required_parameters: tuple = ()
@@ -965,6 +965,7 @@ class NativeCurrentSource(GPUCurrentSource):
     def _current_source_group(self):
         group = super()._current_source_group()
         if group is not None:
+            group.record = bool(self._recording)
             for name, value in self._initial.items():
                 if np.ndim(value) and len(value) != len(self._targets):
                     raise InvalidParameterValueError(
@@ -982,8 +983,21 @@ class NativeCurrentSource(GPUCurrentSource):
         return np.lexsort((np.array(self._targets, np.int64), first))
 
     def record(self):
-        raise NotImplementedError(f"{type(self).__name__}: recording the current of a user-defined current source "
-                                  "is not supported; record the target's state instead")
+        """Record the current this source injects in every step, averaged over its targets (the current itself
+        when it is the same for all), from the next build on (recording changes the network's structure)."""
+        if not self._recording:
+            object.__setattr__(self, "_recording", True)
+            simulator.state.mark_changed()
+
+    def _get_data(self):
+        """(times, currents) of the steps run since the last reset while recording: sample t is the current
+        applied on [t, t + dt), averaged over the targets."""
+        state = simulator.state
+        sim = state.simulation
+        if sim is None or not self._recording:
+            return np.zeros(0), np.zeros(0)
+        steps, total = sim.source_recording(self._name)
+        return steps * state.dt, total / max(len(self._targets), 1)
 
 
 def native_current_source(model: CurrentSourceModel, defaults: dict | None = None,

@@ -5,9 +5,9 @@
 PG_LAUNCH_STEP_DECLARATION
 #endif
 
-/* GeNN's injectCurrent(x) in a current source's injection code: adds x (nA) to the current the neuron body
-   sums from its sources (its local i_inj). */
-#define PG_INJECT(x) (i_inj += (scalar)(x))
+/* GeNN's injectCurrent(x) in a current source's injection code: adds x (nA) to what the source injects in this
+   step (the neuron body's local pg_injected). */
+#define PG_INJECT(x) (pg_injected += (scalar)(x))
 
 /* The smaller of two ints.  OpenCL's builtin min() is a call PoCL does not inline, and one call keeps a whole
    kernel's loops from being vectorised on a CPU. */

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import quantities as pq
 from pyNN.errors import InvalidParameterValueError, NonExistentParameterError
 
 from pynn_gpu.codegen.errors import ModelError
@@ -198,8 +199,7 @@ def test_user_current_source(sim, step_kernels):
     ramp.inject_into(cells[0:1])
     Const(magnitude=0.5).inject_into(cells[1:2])
     assert ramp.slope == 0.2 and ramp.onset == 2.0
-    with pytest.raises(NotImplementedError, match="Ramp"):
-        ramp.record()
+    ramp.record()                      # on the device, as pyNN.nest records a current source
     cells.record("v")
     sim.run(5.0)
     ramp.slope = -0.1                  # re-uploaded, no rebuild
@@ -211,6 +211,12 @@ def test_user_current_source(sim, step_kernels):
     current = np.where(t >= 2.0, np.where(t < 5.0 - 1e-9, 0.2, -0.1) * (t - 2.0), 0.0)
     np.testing.assert_allclose(v[1:, 0], np.cumsum(DT * current), atol=1e-9)
     np.testing.assert_allclose(v[1:, 1], DT * 0.5 * np.arange(1, 101), atol=1e-9)
+    signal = ramp.get_data()           # sample t: the current applied on [t, t + dt)
+    assert signal.units == pq.nA and float(signal.sampling_period.rescale(pq.ms)) == pytest.approx(DT)
+    np.testing.assert_allclose(signal.magnitude.ravel(), current, atol=1e-12)
+    sim.reset()
+    sim.run(1.0)
+    np.testing.assert_allclose(ramp.get_data().magnitude.ravel(), np.zeros(10), atol=1e-12)
 
 
 def test_postsynaptic_model_shapes_the_current(sim, step_kernels):
@@ -550,6 +556,7 @@ def test_current_source_state_evolves(sim, step_kernels):
     source.inject_into(cells[0:2])
     source.inject_into(cells[1:3])
     source.initialize(x=[0.0, 0.0, 4.0, 0.0])     # cells 0, 1, 1, 2: the second injection into cell 1 from x = 4
+    source.record()
     cells.record("v")
     sim.run(2.0)
     k = np.arange(1, 21)
@@ -563,6 +570,9 @@ def test_current_source_state_evolves(sim, step_kernels):
     sim.run(1.0)
     np.testing.assert_array_equal(source.get_state("n"), [30, 30, 30, 30])
     np.testing.assert_allclose(source.get_state("x")[2], 4.0 * 0.5 ** 30 + 4.0 * (1 - 0.5 ** 30), rtol=1e-12)
+    recorded = source.get_data().magnitude.ravel()      # averaged over the four injections, across the rebuild
+    assert len(recorded) == 30
+    np.testing.assert_allclose(recorded[:20], (3 * x0 + x4) / 4, rtol=1e-12)
 
 
 def test_current_source_state_noise(sim):
@@ -710,7 +720,9 @@ def test_user_models_compile_for_cuda(sim):
     OU = sim.create_current_source_model(
         "OU", params={"tau": 2.0, "sigma": 0.3}, vars={"x": 0.0},
         injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal();\ninjectCurrent(x);")
-    OU().inject_into(cells[1:3])
+    ou = OU()
+    ou.inject_into(cells[1:3])
+    ou.record()
     sim.create_current_source_model("Clamp", neuron_var_refs=["v"], injection_code="0.1 * (-60.0 - v)")().inject_into(
         cells)
     replay = sim.Population(2, _replay(sim)())
