@@ -267,6 +267,23 @@ class SourceTable:
         return f"cs{self.index}_now"
 
     @property
+    def runs_buffer(self):
+        """The injections as runs of consecutive cells: (first cell, end, row) each."""
+        return f"cs{self.index}_runs"
+
+    def runs(self) -> np.ndarray:
+        """(first global cell, end, row) of each run of consecutive cells a source injects into, flat (int32)."""
+        cells, rows = self.injections()
+        order = np.lexsort((cells, rows))         # by source, then cell
+        cells, rows = cells[order], rows[order]
+        new = np.r_[True, (np.diff(cells) != 1) | (np.diff(rows) != 0)] if len(cells) else np.zeros(0, bool)
+        starts = np.flatnonzero(new)
+        ends = np.r_[starts[1:], len(cells)]
+        out = np.stack([cells[starts], cells[ends - 1] + 1, rows[starts]], axis=1) if len(starts) else \
+            np.zeros((0, 3), np.int64)
+        return out.astype(np.int32).ravel()
+
+    @property
     def at_buffer(self):
         return f"cs{self.index}_at"
 

@@ -13,7 +13,7 @@ import warnings
 from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError
-from .generator import Generator, Program, history_size
+from .generator import INJECTED, Generator, Program, history_size
 from .layout import SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
@@ -337,6 +337,9 @@ class Simulation:
             self._pack_source_table(table)
             if table.now_buffer in arg_names:      # each source's current, computed in every step
                 self._host[table.now_buffer] = np.zeros(len(table.specs), self.dtype)
+                self._host[table.runs_buffer] = table.runs()
+        if INJECTED in arg_names:
+            self._host[INJECTED] = np.zeros(self.layout.n_total, self.dtype)
         from .library.current_sources import NORMAL_TABLE, normal_table     # the deviates of noisy sources
         if NORMAL_TABLE in arg_names:
             self._host[NORMAL_TABLE] = normal_table(self.precision)
