@@ -423,6 +423,15 @@ class Generator:
                 current = current.replace(
                     "pg_cs_normal(", f"pg_normal({NORMAL_TABLE}, PG_SEED_LO, PG_SEED_HI, "
                                      f"(unsigned int){CELL_KEY}[gid], (unsigned int){CELL_STREAM}[gid], ")
+                if layout.serial and not table.recorded:
+                    # keyed by the target, not drawn from its stream: computed for each target before the neuron
+                    # loop, which then vectorises
+                    self._source_values[table.index] = {"per_target": True, "current": f"({current})",
+                                                        "runs": table.runs_buffer, "n_runs": len(table.runs()) // 3}
+                    _add_arg(args, KernelArg(table.runs_buffer, "int*"))
+                    _add_arg(args, KernelArg(INJECTED, "scalar*"))
+                    scattered = True
+                    continue
             elif layout.serial and not model.vars and not model.neuron_var_refs and not table.recorded and \
                     not any(f"{f}(" in current for f in RANDOM_FUNCTIONS.values()):
                 # the same for every target: one work-item computes it once per source and step (an ACSource's
@@ -432,6 +441,7 @@ class Generator:
                 # IF_curr_exp cells with a DCSource took 2.05 ns a cell-step, now 0.53; 0.38 without)
                 self._source_values[table.index] = {"buffer": table.now_buffer, "rows": len(table.specs),
                                                     "current": f"({current})", "runs": table.runs_buffer,
+                                                    "per_target": False,
                                                     "n_runs": len(table.runs()) // 3}
                 _add_arg(args, KernelArg(table.now_buffer, "scalar*"))
                 _add_arg(args, KernelArg(table.runs_buffer, "int*"))

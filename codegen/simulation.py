@@ -337,6 +337,7 @@ class Simulation:
             self._pack_source_table(table)
             if table.now_buffer in arg_names:      # each source's current, computed in every step
                 self._host[table.now_buffer] = np.zeros(len(table.specs), self.dtype)
+            if table.runs_buffer in arg_names:     # its targets, run by run of consecutive cells
                 self._host[table.runs_buffer] = table.runs()
         if INJECTED in arg_names:
             self._host[INJECTED] = np.zeros(self.layout.n_total, self.dtype)
