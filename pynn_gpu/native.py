@@ -864,8 +864,9 @@ class NativeCurrentSource(GPUCurrentSource):
 
     Its parameters (one value per source) live in a device buffer: changing one between runs re-uploads it
     without recompiling.  Its state variables hold a value per target cell (per injection: a cell injected into
-    twice has two), in the order of the targets: the populations in the order first injected into, each one's
-    cells in order.  The constructor and :meth:`initialize` set them, :meth:`get_state` reads them.
+    twice has two), in the order the cells were injected into (each ``inject_into`` call's cells as its
+    Population, view or list gives them).  The constructor and :meth:`initialize` set them, :meth:`get_state`
+    reads them.
     ``record()`` records the injected current on the device, averaged over the targets.
     """
 

@@ -543,6 +543,17 @@ def test_current_source_state_per_target(sim, step_kernels):
     sim.run(1.0)
     np.testing.assert_allclose(a.get_data().segments[1].filter(name="v")[0].magnitude[10], 1.0 * second[2:],
                                atol=1e-9)
+    late = Input()                  # the order of injection, not of populations: a[0:2], then b, then a[2:4]
+    for cells in (a[0:2], b, a[2:4]):
+        late.inject_into(cells)
+    late.initialize(magnitude=[1.0, 2.0, 10.0, 20.0, 30.0, 3.0, 4.0])
+    sim.run(1.0)
+    np.testing.assert_allclose(late.get_state("magnitude"), [1.0, 2.0, 10.0, 20.0, 30.0, 3.0, 4.0])
+    va = a.get_data().segments[1].filter(name="v")[0].magnitude
+    vb = b.get_data().segments[1].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(va[-1] - va[10], 1.0 * second[2:] + 1.0 * np.array([1.0, 2.0, 3.0, 4.0]), atol=1e-9)
+    np.testing.assert_allclose(vb[-1] - vb[10], 1.0 * np.r_[second[0], 0.0, second[1]] + [10.0, 20.0, 30.0],
+                               atol=1e-9)
 
 
 def test_current_source_state_evolves(sim, step_kernels):
