@@ -1089,13 +1089,19 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
     names, defaults = _params(class_name, params)
     declared, initial = _vars(class_name, vars, None)
     refs = neuron_var_refs.items() if isinstance(neuron_var_refs, Mapping) else \
-        [(r, r) if isinstance(r, str) else r for r in neuron_var_refs or ()]
+        [(r, r) if isinstance(r, str) else (r[0], r[0]) if _is_genn_type(r) else r for r in neuron_var_refs or ()]
     model = CurrentSourceModel(name=class_name, params=names, vars=declared,
                                derived_params=_derived(class_name, derived_params), injection_code=code,
                                extra_globals=_extra_globals(class_name, extra_global_params),
                                neuron_var_refs=tuple(tuple(r) for r in refs))
     return native_current_source(model, defaults, initial, name=class_name if class_name.isidentifier() else None,
                                  parameter_checks=parameter_checks)
+
+
+def _is_genn_type(ref) -> bool:
+    """GeNN's (name, type[, access]) spelling of a variable reference (the target's variable of that name)."""
+    return isinstance(ref, tuple) and len(ref) >= 2 and str(ref[1]).rstrip("*") in ("scalar", "float", "double",
+                                                                                   "int", "unsigned int")
 
 
 def native_electrode_type(model: CurrentSourceModel, *args, **kwargs) -> type:

@@ -625,6 +625,8 @@ def test_current_source_reads_target_state(sim, step_kernels):
     Needs = sim.create_current_source_model("Needs", neuron_var_refs=["w"], injection_code="w")
     with pytest.raises(TypeError, match=r"reads the target's variable\(s\) \['w'\].*UserLIF.*they have: v, "):
         Needs().inject_into(lif)
+    GeNNStyle = sim.create_current_source_model("GeNNStyle", neuron_var_refs=[("v", "scalar")], injection_code="v")
+    assert GeNNStyle.codegen_model.neuron_var_refs == (("v", "v"),)
     with pytest.raises(ModelError, match="'k' is declared twice"):
         sim.create_current_source_model("Twice", params={"k": 1.0}, neuron_var_refs=["k"], injection_code="k")
 
