@@ -1056,8 +1056,8 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
     read with ``source.get_state``), ``derived_params`` (``f(params, dt)``, on the host),
     ``extra_global_params`` (arrays of numbers, one per source: names or ``(name, 'scalar' | 'int')``, given as
     PyNN Sequences, read as ``name[k]`` and ``name_len``), ``neuron_var_refs`` (state variables of the target
-    cell the code reads, at the start of the step: names, or ``{name in the code: target's variable}``), and
-    ``injection_code``:
+    cell the code reads, at the start of the step: names, GeNN's ``(name, type)``, or ``{name in the code:
+    target's variable}``), and ``injection_code``:
     an expression for the current (nA) injected in the step starting at ``t`` into every target -- or, as
     GeNN writes it, statements that call ``injectCurrent(x)`` and may update the state variables.  Built-in
     names: ``t``, ``dt``, ``step``, ``uniform()``, ``normal()``.  Examples::
