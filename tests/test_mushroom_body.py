@@ -173,3 +173,35 @@ def test_stdp_pairs_spike_time_stamps_as_genn():
             expected += eta * (max(np.exp(-(stamp - earlier[-1]) / tau) - rho, -0.1 * rho) if len(earlier)
                                else -0.1 * rho)
     assert weight == pytest.approx(expected, abs=1e-12)     # one step more per difference: off by 6e-6
+
+
+def test_genn_input_current_source_as_written_in_genn():
+    """GeNN's own input of the model, a current source with a state variable per cell
+    (``injectCurrent(magnitude);``, the image written into ``magnitude`` before each presentation), ported as
+    it is: the projection neurons fire exactly when the example's i_offset input makes them fire, for two images
+    one after the other (double precision: the same sums)."""
+    mb = _module("mushroom_body")
+    mnist = _module("mnist")
+    import pyNN.gpu as sim
+
+    (images, _), _ = mnist.load_default(seed=1, n_train=4000)
+    currents = mb.currents(images[:2])
+    Input = sim.create_current_source_model("cs_model", vars=[("magnitude", "scalar")],
+                                            injection_code="injectCurrent(magnitude);")
+    sim.setup(timestep=mb.DT, min_delay=mb.DT, precision="double")
+    LIF = mb.lif_neuron()
+    by_offset = sim.Population(mb.N_PN, LIF(i_offset=currents[0], tau_refrac=mb.PN_REFRAC), label="i_offset")
+    by_source = sim.Population(mb.N_PN, LIF(tau_refrac=mb.PN_REFRAC), label="current source")
+    pn_input = Input()
+    pn_input.inject_into(by_source)
+    for pop in (by_offset, by_source):
+        pop.record("spikes")
+    for image in currents:
+        by_offset.set(i_offset=image)
+        pn_input.initialize(magnitude=image)
+        sim.run(mb.PRESENT_MS)
+    trains = [pop.get_data("spikes").segments[0].spiketrains for pop in (by_offset, by_source)]
+    sim.end()
+    assert sum(len(t) for t in trains[0]) > 200                  # most lit pixels fire, once per image
+    for a, b in zip(*trains):
+        np.testing.assert_array_equal(a.magnitude, b.magnitude)
