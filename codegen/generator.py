@@ -426,10 +426,7 @@ class Generator:
                 if layout.serial and not table.recorded:
                     # keyed by the target, not drawn from its stream: computed for each target before the neuron
                     # loop, which then vectorises
-                    self._source_values[table.index] = {"per_target": True, "current": f"({current})",
-                                                        "runs": table.runs_buffer, "n_runs": len(table.runs()) // 3}
-                    _add_arg(args, KernelArg(table.runs_buffer, "int*"))
-                    _add_arg(args, KernelArg(INJECTED, "scalar*"))
+                    self._scatter(table, args, {"per_target": True, "current": f"({current})"})
                     scattered = True
                     continue
             elif layout.serial and not model.vars and not model.neuron_var_refs and not table.recorded and \
@@ -439,13 +436,9 @@ class Generator:
                 # adds it to its targets' entries of pg_inj, run by run of consecutive cells; the neuron loop
                 # reads its cell's entry (a gather through the cell's rows kept it from vectorising: 20,000
                 # IF_curr_exp cells with a DCSource took 2.05 ns a cell-step, now 0.53; 0.38 without)
-                self._source_values[table.index] = {"buffer": table.now_buffer, "rows": len(table.specs),
-                                                    "current": f"({current})", "runs": table.runs_buffer,
-                                                    "per_target": False,
-                                                    "n_runs": len(table.runs()) // 3}
+                self._scatter(table, args, {"per_target": False, "current": f"({current})",
+                                            "buffer": table.now_buffer, "rows": len(table.specs)})
                 _add_arg(args, KernelArg(table.now_buffer, "scalar*"))
-                _add_arg(args, KernelArg(table.runs_buffer, "int*"))
-                _add_arg(args, KernelArg(INJECTED, "scalar*"))
                 scattered = True
                 continue
             sources.append({"model": model.name, "rows": table.rows_buffer, "layers": table.layers,
@@ -464,6 +457,13 @@ class Generator:
                 "threshold": threshold,
                 "reset": reset, "records": records, "spike_band": spike_band, "uses_rng": _uses_stream(*rendered),
                 "rng_stream_expr": self._rng_stream_expr(b, args)}
+
+    def _scatter(self, table, args: list, entry: dict):
+        """A source table whose currents the one work-item adds to its targets' entries of pg_inj before the neuron
+        loops, run by run of consecutive cells (``entry``: how the current is computed, see network_steps)."""
+        self._source_values[table.index] = {**entry, "runs": table.runs_buffer, "n_runs": len(table.runs()) // 3}
+        _add_arg(args, KernelArg(table.runs_buffer, "int*"))
+        _add_arg(args, KernelArg(INJECTED, "scalar*"))
 
     def _error_scale(self, m, o) -> str:
         """GSL's error scale D for ODE variable ``o``: eps_abs + eps_rel (a_y |y| + a_dydt h |y'|),

@@ -252,6 +252,8 @@ class SourceTable:
     specs: list = field(default_factory=list)
     layers: int = 0
     blocks: set = field(default_factory=set)     # indices of the neuron blocks holding targets
+    #: runs, places and spans, computed once (the table does not change after the build's layout)
+    _cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def param_buffer(self):
@@ -273,6 +275,11 @@ class SourceTable:
 
     def runs(self) -> np.ndarray:
         """(first global cell, end, row) of each run of consecutive cells a source injects into, flat (int32)."""
+        if "runs" not in self._cache:
+            self._cache["runs"] = self._runs()
+        return self._cache["runs"]
+
+    def _runs(self) -> np.ndarray:
         cells, rows = self.injections()
         order = np.lexsort((cells, rows))         # by source, then cell
         cells, rows = cells[order], rows[order]
@@ -312,6 +319,12 @@ class SourceTable:
     def places(self, n_total: int) -> np.ndarray:
         """Where each injection (in the sources' order) sits in the ``layers`` arrays: ``layer * n_total + cell``,
         a cell's injections taking its layers in the sources' order."""
+        key = ("places", n_total)
+        if key not in self._cache:
+            self._cache[key] = self._places(n_total)
+        return self._cache[key]
+
+    def _places(self, n_total: int) -> np.ndarray:
         cells, _ = self.injections()
         order = np.argsort(cells, kind="stable")
         ordered = cells[order]
@@ -322,9 +335,11 @@ class SourceTable:
 
     def spans(self) -> list:
         """(first, stop) of each source's injections in the sources' order."""
-        sizes = [sum(len(idx) for _, idx in spec.targets) for spec in self.specs]
-        ends = np.cumsum([0] + sizes)
-        return [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+        if "spans" not in self._cache:
+            sizes = [sum(len(idx) for _, idx in spec.targets) for spec in self.specs]
+            ends = np.cumsum([0] + sizes)
+            self._cache["spans"] = [(int(a), int(b)) for a, b in zip(ends[:-1], ends[1:])]
+        return self._cache["spans"]
 
 
 @dataclass(eq=False)

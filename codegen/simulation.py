@@ -322,15 +322,13 @@ class Simulation:
     def get_source_state(self, spec_index: int, name: str) -> np.ndarray:
         """The values of a current source's state variable now, one per injection (its targets in order)."""
         buffer, places = self._source_state_places(spec_index, name)
-        self._download(buffer, self._host[buffer])
-        return self._host[buffer][places].copy()
+        return self._read_elements(buffer, places)
 
     def set_source_state(self, spec_index: int, name: str, values):
-        """Set a current source's state variable now: a number, or one value per injection."""
+        """Set a current source's state variable now: a number, or one value per injection (on the device only:
+        :meth:`reset` packs the sources' initial values again)."""
         buffer, places = self._source_state_places(spec_index, name)
-        self._download(buffer, self._host[buffer])     # the other sources' values as the kernels left them
-        self._host[buffer][places] = values
-        self.upload(buffer)
+        self._write_elements(buffer, places, np.broadcast_to(np.asarray(values, float), places.shape))
 
     def _pack_sources(self, arg_names):
         for table in self.layout.source_tables:

@@ -723,14 +723,13 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
 
     def derived_values(self, attributes: dict) -> dict:
         """The derived parameters, one value per synapse, from the synapses' other parameters (arrays)."""
-        from .simulator import state
         p = {k: np.asarray(v, float) for k, v in attributes.items()}
         n = len(next(iter(p.values()))) if p else 0
         if n and all(np.all(a == a[0]) for a in p.values()):     # the same for every synapse: computed once
             p = {k: a[:1] for k, a in p.items()}
         out = {}
         for d in self.derived:
-            p[d.name] = np.asarray(d.func(p, state.dt), float)
+            p[d.name] = np.asarray(d.func(p, simulator.state.dt), float)
             out[d.name] = np.broadcast_to(p[d.name], (n,))
         return out
 
@@ -878,6 +877,7 @@ class NativeCurrentSource(GPUCurrentSource):
         _required_check(type(self), parameters)
         state = {k: parameters.pop(k) for k in self.codegen_model.var_names if k in parameters}
         object.__setattr__(self, "_initial", dict(self.default_initial_values))
+        object.__setattr__(self, "_order", None)      # see _device_order
         super().__init__(**parameters)
         self.initialize(**state)
 
@@ -978,10 +978,15 @@ class NativeCurrentSource(GPUCurrentSource):
         return group
 
     def _device_order(self) -> np.ndarray:
-        """For each injection in the device's order, its index in the order of the targets."""
-        pops = {}
-        first = np.array([pops.setdefault(id(cell.parent), len(pops)) for cell in self._targets], np.int64)
-        return np.lexsort((np.array(self._targets, np.int64), first))
+        """For each injection in the device's order, its index in the order of the targets (kept until targets are
+        added: a GeNN-style loop sets the state before every presentation)."""
+        cached = self._order
+        if cached is None or len(cached) != len(self._targets):
+            pops = {}
+            first = np.array([pops.setdefault(id(cell.parent), len(pops)) for cell in self._targets], np.int64)
+            cached = np.lexsort((np.array(self._targets, np.int64), first))
+            object.__setattr__(self, "_order", cached)
+        return cached
 
     def record(self):
         """Record the current this source injects in every step, averaged over its targets (the current itself

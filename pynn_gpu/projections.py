@@ -527,9 +527,10 @@ class Projection(common.Projection):
         if sim is not None and name != "delay" and name in built[0][0].model.var_names:
             for sg, sel, local, at in self._group_parts(few):       # in place on the device: no rebuild
                 sim.write_synapse_var(sg, name, self._attributes[name][at], index=local)
-                derived = self.synapse_type.derived_values({n: a[at] for n, a in self._attributes.items()})
-                for d, values in derived.items():
-                    sim.write_synapse_var(sg, d, values, index=local)
+                if getattr(self.synapse_type, "derived", ()):     # a user model's derived parameters follow
+                    derived = self.synapse_type.derived_values({n: a[at] for n, a in self._attributes.items()})
+                    for d, values in derived.items():
+                        sim.write_synapse_var(sg, d, values, index=local)
         else:
             simulator.state.mark_changed()
 
