@@ -146,3 +146,10 @@ def test_random_network_matches_nest(sim, nest, seed):
         np.testing.assert_array_equal(a[:, :2], b[:, :2])
         np.testing.assert_allclose(a[:, 2], b[:, 2], rtol=0, atol=1e-12)
     assert spiking > 10
+
+
+@pytest.mark.parametrize("seed", [4, 9])
+def test_random_network_matches_nest_both_ways_of_stepping(sim, nest, step_kernels, seed):
+    """The same with many steps per launch in one work-item and with a kernel per phase and step (atomic adds:
+    synaptic sums in another order), spikes identical either way."""
+    test_random_network_matches_nest(sim, nest, seed)
