@@ -255,8 +255,10 @@ class State(common.control.BaseState):
             self.simulation.adopt_recordings(old)
         if carried:
             for pop, values in carried.items():
+                block, _ = self.simulation.layout.group_slot[pop._group]
                 for var, v in values.items():
-                    self.simulation.write_state(pop._group, var, v)
+                    if var in block.scalar_vars or var in block.int_vars:
+                        self.simulation.write_state(pop._group, var, v)
             self.simulation.carry_dynamic(old)    # spikes on their way, spike histories
             self._carry_synapse_state(old, old_groups)
             for spec in self.simulation.layout.sources:
@@ -289,12 +291,15 @@ class State(common.control.BaseState):
                 for spec in sim.layout.sources if spec.table.model.vars}
 
     def _carry_state(self):
-        """State of every already-built population, so a rebuild between runs continues from it."""
+        """State of every already-built population, so a rebuild between runs continues from it: the model's
+        variables and the integrator's own (the step size RKF45 proposes, kept per cell as NEST keeps it)."""
         out = {}
         for pop in self.populations:
             group = getattr(pop, "_group", None)
             if group is not None and group in self.simulation.layout.group_slot:
-                out[pop] = {v: self.simulation.read_state(group, v) for v in group.model.var_names}
+                block, _ = self.simulation.layout.group_slot[group]
+                names = list(group.model.var_names) + list(block.internal_vars)
+                out[pop] = {v: self.simulation.read_state(group, v) for v in names}
         return out
 
     def ensure_built(self):
