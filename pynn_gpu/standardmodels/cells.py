@@ -13,7 +13,7 @@ from pyNN.standardmodels import receptors as _receptors
 
 from ..codegen.library import composed, neurons
 from ..codegen.library.timing import steps_ceil
-from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, POSITIVE, check_on_grid,
+from .validation import (FINITE, FINITE_NON_NEGATIVE, FINITE_POSITIVE, NON_NEGATIVE, POSITIVE, check_on_grid,
                          check_reset_below_threshold, check_values)
 
 
@@ -86,8 +86,8 @@ class GPUCellMixin:
         return np.round((steps + 1) * dt, 9)
 
 
-_IF_CHECKS = {"cm": POSITIVE, "tau_m": POSITIVE, "tau_refrac": NON_NEGATIVE, "tau_syn_E": POSITIVE,
-              "tau_syn_I": POSITIVE, "v_rest": FINITE, "v_reset": FINITE, "v_thresh": FINITE, "i_offset": FINITE,
+_IF_CHECKS = {"cm": FINITE_POSITIVE, "tau_m": FINITE_POSITIVE, "tau_refrac": NON_NEGATIVE, "tau_syn_E": FINITE_POSITIVE,
+              "tau_syn_I": FINITE_POSITIVE, "v_rest": FINITE, "v_reset": FINITE, "v_thresh": FINITE, "i_offset": FINITE,
               "e_rev_E": FINITE, "e_rev_I": FINITE}
 
 
@@ -140,15 +140,15 @@ class IF_facets_hardware1(GPUCellMixin, cells.IF_facets_hardware1):
     __doc__ = cells.IF_facets_hardware1.__doc__
     translations = _identity(*cells.IF_facets_hardware1.default_parameters)
     codegen_model = neurons.IF_FACETS_HARDWARE1
-    parameter_checks = {"g_leak": POSITIVE, "tau_syn_E": POSITIVE, "tau_syn_I": POSITIVE, "v_reset": FINITE,
-                        "e_rev_I": FINITE, "v_rest": FINITE, "v_thresh": FINITE}
+    parameter_checks = {"g_leak": FINITE_POSITIVE, "tau_syn_E": FINITE_POSITIVE, "tau_syn_I": FINITE_POSITIVE,
+                        "v_reset": FINITE, "e_rev_I": FINITE, "v_rest": FINITE, "v_thresh": FINITE}
 
 
 class _EIF(GPUCellMixin):
-    parameter_checks = {"cm": POSITIVE, "tau_refrac": NON_NEGATIVE, "v_spike": FINITE, "v_reset": FINITE,
-                        "v_rest": FINITE, "tau_m": POSITIVE, "i_offset": FINITE, "a": FINITE, "b": FINITE,
+    parameter_checks = {"cm": FINITE_POSITIVE, "tau_refrac": NON_NEGATIVE, "v_spike": FINITE, "v_reset": FINITE,
+                        "v_rest": FINITE, "tau_m": FINITE_POSITIVE, "i_offset": FINITE, "a": FINITE, "b": FINITE,
                         "delta_T": FINITE_NON_NEGATIVE, "tau_w": POSITIVE, "v_thresh": FINITE, "e_rev_E": FINITE,
-                        "tau_syn_E": POSITIVE, "e_rev_I": FINITE, "tau_syn_I": POSITIVE}
+                        "tau_syn_E": FINITE_POSITIVE, "e_rev_I": FINITE, "tau_syn_I": FINITE_POSITIVE}
 
     def check(self, native: dict, where: str = ""):
         """NEST's rules for aeif: v_reset < v_spike, v_spike >= v_thresh, and no overflow of the exponential
@@ -191,9 +191,9 @@ class HH_cond_exp(GPUCellMixin, cells.HH_cond_exp):
     translations = _identity(*cells.HH_cond_exp.default_parameters)
     codegen_model = neurons.HH_COND_EXP
     parameter_checks = {"gbar_Na": FINITE_NON_NEGATIVE, "gbar_K": FINITE_NON_NEGATIVE,
-                        "g_leak": FINITE_NON_NEGATIVE, "cm": POSITIVE, "v_offset": FINITE, "e_rev_Na": FINITE,
+                        "g_leak": FINITE_NON_NEGATIVE, "cm": FINITE_POSITIVE, "v_offset": FINITE, "e_rev_Na": FINITE,
                         "e_rev_K": FINITE, "e_rev_leak": FINITE, "e_rev_E": FINITE, "e_rev_I": FINITE,
-                        "tau_syn_E": POSITIVE, "tau_syn_I": POSITIVE, "i_offset": FINITE}
+                        "tau_syn_E": FINITE_POSITIVE, "tau_syn_I": FINITE_POSITIVE, "i_offset": FINITE}
 
 
 class Izhikevich(GPUCellMixin, cells.Izhikevich):
@@ -449,7 +449,7 @@ class SpikeSourceInhGamma(_NotAvailable):
 class LIF(cells.LIF):
     __doc__ = cells.LIF.__doc__
     translations = _identity(*cells.LIF.default_parameters)
-    parameter_checks = {"cm": POSITIVE, "tau_m": POSITIVE, "tau_refrac": NON_NEGATIVE, "v_rest": FINITE,
+    parameter_checks = {"cm": FINITE_POSITIVE, "tau_m": FINITE_POSITIVE, "tau_refrac": NON_NEGATIVE, "v_rest": FINITE,
                         "v_reset": FINITE, "v_thresh": FINITE, "i_offset": FINITE}
 
 
@@ -493,7 +493,8 @@ _RECEPTOR_KINDS = ((_receptors.CurrExpPostSynapticResponse, "CurrExp"),
                    (_receptors.CondExpPostSynapticResponse, "CondExp"),
                    (_receptors.CondAlphaPostSynapticResponse, "CondAlpha"),
                    (_receptors.CondBetaPostSynapticResponse, "CondBeta"))
-_RECEPTOR_CHECKS = {"tau_syn": POSITIVE, "tau_rise": POSITIVE, "tau_decay": POSITIVE, "e_syn": FINITE}
+_RECEPTOR_CHECKS = {"tau_syn": FINITE_POSITIVE, "tau_rise": FINITE_POSITIVE, "tau_decay": FINITE_POSITIVE,
+                    "e_syn": FINITE}
 
 
 def _kind(component, kinds, what):

@@ -13,6 +13,8 @@ POSITIVE = (lambda x: x > 0, "must be > 0")
 NON_NEGATIVE = (lambda x: x >= 0, "must be >= 0")
 FINITE = (lambda x: np.isfinite(x), "must be a finite number")
 FINITE_NON_NEGATIVE = (lambda x: np.isfinite(x) & (x >= 0), "must be a finite number >= 0")
+#: Capacitances and the time constants the propagators divide by: an infinite one gives NaN (NEST's too, silently)
+FINITE_POSITIVE = (lambda x: np.isfinite(x) & (x > 0), "must be a finite number > 0")
 
 
 def _cell(arr: np.ndarray, bad: np.ndarray):

@@ -44,7 +44,9 @@ def nothing_built(sim):
 
 BAD_NEURON_VALUES = [("tau_m", -10.0), ("tau_m", 0.0), ("tau_syn_E", -1.0), ("tau_syn_E", 0.0),
                      ("tau_syn_I", -1.0), ("tau_syn_I", 0.0), ("cm", 0.0), ("cm", -0.5), ("tau_refrac", -1.0),
-                     ("tau_m", NAN), ("v_rest", NAN), ("v_thresh", NAN), ("i_offset", NAN), ("tau_refrac", NAN)]
+                     ("tau_m", NAN), ("v_rest", NAN), ("v_thresh", NAN), ("i_offset", NAN), ("tau_refrac", NAN),
+                     # infinite capacitance or time constants: NaN in every propagator (pyNN.nest runs, v NaN)
+                     ("cm", math.inf), ("tau_m", math.inf), ("tau_syn_E", math.inf), ("tau_syn_I", math.inf)]
 CELL_TYPES = ["IF_curr_exp", "IF_cond_exp"]
 
 
@@ -83,7 +85,7 @@ def test_bad_neuron_parameter_via_view_set(gpu, cell, name, value):
 def test_bad_value_in_one_cell_of_an_array(gpu):
     tau_m = np.array([10.0, 20.0, -3.0, 5.0])
     msg = check_raises(InvalidParameterValueError, lambda: gpu.Population(4, gpu.IF_curr_exp(tau_m=tau_m)),
-                       "'tau_m'", "must be > 0")
+                       "'tau_m'", "must be a finite number > 0")
     assert "got -3.0 for cell 2" in msg
 
 
