@@ -255,10 +255,8 @@ class State(common.control.BaseState):
             self.simulation.adopt_recordings(old)
         if carried:
             for pop, values in carried.items():
-                block, _ = self.simulation.layout.group_slot[pop._group]
                 for var, v in values.items():
-                    if var in block.scalar_vars or var in block.int_vars:
-                        self.simulation.write_state(pop._group, var, v)
+                    self.simulation.write_state(pop._group, var, v)
             self.simulation.carry_dynamic(old)    # spikes on their way, spike histories
             self._carry_synapse_state(old, old_groups)
             for spec in self.simulation.layout.sources:
