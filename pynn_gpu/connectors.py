@@ -38,6 +38,7 @@ from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
 from .codegen.sorting import stable_order
+from .rng import NativeRNG
 
 logger = logging.getLogger("PyNN")
 
@@ -57,8 +58,9 @@ class _Fallback(Exception):
 
 
 def _numpy_rng(rng):
-    """Return the RandomState inside a plain NumpyRNG; other RNGs take the generic path."""
-    if type(rng) is not NumpyRNG:
+    """Return the RandomState inside a plain NumpyRNG or pyNN.gpu's NativeRNG (the same generator); other RNGs take
+    the generic path."""
+    if type(rng) not in (NumpyRNG, NativeRNG):
         raise _Fallback(f"RNG of type {type(rng).__name__}")
     return rng.rng
 

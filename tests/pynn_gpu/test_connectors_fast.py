@@ -305,6 +305,26 @@ def test_fixed_total_number(pops, n):
                 static(uniform_weights(6)))
 
 
+@pytest.mark.parametrize("make", [
+    lambda m, rng: m.FixedProbabilityConnector(0.3, rng=rng),
+    lambda m, rng: m.FixedNumberPreConnector(5, rng=rng),
+    lambda m, rng: m.FixedNumberPostConnector(4, rng=rng),
+    lambda m, rng: m.FixedTotalNumberConnector(120, rng=rng)])
+def test_native_rng_takes_the_vectorised_path(pops, make):
+    """pyNN.gpu's NativeRNG is numpy's generator under another name: the same connections and values as PyNN's
+    generic code with a NumpyRNG of the same seed, built by the vectorised path (it used to take the generic one,
+    14 times slower)."""
+    from pynn_gpu.rng import NativeRNG
+
+    def synapse(rng_class):
+        return lambda: mock.StaticSynapse(weight=RandomDistribution("normal_clipped", mu=0.5, sigma=0.3, low=0.1,
+                                                                    high=1.0, rng=rng_class(seed=8)), delay=0.5)
+    reference = mock.Projection(pops["p"], pops["q"], make(generic, NumpyRNG(seed=3)), synapse(NumpyRNG)())
+    candidate = RecordingProjection(pops["p"], pops["q"], make(fast, NativeRNG(seed=3)), synapse(NativeRNG)())
+    assert candidate.connections == [] and candidate.batches      # vectorised
+    np.testing.assert_array_equal(candidate.table(), generic_table(reference))
+
+
 @pytest.mark.parametrize("highs", [(300, 17), (1024, 1025), (2, 3), (1, 77), (77, 1), (1, 1), (3, 2 ** 31)])
 @pytest.mark.parametrize("length", [None, 10])
 def test_alternating_draws_are_numpys(highs, length):
