@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/brunel.py [--scale 1] [--t-sim 1000] [--cell auto|alpha|exp] [--sims gpu nest]
+    python benchmarks/brunel.py [--scale 1] [--t-sim 1000] [--cell auto|alpha|exp] [--procedural] [--sims gpu nest]
                                 [--out benchmarks/results] [--timeout 1800] [--kernel-cache cold|user]
 
 The network of PyNN 0.13.0's ``examples/brunel.py`` (Brunel 2000, case C, asynchronous irregular):
@@ -14,6 +14,11 @@ dt 0.1 ms.  ``--scale s`` multiplies the order (cell counts, hence C_E and C_I) 
 so the dynamics stay those of case C.  Differences from the script: 1000 ms simulated by default
 (``--t-sim 100`` is the script's), spikes recorded from every cell (the script samples 50 per
 population) so that the rates cover the whole network, v still recorded from 2 cells per population.
+
+``--procedural``: on pyNN.gpu the four recurrent projections are procedural
+(``FixedProbabilityConnector(epsilon, procedural=True)``: drawn again at every spike from the device's generator,
+not stored); pyNN.nest stores them as before.  The connections then differ from pyNN.nest's (another random
+draw of the same connectivity), so only the statistics can agree.
 
 ``--cell auto`` (default) uses IF_curr_alpha when pyNN.gpu has it, else IF_curr_exp with the same
 parameters on both simulators; the report says which.  Each simulator runs the same ``brunel()``
@@ -76,7 +81,10 @@ def brunel(sim, params: dict) -> common.Model:
     exc[0:2].record("v")
     inh[0:2].record("v")
 
-    connector = sim.FixedProbabilityConnector(p["epsilon"], rng=rng)
+    if params.get("procedural") and sim.__name__ == "pyNN.gpu":
+        connector = sim.FixedProbabilityConnector(p["epsilon"], procedural=True)
+    else:
+        connector = sim.FixedProbabilityConnector(p["epsilon"], rng=rng)
     e_syn = sim.StaticSynapse(weight=p["JE_nA"], delay=p["delay_ms"])
     i_syn = sim.StaticSynapse(weight=p["JI_nA"], delay=p["delay_ms"])
     ext_connector = sim.OneToOneConnector()
@@ -116,6 +124,8 @@ def markdown(report: dict) -> str:
              f"epsilon {p['epsilon']}, C_E {p['CE']}, C_I {p['CI']}, J_E {p['JE_nA']:.4g} nA, J_I {p['JI_nA']:.4g} nA, "
              f"delay {p['delay_ms']} ms, Poisson drive {p['p_rate_hz']:g} Hz per cell, dt 0.1 ms, "
              f"{report['params']['t_sim']:g} ms simulated; spikes recorded from every cell. "
+             + ("**Procedural** recurrent connections on pyNN.gpu (drawn at every spike, not stored; another draw "
+                "than pyNN.nest's). " if report["params"].get("procedural") else "") +
              "The same `brunel(sim)` function in one process per simulator.", "",
              common.header_line(report), "", *common.runs_table(report["runs"]), "",
              common.phases_note(any(r["sim"] == "gpu" for r in report["runs"])), "",
@@ -127,7 +137,8 @@ def markdown(report: dict) -> str:
 
 def plot(report: dict, path: Path):
     pr = report["params"]
-    return common.plot_runs(report, path, f"Brunel 2000, scale {pr['scale']:g}, {pr['cell']}, {pr['t_sim']:g} ms\n"
+    return common.plot_runs(report, path, f"Brunel 2000, scale {pr['scale']:g}, {pr['cell']}, {pr['t_sim']:g} ms"
+                                          f"{', procedural on gpu' if pr.get('procedural') else ''}\n"
                                           f"{common.gpu_device(report)}")
 
 
@@ -137,13 +148,15 @@ def main(argv=None) -> int:
                         help="multiplies the cell counts (1: 4000 E + 1000 I, as examples/brunel.py)")
     parser.add_argument("--t-sim", type=float, default=1000.0, help="simulated time in ms (default 1000)")
     parser.add_argument("--cell", choices=["auto", "alpha", "exp"], default="auto")
+    parser.add_argument("--procedural", action="store_true",
+                        help="pyNN.gpu draws the recurrent connections at every spike instead of storing them")
     common.add_arguments(parser, timeout=1800.0)
     args = parser.parse_args(argv)
     if args.worker:
         return common.worker_main(brunel, args)
 
     cell, why = choose_cell(args.cell)
-    params = {"scale": args.scale, "t_sim": args.t_sim, "cell": cell}
+    params = {"scale": args.scale, "t_sim": args.t_sim, "cell": cell, "procedural": args.procedural}
     now = datetime.datetime.now().astimezone()
     report = {"benchmark": "Brunel 2000 (PyNN examples/brunel.py network)", **common.stamp(now),
               "params": params, "cell_choice": why, "parameters": parameters(args.scale)}
@@ -151,7 +164,7 @@ def main(argv=None) -> int:
     report["runs"] = common.run_all(Path(__file__), params, args.sims, args.timeout, args.kernel_cache,
                                     max_rss_mb=args.max_rss_mb)
     report["comparison"] = common.comparison(report["runs"])
-    suffix = "" if args.scale == 1.0 else f"_scale{args.scale:g}"
+    suffix = ("" if args.scale == 1.0 else f"_scale{args.scale:g}") + ("_procedural" if args.procedural else "")
     stem = common.result_stem(args.out, NAME, now, suffix)
     return common.finish(report, stem, markdown(report), lambda path: plot(report, path))
 

@@ -20,10 +20,11 @@ from ..kernels.dialects import DIALECTS
 from ..kernels import TEMPLATE_DIR, cache
 from ..kernels.runtime.diagnostics import mark_snippet
 from .errors import CodegenError
-from .layout import (SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock, RecordSpec, SourceSpec,
-                     SynapseBlock)
+from .layout import (PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock, ProceduralSpec,
+                     RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
+from .procedural import gap_table
 from .snippets import render
 
 #: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node keeps
@@ -270,6 +271,20 @@ class Generator:
                 sb.dynamics_offset = dyn_synapses
                 dyn_synapses += sb.n_syn
 
+        procedural, table_offset = [], 0
+        for pg in self.net.procedural_groups:
+            if pg.post not in group_slot or pg.pre not in group_slot:
+                raise CodegenError(f"procedural group '{pg.name}' connects groups that are not in the network")
+            if pg.receptor not in pg.post.model.receptors:
+                raise CodegenError(f"procedural group '{pg.name}': receptor '{pg.receptor}' not in "
+                                   f"{pg.post.model.name} receptors {pg.post.model.receptors}")
+            post_block, post_slot = group_slot[pg.post]
+            size = len(gap_table(pg.p))
+            procedural.append(ProceduralSpec(
+                pg, group_slot[pg.pre][1].global_start,
+                planes[(post_block.index, pg.receptor)] * offset + post_slot.global_start, table_offset, size))
+            table_offset += size
+
         records = []
         for g in self.net.neuron_groups:
             if g.record_spikes:     # (their place in the spike recording: Layout.place_spike_records)
@@ -287,8 +302,9 @@ class Generator:
         workers = offset if self.spike_workers is None else max(1, min(int(self.spike_workers), offset))
         layout = Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
                         synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
-                        receptor_plane=planes, n_rows=rows, n_columns=columns, n_workers=workers if sblocks else 0,
-                        n_dynamics=dyn_synapses)
+                        receptor_plane=planes, n_rows=rows, n_columns=columns,
+                        n_workers=workers if sblocks or procedural else 0, n_dynamics=dyn_synapses,
+                        procedural=procedural)
         layout.place_signal_records()
         layout.place_sources()
         return layout
@@ -563,6 +579,17 @@ class Generator:
                 # synapse streams start above any neuron group's, so draws never coincide
                 "rng_stream": (1 << 24) + sb.index}
 
+    def _procedural_entry(self, spec: ProceduralSpec, args: list) -> dict:
+        """What the propagation body needs to draw a procedural group's connections (codegen/procedural.py)."""
+        pg = spec.group
+        if spec.table_size:
+            _add_arg(args, KernelArg(PROCEDURAL_TABLES, "unsigned int*"))
+        return {"name": pg.name, "p": pg.p, "pre_start": spec.pre_start, "pre_end": spec.pre_start + pg.pre.size,
+                "n_post": pg.post.size, "target_base": spec.target_base, "table": PROCEDURAL_TABLES,
+                "table_offset": spec.table_offset, "table_size": spec.table_size, "stream": pg.stream,
+                "no_self": not pg.allow_self and pg.pre is pg.post, "delay": int(pg.delay_steps),
+                "weight": _literal(pg.weight, self.single)}
+
     def _post_block(self, sb: SynapseBlock, args: list):
         """The column-wise pass of a block with post_spike_code, or None."""
         m = sb.model
@@ -652,6 +679,7 @@ class Generator:
         if layout.synapse_blocks:   # the rows of neuron n: pg_pre_rows[pg_pre_row_start[n] ... pg_pre_row_start[n + 1]]
             sargs += [KernelArg("pg_pre_row_start", "int*"), KernelArg("pg_pre_rows", "int*")]
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
+        procedural = [self._procedural_entry(spec, sargs) for spec in layout.procedural]
         pargs = []
         pblocks = [p for p in (self._post_block(sb, pargs) for sb in layout.synapse_blocks) if p]
         dargs = []
@@ -667,16 +695,17 @@ class Generator:
                       rk=self._rk_literals(), dt=_literal(self.net.dt, self.single), seed_lo=seed & 0xFFFFFFFF,
                       seed_hi=seed >> 32, history=history, history_size=self.history_size, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
-                      n_dynamics=layout.n_dynamics, spike_times=spike_times, atomic=True, scan_bands=[],
+                      n_dynamics=layout.n_dynamics, procedural=procedural, delivers=layout.delivers,
+                      spike_times=spike_times, atomic=True, scan_bands=[],
                       spike_record=SPIKE_RECORD, spike_words=layout.spike_words, spike_scan=False,
                       source_values=list(self._source_values.values()))
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the
         # neuron part of the same launch writes (spike history, spike times, neuron variables); nor a
         # postsynaptic learning or per-step synapse pass.
-        min_delay = min((int(sg.delay_steps.min()) for sg in self.net.synapse_groups if len(sg.delay_steps)),
-                        default=1)
+        min_delay = self.net.min_delay_steps()
         fuse = self.fuse if self.fuse != "cpu" else any(b.model.ode for b in layout.neuron_blocks)
-        if fuse and sblocks and not history and not reads_neurons and not pblocks and not dblocks and min_delay >= 2:
+        if (fuse and layout.delivers and not history and not reads_neurons and not pblocks and not dblocks
+                and min_delay >= 2):
             fused = common_args + nargs
             for a in sargs:
                 _add_arg(fused, a)
@@ -685,7 +714,7 @@ class Generator:
             kernels = {"neuron_update": common_args + nargs}
             if dblocks:
                 kernels["synapse_dynamics"] = common_args + dargs
-            if sblocks:
+            if layout.delivers:
                 kernels["spike_propagation"] = common_args + sargs
             if pblocks:
                 kernels["post_learning"] = common_args + pargs

@@ -343,6 +343,23 @@ class SourceTable:
 
 
 @dataclass(eq=False)
+class ProceduralSpec:
+    """A ProceduralGroup placed: its presynaptic cells are ``pre_start`` ... ``pre_start + group.pre.size - 1``,
+    the target of candidate ``j`` is ``target_base + j`` (receptor plane included), and its gap table is
+    ``table_size`` entries of PROCEDURAL_TABLES from ``table_offset``."""
+
+    group: object
+    pre_start: int
+    target_base: int
+    table_offset: int
+    table_size: int
+
+
+#: The gap tables of every procedural group, one after the other (uint32)
+PROCEDURAL_TABLES = "pg_conn_tables"
+
+
+@dataclass(eq=False)
 class Layout:
     """The complete device layout of one build."""
 
@@ -364,6 +381,12 @@ class Layout:
     signal_bands: list = field(default_factory=list)  # SignalBand per block, state variable and sampling grid
     source_tables: list = field(default_factory=list)  # SourceTable per current-source model
     spike_words: int = 0       # 32-bit words per step of the spike recording (SPIKE_RECORD)
+    procedural: list = field(default_factory=list)    # ProceduralSpec per procedural group
+
+    @property
+    def delivers(self) -> bool:
+        """Whether spikes go anywhere: stored synapses or procedural connections."""
+        return bool(self.synapse_blocks or self.procedural)
 
     def place_spike_records(self, counts_for):
         """Give every neuron block that records spikes its band of the spike recording; ``counts_for(block)``:

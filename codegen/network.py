@@ -50,6 +50,23 @@ class SynapseGroup:
 
 
 @dataclass(eq=False)
+class ProceduralGroup:
+    """Fixed-probability connections from ``pre`` to ``post`` onto ``receptor`` that are not stored: the kernels
+    draw a presynaptic cell's targets again at each of its spikes (:mod:`.procedural`), every connection with the
+    same ``weight`` and delay.  ``stream`` keys the draws of this group."""
+
+    name: str
+    pre: NeuronGroup
+    post: NeuronGroup
+    receptor: str
+    p: float
+    allow_self: bool
+    weight: float
+    delay_steps: int
+    stream: int
+
+
+@dataclass(eq=False)
 class CurrentSourceGroup:
     """One current source injecting into ``targets``: a list of (NeuronGroup, local indices); a cell listed k times
     receives k times the current.  ``state`` gives the initial value of each of the model's variables per
@@ -76,7 +93,17 @@ class Network:
     ode_integrator: str = "auto"
     neuron_groups: list = field(default_factory=list)
     synapse_groups: list = field(default_factory=list)
+    #: ProceduralGroup: connections drawn at each spike, not stored
+    procedural_groups: list = field(default_factory=list)
     current_sources: list = field(default_factory=list)
 
+    def delay_steps(self) -> list:
+        """The delays (steps) of every synapse, a list of arrays."""
+        return ([sg.delay_steps for sg in self.synapse_groups if len(sg.delay_steps)]
+                + [np.array([pg.delay_steps]) for pg in self.procedural_groups])
+
     def max_delay_steps(self) -> int:
-        return max((int(sg.delay_steps.max()) for sg in self.synapse_groups if len(sg.delay_steps)), default=1)
+        return max((int(d.max()) for d in self.delay_steps()), default=1)
+
+    def min_delay_steps(self) -> int:
+        return min((int(d.min()) for d in self.delay_steps()), default=1)

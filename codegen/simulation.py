@@ -14,9 +14,10 @@ from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError
 from .generator import INJECTED, Generator, Program, history_size
-from .layout import SPIKE_RECORD
+from .layout import PROCEDURAL_TABLES, SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
+from .procedural import gap_table
 from .sorting import compact, stable_order
 
 #: Up to this many synapse values are read or written one copy each; more, as the span they lie in.
@@ -367,6 +368,9 @@ class Simulation:
             self._pack_synapses(sb)
         if lay.synapse_blocks:
             self._pack_pre_rows()
+        tables = [gap_table(spec.group.p) for spec in lay.procedural if spec.table_size]
+        if tables:
+            self._host[PROCEDURAL_TABLES] = np.concatenate(tables)
         arg_names = {a.name for args in self.program.kernel_args.values() for a in args}
         if "pg_st" in arg_names:
             self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)
@@ -400,11 +404,12 @@ class Simulation:
             limits.append((int(HOST_MEMORY_FRACTION * free), "the host has free"))
         budget, where = min(limits)
         if need > budget:
-            sg = max((g for g in self.net.synapse_groups if len(g.delay_steps)), key=lambda g: int(g.delay_steps.max()))
-            longest = int(sg.delay_steps.max())
+            longest, name = max([(int(g.delay_steps.max()), g.name) for g in self.net.synapse_groups
+                                 if len(g.delay_steps)]
+                                + [(int(g.delay_steps), g.name) for g in self.net.procedural_groups])
             error = DeviceMemoryError if "host" not in where else HostMemoryError
             raise error(
-                f"the longest delay, {longest * self.net.dt:g} ms ({longest:,} steps, in '{sg.name}'), needs an input "
+                f"the longest delay, {longest * self.net.dt:g} ms ({longest:,} steps, in '{name}'), needs an input "
                 f"ring buffer of {lay.n_slots:,} slots x {lay.n_total:,} cells x {lay.n_receptor_planes} receptors "
                 f"= {_fmt_bytes(need)}, but {where} {_fmt_bytes(budget)}; shorten the longest delays")
 

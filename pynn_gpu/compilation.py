@@ -62,7 +62,8 @@ class CompileReport:
             f"pyNN.gpu: {len(self.kernels)} kernel(s) compiled by {self.compiler} for {self.arch}, "
             f"{self.precision} precision",
             f"network: {net['neuron_groups']} neuron group(s), {net['neurons']} neurons; {net['synapse_groups']} "
-            f"synapse group(s), {net['synapses']} synapses; {net['current_sources']} current source(s); "
+            f"synapse group(s), {net['synapses']} synapses; {net['procedural_groups']} procedural group(s) "
+            f"(connections drawn at each spike); {net['current_sources']} current source(s); "
             f"{net['recordings']} recording(s); max delay {net['max_delay_steps']} step(s)",
             f"source: {self.source_bytes} bytes, {self.source_lines} lines; generated in {self.generate_time_s:.3f} s, "
             f"compiled in {self.compile_time_s:.3f} s{cached}",
@@ -83,6 +84,7 @@ class CompileReport:
 def _summary(net: Network, program) -> dict:
     return {"neuron_groups": len(net.neuron_groups), "neurons": sum(g.size for g in net.neuron_groups),
             "synapse_groups": len(net.synapse_groups), "synapses": sum(len(sg.pre_ind) for sg in net.synapse_groups),
+            "procedural_groups": len(net.procedural_groups),
             "current_sources": len(net.current_sources), "recordings": len(program.layout.records),
             "max_delay_steps": net.max_delay_steps()}
 

@@ -399,16 +399,39 @@ class OneToOneConnector(_VectorisedConnect, _pynn.OneToOneConnector):
 
 
 class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnector):
-    __doc__ = _pynn.FixedProbabilityConnector.__doc__
+    __doc__ = _pynn.FixedProbabilityConnector.__doc__ + """
+    pyNN.gpu: `procedural` -- if True, the connections are not stored: the kernels draw each presynaptic cell's
+        targets again at each of its spikes, from the device's counter-based generator keyed by
+        ``setup(rng_seed=...)`` (GeNN's procedural connectivity; no `rng`).  The projection must join two whole
+        populations with a StaticSynapse of one weight and one delay; ``get``, ``size`` and iteration draw the
+        same connections on the host.  See README.md, 'Procedural connectivity'.
+    """
 
     def __init__(self, p_connect, allow_self_connections=True, location_selector=None, rng=None, safe=True,
-                 callback=None):
+                 callback=None, procedural=False):
         # (PyNN's own checks are bare asserts)
         if isinstance(p_connect, bool) or not isinstance(p_connect, (int, float, np.integer, np.floating)) \
                 or not p_connect >= 0:
             raise errors.InvalidParameterValueError(
                 f"FixedProbabilityConnector: p_connect must be a probability, a number >= 0 (got {p_connect!r})")
         _check_self_connections("FixedProbabilityConnector", allow_self_connections)
+        if procedural not in (True, False):
+            raise errors.InvalidParameterValueError(
+                f"FixedProbabilityConnector: procedural must be True or False (got {procedural!r})")
+        if procedural:
+            if rng is not None:
+                raise errors.InvalidParameterValueError(
+                    "FixedProbabilityConnector: procedural connections are drawn by the device's generator, keyed "
+                    "by setup(rng_seed=...); leave out rng")
+            if allow_self_connections == "NoMutual":
+                raise errors.InvalidParameterValueError(
+                    "FixedProbabilityConnector: procedural connections allow_self_connections True or False, "
+                    "not 'NoMutual'")
+            if not p_connect <= 1:
+                raise errors.InvalidParameterValueError(
+                    f"FixedProbabilityConnector: p_connect must be at most 1 for procedural connections (got "
+                    f"{p_connect!r})")
+        self.procedural = bool(procedural)
         super().__init__(p_connect, allow_self_connections, location_selector=location_selector, rng=rng, safe=safe,
                          callback=callback)
 

@@ -6,6 +6,10 @@ NEST's order, by source (``get(format="list")``, ``prj[i]``, iteration, ``save``
 value per connection), through a permutation computed on the host.  At build time a projection
 becomes one synapse group per (presynaptic population, postsynaptic population) pair; delays are
 stored as simulated: rounded to whole steps as NEST rounds them, and refused where NEST refuses them.
+
+A procedural projection (``FixedProbabilityConnector(..., procedural=True)``) stores nothing: it becomes one
+procedural group, whose connections the kernels draw again at every spike, and the host draws the same ones
+(:mod:`.codegen.procedural`) only when they are asked for.
 """
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ from . import simulator
 from .bulk import collector_paused
 from .codegen.library.timing import steps_round, steps_to_ms
 from .codegen.sorting import compact, index_dtype, stable_order
-from .codegen.network import SynapseGroup
+from .codegen import procedural
+from .codegen.network import ProceduralGroup, SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
+from .populations import Population
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -219,16 +225,68 @@ class Projection(common.Projection):
         self._post = np.zeros(0, self._index_type)
         self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
         self._order = None      # NEST's order of the connections (see _source_order), computed when first needed
+        self._procedural = None     # (p, allow_self, weight, delay, stream) of a procedural projection
         simulator.state.projections.append(self)
         try:
-            connector.connect(self)
+            if getattr(connector, "procedural", False):
+                self._procedural = self._procedural_spec(connector)
+            else:
+                connector.connect(self)
         except Exception:
             simulator.state.projections.remove(self)   # a refused projection leaves nothing behind
             raise
-        self._finalise()
+        if self._procedural is None:      # (a procedural one draws its connections only when asked for them)
+            self._finalise()
         simulator.state.mark_changed()
 
     # ---- connecting ---------------------------------------------------------------------------
+
+    def _procedural_spec(self, connector) -> dict:
+        """Check a procedural projection and return what its procedural group needs."""
+        where = f"projection '{self.label}' (procedural connections)"
+        for side, cells in (("presynaptic", self.pre), ("postsynaptic", self.post)):
+            if not isinstance(cells, Population):
+                raise errors.ConnectionError(
+                    f"{where}: the {side} cells must be a whole Population, not a {type(cells).__name__}; connect "
+                    "the population, or draw stored connections (procedural=False)")
+        if type(self.synapse_type) is not StaticSynapse:
+            raise errors.ConnectionError(
+                f"{where}: the synapse type must be StaticSynapse (connections not stored cannot learn or keep a "
+                f"state), not {type(self.synapse_type).__name__}")
+        values = {}
+        for name in ("weight", "delay"):
+            value = self.synapse_type.native_parameters[name]
+            if not value.is_homogeneous:
+                raise errors.ConnectionError(
+                    f"{where}: every connection has the same {name}; give one number, not "
+                    f"{type(value.base_value).__name__}")
+            values[name] = np.array([float(value.base_value)]) if not value.operations else \
+                LazyArray(value, shape=(1,)).evaluate()
+        values = self._check_values(values)
+        state = simulator.state
+        state.procedural_streams += 1
+        connector._done()
+        return dict(p=float(connector.p_connect), allow_self=bool(connector.allow_self_connections),
+                    weight=float(values["weight"][0]), delay=float(values["delay"][0]),
+                    stream=state.procedural_streams - 1)
+
+    def _draw_procedural(self):
+        """The connections the kernels draw, drawn on the host (kept until the projection goes)."""
+        spec = self._procedural
+        if spec["p"] > 0:
+            pre, post = procedural.fixed_probability(self.pre.size, self.post.size, spec["p"],
+                                                     simulator.state.rng_seed, spec["stream"], spec["allow_self"])
+        else:
+            pre = post = np.zeros(0, np.int64)
+        self._pre, self._post = pre.astype(self._index_type), post.astype(self._index_type)
+        self._attributes = {"weight": np.full(len(pre), spec["weight"]), "delay": np.full(len(pre), spec["delay"])}
+        spec["drawn"] = True
+
+    def _refuse_procedural(self, what: str):
+        if self._procedural is not None:
+            raise errors.ConnectionError(
+                f"projection '{self.label}': its connections are procedural, drawn again at every spike and not "
+                f"stored, so {what} cannot change them; create the projection with procedural=False")
 
     def _reserve_connections(self, n):
         """Refuse, before generating them, ``n`` connections that would not fit on the device."""
@@ -332,6 +390,8 @@ class Projection(common.Projection):
         return steps_to_ms(steps, dt)
 
     def _finalise(self):
+        if self._procedural is not None and not self._procedural.get("drawn"):
+            self._draw_procedural()
         if self._chunks:
             # one array at a time, each chunk's part released once copied: the peak is one attribute over the
             # connections' own size, not twice that
@@ -359,7 +419,19 @@ class Projection(common.Projection):
         return len(self._pre)
 
     def _min_delay_value(self):
+        if self._procedural is not None:
+            return self._procedural["delay"]
         return float(self._attributes["delay"].min())      # as simulated: a whole number of steps, >= dt
+
+    def _max_delay_value(self):
+        if self._procedural is not None:
+            return self._procedural["delay"]
+        return float(self._attributes["delay"].max())
+
+    def _may_connect(self) -> bool:
+        """Whether the projection has connections; for a procedural one, whether it may have any (counting them
+        would draw them all on the host)."""
+        return self._procedural["p"] > 0 if self._procedural is not None else len(self) > 0
 
     def _source_order(self):
         """Position ``i`` of NEST's connection order -> index into the arrays.
@@ -455,6 +527,7 @@ class Projection(common.Projection):
         """As PyNN's; besides, a list or 1-D array with one value per connection is taken in the order of
         ``get(..., format="list")`` and iteration (so what get() returned can be written back, several
         connections between one pair of cells included)."""
+        self._refuse_procedural("set()")
         self._finalise()
         per_connection = {name: value for name, value in attributes.items()
                           if isinstance(value, (list, np.ndarray)) and np.ndim(value) == 1
@@ -556,6 +629,7 @@ class Projection(common.Projection):
     def initialize(self, **initial_values):
         """As PyNN's, whose lazy arrays took the bound method ``size`` as their length (so a list of values, one
         per connection, failed with a shape error)."""
+        self._refuse_procedural("initialize()")
         self._finalise()
         for variable, value in initial_values.items():
             try:
@@ -585,8 +659,21 @@ class Projection(common.Projection):
 
     # ---- to the device ------------------------------------------------------------------------
 
+    def _procedural_groups(self):
+        """The projection's procedural group, if it is procedural and may have connections."""
+        spec = self._procedural
+        if spec is None or spec["p"] <= 0:
+            return []
+        receptor = getattr(self.post.celltype, "model_receptor", str)(self.receptor_type)
+        return [ProceduralGroup(
+            name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor, p=spec["p"],
+            allow_self=spec["allow_self"], weight=spec["weight"],
+            delay_steps=int(steps_round(spec["delay"], simulator.state.dt)), stream=spec["stream"])]
+
     def _synapse_groups(self):
         """One synapse group per (presynaptic population, postsynaptic population) pair."""
+        if self._procedural is not None:
+            return []
         self._finalise()
         state = simulator.state
         pops = state.populations

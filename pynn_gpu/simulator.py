@@ -160,7 +160,7 @@ class State(common.control.BaseState):
     def min_delay(self):
         """The smallest synaptic delay: as set, or with 'auto' the smallest delay in the network (else dt)."""
         if self._min_delay == "auto":
-            delays = [p._min_delay_value() for p in self.projections if len(p)]
+            delays = [p._min_delay_value() for p in self.projections if p._may_connect()]
             return min(delays) if delays else self.dt
         return self._min_delay
 
@@ -173,7 +173,7 @@ class State(common.control.BaseState):
         """The largest synaptic delay allowed: as set, or with 'auto' the largest delay in the network, at least
         10 ms where min_delay was given (pyNN.nest's default then) and at least min_delay otherwise."""
         if self._max_delay == "auto":
-            delays = [float(p._attributes["delay"].max()) for p in self.projections if len(p)]
+            delays = [p._max_delay_value() for p in self.projections if p._may_connect()]
             return max(delays + [10.0 if self._min_delay != "auto" else self.min_delay])
         return self._max_delay
 
@@ -191,6 +191,7 @@ class State(common.control.BaseState):
     def clear(self):
         self.populations = []
         self.projections = []
+        self.procedural_streams = 0     # procedural projections made: each draws from its own stream
         self.current_sources = []
         self.recorders = set()
         self.id_counter = 0
@@ -229,6 +230,7 @@ class State(common.control.BaseState):
             net.neuron_groups.append(pop._neuron_group())
         for prj in self.projections:
             net.synapse_groups.extend(prj._synapse_groups())
+            net.procedural_groups.extend(prj._procedural_groups())
         for src in self.current_sources:
             group = src._current_source_group()
             if group is not None:

@@ -287,15 +287,21 @@ _M0, _M1, _W0, _W1 = 0xD2511F53, 0xCD9E8D57, 0x9E3779B9, 0xBB67AE85
 _MASK = np.uint64(0xFFFFFFFF)
 
 
-def philox(c0, c1, c2, c3, k0, k1) -> np.ndarray:
-    """First output word of Philox4x32-10 for counters (c0, c1, c2, c3) and key (k0, k1), as ``pg_philox``."""
+def philox_block(c0, c1, c2, c3, k0, k1) -> tuple:
+    """The four output words of Philox4x32-10 for counters (c0, c1, c2, c3) and key (k0, k1), in the order
+    ``pg_philox`` returns them (as uint64 arrays)."""
     c0, c1, c2, c3 = (np.asarray(c, np.uint64) & _MASK for c in np.broadcast_arrays(c0, c1, c2, c3))
     k0, k1 = np.uint64(k0 & 0xFFFFFFFF), np.uint64(k1 & 0xFFFFFFFF)
     for _ in range(10):
         p0, p1 = np.uint64(_M0) * c0, np.uint64(_M1) * c2
         c0, c1, c2, c3 = (p1 >> np.uint64(32)) ^ c1 ^ k0, p1 & _MASK, (p0 >> np.uint64(32)) ^ c3 ^ k1, p0 & _MASK
         k0, k1 = (k0 + np.uint64(_W0)) & _MASK, (k1 + np.uint64(_W1)) & _MASK
-    return c0
+    return c0, c1, c2, c3
+
+
+def philox(c0, c1, c2, c3, k0, k1) -> np.ndarray:
+    """First output word of Philox4x32-10 for counters (c0, c1, c2, c3) and key (k0, k1), as ``pg_philox``."""
+    return philox_block(c0, c1, c2, c3, k0, k1)[0]
 
 
 def normal_values(seed: int, step, element, stream: int, group: int, mu: float, sigma: float,

@@ -95,6 +95,21 @@ DEVICE_FN pg_rng_t pg_rng_init(unsigned int seed_lo, unsigned int seed_hi, unsig
     return s;
 }
 
+/* The gap to a procedural connection's next target: the number of entries of `table` (n thresholds, decreasing)
+ * above the word u (codegen/procedural.py). */
+DEVICE_FN int pg_geometric_gap(unsigned int u, GLOBAL const unsigned int *table, int n)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        const int mid = (lo + hi) >> 1;
+        if (table[mid] > u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Uniform in [0, 1): 24 random bits in single precision, 32 in double. */
 DEVICE_FN scalar pg_uniform(pg_rng_t *s)
 {

@@ -30,8 +30,9 @@ def supported(arch):
 
 def every_model(sim, delay):
     """Every cell type the package exports: each spike source (not injectable) feeds every other population
-    (excitatory: heterogeneous delays from ``delay`` to ``delay`` + 2 ms; inhibitory: ``delay``); a DC source
-    into every injectable population; spikes everywhere and v where it exists are recorded."""
+    (excitatory: heterogeneous delays from ``delay`` to ``delay`` + 2 ms; inhibitory: ``delay``), the first one
+    also through procedural connections; a DC source into every injectable population; spikes everywhere and v
+    where it exists are recorded."""
     sim.setup(timestep=0.1, min_delay="auto", rng_seed=11)
     rng = sim.NumpyRNG(seed=5)
     sources, targets = [], []
@@ -56,6 +57,9 @@ def every_model(sim, delay):
                 connector = sim.AllToAllConnector() if k == 0 else sim.FixedProbabilityConnector(0.5, rng=rng)
                 sim.Projection(src, pop, connector, sim.StaticSynapse(weight=weight, delay=delays if k == 0 else delay),
                                receptor_type=receptor)
+    # and connections drawn at each spike, not stored (one procedural projection, with its gap table)
+    sim.Projection(sources[0], targets[0], sim.FixedProbabilityConnector(0.3, procedural=True),
+                   sim.StaticSynapse(weight=0.1, delay=delay))
     return targets
 
 

@@ -1,0 +1,82 @@
+"""Procedural connectivity: connections drawn anew from the counter-based RNG at every presynaptic spike instead of
+stored (GeNN's PROCEDURAL connectivity), and the host's reproduction of the same draws.
+
+Fixed-probability connectivity.  Presynaptic cell ``i`` walks the candidate targets ``j = 0, 1, ...`` by
+geometric gaps, ``j <- j + 1 + gap``, ``gap`` being the number of failed Bernoulli(p) trials before the next
+success.  A gap is one 32-bit Philox word ``u`` inverted through a table of integer thresholds,
+``T[k] = round(2^32 (1 - p)^(k + 1))`` for ``k < K``: the gap is the number of entries above ``u``, so
+``P(gap > k) = T[k] / 2^32 = (1 - p)^(k + 1)``.  Where all ``K`` entries are above ``u`` the gap is at least ``K``
+and, the distribution having no memory, ``K`` plus a gap drawn from the next word.  Only integer comparisons: the
+kernel on any device and the host draw the same connections, bit for bit.
+
+The words: Philox4x32-10 keyed by the network's seed, counter ``(0xFFFFFFFF, i, stream, block)``, the four words
+of each block in turn (``pg_philox`` in the kernels' prelude); ``stream`` is the projection's.  Without
+self-connections a candidate ``j == i`` is passed over (its word still used).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .library.current_sources import philox_block
+
+#: Counter word c0 of connectivity draws: no step of a run reaches it, so they never meet the draws of a run.
+CONNECTIVITY_COUNTER = 0xFFFFFFFF
+#: The most entries in a gap table (its binary search takes log2 of this many comparisons).
+MAX_TABLE = 1 << 12
+
+
+def gap_table(p: float) -> np.ndarray:
+    """The thresholds ``T[k] = round(2^32 (1 - p)^(k + 1))`` (uint32) down to the last that is at least 1, at most
+    MAX_TABLE of them; empty for p = 1 (every candidate is a target)."""
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f"connection probability {p} must be in (0, 1]")
+    if p == 1.0:
+        return np.zeros(0, np.uint32)
+    log_q = np.log1p(-p)
+    # the last k with 2^32 q^(k + 1) >= 0.5, i.e. a threshold that rounds to 1 or more
+    length = int(min(MAX_TABLE, np.floor((np.log(0.5) - 32 * np.log(2.0)) / log_q)))
+    k = np.arange(max(length, 0), dtype=np.float64)
+    table = np.rint(np.exp((k + 1) * log_q + 32 * np.log(2.0)))
+    return np.minimum(table, 2.0 ** 32 - 1).astype(np.uint32)
+
+
+def gaps(words: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The number of entries of ``table`` (decreasing) above each word: the gap a word draws (``len(table)``: at
+    least that, with more from the next word)."""
+    return len(table) - np.searchsorted(table[::-1], words, side="right")
+
+
+def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int, allow_self: bool = True):
+    """``(pre, post)``: the connections the kernels draw for a fixed-probability projection of ``n_pre`` x
+    ``n_post`` cells, by presynaptic cell and then target (``allow_self=False``: without ``j == i``)."""
+    table = gap_table(p)
+    size = len(table)
+    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    rows = np.arange(n_pre, dtype=np.int64)
+    position = np.full(n_pre, -1, np.int64)     # each row's last candidate
+    pending = np.zeros(n_pre, np.int64)         # gap drawn so far, where it continues into the next word
+    pre, post = [], []
+    words = None
+    n = 0                                        # words used by every row still active
+    while rows.size:
+        if n % 4 == 0:
+            words = philox_block(CONNECTIVITY_COUNTER, rows, stream, n // 4, k0, k1)
+        gap = gaps(words[n % 4].astype(np.uint32), table) if size else np.zeros(rows.size, np.int64)
+        pending += gap
+        # a gap complete (or already past every candidate); with no table (p = 1) every gap is 0
+        done = (gap < size) | (size == 0) | (pending >= n_post)
+        position[done] += 1 + pending[done]
+        pending[done] = 0
+        hit = done & (position < n_post)
+        if not allow_self:
+            hit &= position != rows
+        pre.append(rows[hit])
+        post.append(position[hit])
+        keep = ~(done & (position >= n_post))
+        rows, position, pending = rows[keep], position[keep], pending[keep]
+        words = [w[keep] for w in words]
+        n += 1
+    pre = np.concatenate(pre) if pre else np.zeros(0, np.int64)
+    post = np.concatenate(post) if post else np.zeros(0, np.int64)
+    order = np.lexsort((post, pre))
+    return pre[order], post[order]

@@ -1,0 +1,143 @@
+"""Procedural connectivity (FixedProbabilityConnector(..., procedural=True)): connections drawn again at every
+spike, never stored.  The kernels must deliver exactly the connections the host draws for get(), and those must
+be fixed-probability connections."""
+import tracemalloc
+
+import numpy as np
+import pytest
+from pyNN import errors
+
+from pynn_gpu.codegen import procedural
+
+
+def _network(sim, make, seed=42, allow_self=True, delay=0.5):
+    """Poisson sources onto LIF cells, and the cells onto themselves (inhibitory), both made by ``make(p,
+    allow_self, index)`` (a connector); double precision, so the two ways of connecting must agree exactly."""
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double", rng_seed=seed)
+    src = sim.Population(50, sim.SpikeSourcePoisson(rate=40.0), label="src")
+    cells = sim.Population(80, sim.IF_curr_exp(tau_syn_E=2.0, i_offset=0.3), label="cells")
+    cells.record(["spikes", "v"])
+    first = sim.Projection(src, cells, make(0.2, True, 0), sim.StaticSynapse(weight=0.6, delay=1.0))
+    second = sim.Projection(cells, cells, make(0.1, allow_self, 1), sim.StaticSynapse(weight=-0.4, delay=delay),
+                            receptor_type="inhibitory")
+    sim.run(200.0)
+    segment = cells.get_data().segments[0]
+    pairs = [np.array(prj.get("weight", format="list"))[:, :2].astype(int) for prj in (first, second)]
+    return pairs, segment.filter(name="v")[0].magnitude, [np.asarray(st) for st in segment.spiketrains]
+
+
+@pytest.mark.parametrize("allow_self", [True, False])
+@pytest.mark.parametrize("delay", [0.1, 0.5])
+def test_kernels_deliver_the_connections_get_returns(sim, step_kernels, allow_self, delay):
+    """The same network with the connections stored (FromListConnector of what get() returned): identical v and
+    spikes, on both ways of stepping (the second projection's delay of one step and of five)."""
+    pairs, v, spikes = _network(sim, lambda p, a, k: sim.FixedProbabilityConnector(
+        p, allow_self_connections=a, procedural=True), allow_self=allow_self, delay=delay)
+    stored, v_stored, spikes_stored = _network(
+        sim, lambda p, a, k: sim.FromListConnector(pairs[k].tolist()), allow_self=allow_self, delay=delay)
+    assert sum(map(len, spikes)) > 100        # the recurrent inhibition shapes the activity
+    assert len(pairs[0]) > 0.15 * 50 * 80 and len(pairs[1]) > 0.05 * 80 * 80
+    assert (not allow_self) == all(pairs[1][:, 0] != pairs[1][:, 1])
+    for a, b in zip(pairs, stored):
+        assert np.array_equal(a, b)
+    assert np.array_equal(v, v_stored)
+    assert all(np.array_equal(a, b) for a, b in zip(spikes, spikes_stored))
+
+
+def test_the_seed_draws_the_connections(sim):
+    """The same seed draws the same connections (again after reset(), and in a new setup()); another seed other
+    ones; two projections between the same populations different ones."""
+    def draw(seed):
+        sim.setup(timestep=0.1, rng_seed=seed)
+        a, b = sim.Population(100, sim.IF_curr_exp()), sim.Population(120, sim.IF_curr_exp())
+        prjs = [sim.Projection(a, b, sim.FixedProbabilityConnector(0.1, procedural=True),
+                               sim.StaticSynapse(weight=0.1, delay=0.2)) for _ in range(2)]
+        sim.run(1.0)
+        first = [np.array(p.get("weight", format="list")) for p in prjs]
+        sim.reset()
+        sim.run(1.0)
+        assert all(np.array_equal(x, np.array(p.get("weight", format="list"))) for x, p in zip(first, prjs))
+        return [x[:, :2] for x in first]
+
+    one, again, other = draw(1), draw(1), draw(2)
+    assert all(np.array_equal(x, y) for x, y in zip(one, again))
+    assert not np.array_equal(one[0], other[0]) and not np.array_equal(one[0], one[1])
+
+
+@pytest.mark.parametrize("p", [1.0, 0.5, 0.05, 0.002, 1e-5])
+def test_connections_are_fixed_probability(p):
+    """Each of the n_pre x n_post pairs is connected with probability p, independently: the number of
+    connections is binomial (within 4 sd), so are those of each presynaptic cell (their variance), targets are
+    uniform and never repeated.  1e-5 goes past the gap table's length (MAX_TABLE) and continues."""
+    n_pre, n_post = 2000, 3000
+    pre, post = procedural.fixed_probability(n_pre, n_post, p, seed=123, stream=4)
+    n = n_pre * n_post
+    assert abs(len(pre) - n * p) <= 4 * np.sqrt(n * p * (1 - p)) + 1e-9
+    assert len(np.unique(pre * n_post + post)) == len(pre)
+    assert np.all(np.diff(pre) >= 0) and post.min() >= 0 and post.max() < n_post
+    if 0.0 < p < 1.0 and n * p > 1000:
+        rows = np.bincount(pre, minlength=n_pre)
+        assert rows.var() == pytest.approx(n_post * p * (1 - p), rel=0.15)
+        bins = np.bincount(post * 10 // n_post, minlength=10)
+        expected = len(post) / 10
+        assert ((bins - expected) ** 2 / expected).sum() < 30     # chi-square, 9 degrees of freedom
+    if p == 1.0:
+        assert len(pre) == n
+
+
+def test_gap_table():
+    """T[k] = round(2^32 (1 - p)^(k + 1)), never increasing; the gap of a word is the number of entries above it."""
+    table = procedural.gap_table(0.25)
+    assert table[0] == 3 * 2 ** 30 and table[1] == 9 * 2 ** 28 and np.all(np.diff(table.astype(np.int64)) <= 0)
+    assert table[-1] == 1 and len(table) == 79      # 2^32 0.75^80 < 0.5
+    words = np.array([0, table[5] - 1, table[5], 2 ** 32 - 1], np.uint32)
+    assert procedural.gaps(words, table).tolist() == [79, 6, 5, 0]
+    assert len(procedural.gap_table(1.0)) == 0 and len(procedural.gap_table(1e-6)) == procedural.MAX_TABLE
+    with pytest.raises(ValueError):
+        procedural.gap_table(0.0)
+
+
+def test_nothing_is_stored_until_asked_for(sim):
+    """A procedural projection of 2,000 x 2,000 cells (p = 0.25, ~1 M connections) holds no connection until
+    get() draws them; the built network holds only the gap table."""
+    sim.setup(timestep=0.1, rng_seed=3)
+    a = sim.Population(2000, sim.SpikeSourcePoisson(rate=10.0))
+    b = sim.Population(2000, sim.IF_curr_exp())
+    tracemalloc.start()
+    try:
+        prj = sim.Projection(a, b, sim.FixedProbabilityConnector(0.25, procedural=True),
+                             sim.StaticSynapse(weight=0.1, delay=0.5))
+        sim.run(1.0)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held < 2e6, f"{held} bytes"          # stored: ~24 MB (24 bytes per connection)
+    n = prj.size()
+    assert abs(n - 1e6) < 4 * np.sqrt(1e6 * 0.75)
+
+
+def test_procedural_errors(sim):
+    """What procedural connections cannot be is refused, naming the projection or the connector."""
+    sim.setup(timestep=0.1)
+    a, b = sim.Population(10, sim.IF_curr_exp(), label="a"), sim.Population(10, sim.IF_curr_exp(), label="b")
+    fp = sim.FixedProbabilityConnector
+    for kwargs, words in ((dict(rng=sim.NumpyRNG(1)), "leave out rng"),
+                          (dict(allow_self_connections="NoMutual"), "NoMutual"),
+                          (dict(procedural="yes"), "procedural must be True or False")):
+        with pytest.raises(errors.InvalidParameterValueError, match=words):
+            fp(0.5, **{"procedural": True, **kwargs})
+    with pytest.raises(errors.InvalidParameterValueError, match="at most 1"):
+        fp(1.5, procedural=True)
+    cases = [(a[:5], b, sim.StaticSynapse(weight=0.1), "whole Population, not a PopulationView"),
+             (a, b, sim.TsodyksMarkramSynapse(weight=0.1), "must be StaticSynapse"),
+             (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2))), "same weight"),
+             (a, b, sim.StaticSynapse(weight=0.1, delay=0.04), "below the timestep")]
+    for pre, post, synapse, words in cases:
+        with pytest.raises(errors.ConnectionError, match=words):
+            sim.Projection(pre, post, fp(0.5, procedural=True), synapse, label="P")
+    assert not sim.simulator.state.projections         # a refused projection leaves nothing behind
+    prj = sim.Projection(a, b, fp(0.5, procedural=True), sim.StaticSynapse(weight=0.1), label="P")
+    for call, what in ((lambda: prj.set(weight=0.2), "set"), (lambda: prj.initialize(weight=0.2), "initialize")):
+        with pytest.raises(errors.ConnectionError, match=f"projection 'P'.*procedural.*{what}"):
+            call()
+    assert np.all(np.array(prj.get("weight", format="list"))[:, 2] == 0.1)
