@@ -586,7 +586,8 @@ class Generator:
             _add_arg(args, KernelArg(PROCEDURAL_TABLES, "unsigned int*"))
         return {"name": pg.name, "p": pg.p, "pre_start": spec.pre_start, "pre_end": spec.pre_start + pg.pre.size,
                 "n_post": pg.post.size, "target_base": spec.target_base, "table": PROCEDURAL_TABLES,
-                "table_offset": spec.table_offset, "table_size": spec.table_size, "stream": pg.stream,
+                "table_offset": spec.table_offset, "table_size": spec.table_size,
+                "inv_log2_q": f"{float(np.log(2.0) / np.log1p(-pg.p))!r}f" if pg.p < 1 else None, "stream": pg.stream,
                 "no_self": not pg.allow_self and pg.pre is pg.post, "delay": int(pg.delay_steps),
                 "weight": _literal(pg.weight, self.single)}
 

@@ -95,19 +95,22 @@ DEVICE_FN pg_rng_t pg_rng_init(unsigned int seed_lo, unsigned int seed_hi, unsig
     return s;
 }
 
-/* The gap to a procedural connection's next target: the number of entries of `table` (n thresholds, decreasing)
- * above the word u (codegen/procedural.py). */
-DEVICE_FN int pg_geometric_gap(unsigned int u, GLOBAL const unsigned int *table, int n)
+/* The gap to a procedural connection's next target: the number of entries of `table` (n thresholds, never
+ * increasing) above the word u (codegen/procedural.py).  A first guess from log2(u) read off the float's exponent
+ * and mantissa (a quadratic in the mantissa: within 0.005; inv_log2_q = 1 / log2(1 - p)), then the table's
+ * comparisons move it to the exact count: the same on every device, with no call to a library logarithm. */
+DEVICE_FN int pg_geometric_gap(unsigned int u, GLOBAL const unsigned int *table, int n, float inv_log2_q)
 {
-    int lo = 0, hi = n;
-    while (lo < hi) {
-        const int mid = (lo + hi) >> 1;
-        if (table[mid] > u)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    const unsigned int bits = AS_UINT((float)u + 0.5f);
+    const float m = (float)(bits & 0x7FFFFFu) * 1.1920928955078125e-7f;       /* mantissa - 1, in [0, 1) */
+    const float log2_u = (float)((int)(bits >> 23) - 127) + m * (1.3465557f - 0.3465557f * m);
+    const float guess = (log2_u - 32.0f) * inv_log2_q;
+    int g = guess <= 0.0f ? 0 : guess >= (float)n ? n : (int)guess;
+    while (g > 0 && table[g - 1] <= u)
+        g--;
+    while (g < n && table[g] > u)
+        g++;
+    return g;
 }
 
 /* Uniform in [0, 1): 24 random bits in single precision, 32 in double. */
