@@ -53,7 +53,7 @@ class SynapseGroup:
 class ProceduralGroup:
     """Fixed-probability connections from ``pre`` to ``post`` onto ``receptor`` that are not stored: the kernels
     draw a presynaptic cell's targets again at each of its spikes (:mod:`.procedural`), every connection with the
-    same ``weight`` and delay.  ``stream`` keys the draws of this group."""
+    same delay and ``weight`` or a weight drawn from ``random_weight``.  ``stream`` keys the draws of this group."""
 
     name: str
     pre: NeuronGroup
@@ -64,6 +64,8 @@ class ProceduralGroup:
     weight: float
     delay_steps: int
     stream: int
+    #: random weights instead of ``weight``: ('uniform', {low, high}) or ('normal_clipped', {mu, sigma, low, high})
+    random_weight: tuple | None = None
 
 
 @dataclass(eq=False)

@@ -12,16 +12,29 @@ kernel on any device and the host draw the same connections, bit for bit.
 The words: Philox4x32-10 keyed by the network's seed, counter ``(0xFFFFFFFF, i, stream, block)``, the four words
 of each block in turn (``pg_philox`` in the kernels' prelude); ``stream`` is the projection's.  Without
 self-connections a candidate ``j == i`` is passed over (its word still used).
+
+Random weights.  The weight of the ``k``-th connection of cell ``i`` (targets in increasing order) is a function of
+its counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)``, drawn in the device's precision with each product
+rounded on its own (as the kernels write it), so the host computes the same values:
+
+- ``uniform``: ``low + (high - low) * x``, ``x`` the first word's 24 (single precision) or 32 bits in [0, 1);
+- ``normal_clipped``: ``mu + sigma * z``, ``z`` the first word inverted through the normal table of the noise
+  sources (``pg_normal``), drawn again (the next ``attempt``) while outside ``[low, high]``; the bounds must keep at
+  least half the distribution, so 64 attempts fail with probability below 2^-64.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .library.current_sources import philox_block
+from .library.current_sources import normal_values, philox, philox_block
 
 #: Counter word c0 of connectivity draws: no step of a run reaches it, so they never meet the draws of a run.
 CONNECTIVITY_COUNTER = 0xFFFFFFFF
-#: The most entries in a gap table (its binary search takes log2 of this many comparisons).
+#: Counter word c0 of the weight draws.
+WEIGHT_COUNTER = 0xFFFFFFFE
+#: Bits of a weight's counter for its attempts (a clipped normal draws again while out of its bounds).
+ATTEMPT_BITS = 6
+#: The most entries in a gap table.
 MAX_TABLE = 1 << 12
 
 
@@ -80,3 +93,44 @@ def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int,
     post = np.concatenate(post) if post else np.zeros(0, np.int64)
     order = np.lexsort((post, pre))
     return pre[order], post[order]
+
+
+def row_ranks(pre: np.ndarray) -> np.ndarray:
+    """For connections sorted by presynaptic cell, each one's place ``k`` in its cell's row."""
+    pre = np.asarray(pre, np.int64)
+    if not len(pre):
+        return np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, pre[1:] != pre[:-1]])
+    return np.arange(len(pre)) - np.repeat(starts, np.diff(np.r_[starts, len(pre)]))
+
+
+def uniform_spread(params: dict, precision: str) -> float:
+    """``high - low`` of a uniform weight, as the device's precision computes it (a literal of the kernels)."""
+    dtype = np.float64 if precision == "double" else np.float32
+    return float(dtype(dtype(params["high"]) - dtype(params["low"])))
+
+
+def weights(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, precision: str) -> np.ndarray:
+    """The weights the kernels draw for connections ``pre`` (sorted by presynaptic cell, as fixed_probability
+    returns them) of a projection with weights ``kind`` ('uniform': low, high; 'normal_clipped': mu, sigma, low,
+    high), in the device's ``precision``."""
+    dtype = np.float64 if precision == "double" else np.float32
+    pre = np.asarray(pre, np.int64)
+    counter = row_ranks(pre) << ATTEMPT_BITS
+    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    if kind == "uniform":
+        r = philox(WEIGHT_COUNTER, pre, stream, counter, k0, k1)
+        x = (r.astype(np.float64) * 2.0 ** -32) if dtype == np.float64 else \
+            ((r >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24))
+        low, spread = dtype(params["low"]), dtype(uniform_spread(params, precision))
+        return (low + (spread * x.astype(dtype)).astype(dtype)).astype(np.float64)
+    out = np.empty(len(pre), dtype)
+    todo = np.arange(len(pre))
+    for attempt in range(1 << ATTEMPT_BITS):
+        w = normal_values(seed, WEIGHT_COUNTER, pre[todo], stream, counter[todo] | attempt, params["mu"],
+                          params["sigma"], dtype)
+        out[todo] = w
+        todo = todo[(w < dtype(params["low"])) | (w > dtype(params["high"]))]
+        if not len(todo):
+            break
+    return out.astype(np.float64)

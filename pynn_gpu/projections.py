@@ -13,11 +13,13 @@ procedural group, whose connections the kernels draw again at every spike, and t
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import LazyArray, ParameterSpace
+from pyNN.random import RandomDistribution
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
@@ -31,6 +33,7 @@ from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .populations import Population
+from .rng import NativeRNG
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -253,13 +256,18 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"{where}: the synapse type must be StaticSynapse (connections not stored cannot learn or keep a "
                 f"state), not {type(self.synapse_type).__name__}")
-        values = {}
+        values, random_weight = {}, None
         for name in ("weight", "delay"):
             value = self.synapse_type.native_parameters[name]
+            if name == "weight" and isinstance(value.base_value, RandomDistribution) and not value.operations:
+                random_weight, values[name] = self._procedural_weights(value.base_value, where)
+                continue
             if not value.is_homogeneous:
                 raise errors.ConnectionError(
-                    f"{where}: every connection has the same {name}; give one number, not "
-                    f"{type(value.base_value).__name__}")
+                    f"{where}: every connection has the same {name}" + (
+                        "; a weight may also be a RandomDistribution 'uniform', 'normal' or 'normal_clipped' with "
+                        "rng=sim.NativeRNG() (drawn on the device)" if name == "weight" else "") +
+                    f"; not {type(value.base_value).__name__}")
             values[name] = np.array([float(value.base_value)]) if not value.operations else \
                 LazyArray(value, shape=(1,)).evaluate()
         values = self._check_values(values)
@@ -267,8 +275,36 @@ class Projection(common.Projection):
         state.procedural_streams += 1
         connector._done()
         return dict(p=float(connector.p_connect), allow_self=bool(connector.allow_self_connections),
-                    weight=float(values["weight"][0]), delay=float(values["delay"][0]),
+                    weight=float(values["weight"][0]), delay=float(values["delay"][0]), random_weight=random_weight,
                     stream=state.procedural_streams - 1)
+
+    @staticmethod
+    def _procedural_weights(dist, where):
+        """(kind, parameters) of random weights drawn on the device, and the extreme values they can take (for
+        the sign rule)."""
+        if not isinstance(dist.rng, NativeRNG):
+            raise errors.ConnectionError(
+                f"{where}: random weights are drawn on the device, by the simulator's own generator: give the "
+                f"RandomDistribution rng=sim.NativeRNG() (not a {type(dist.rng).__name__})")
+        params = {k: float(v) for k, v in dist.parameters.items()}
+        if dist.name == "uniform" and params["low"] <= params["high"]:
+            return ("uniform", params), np.array([params["low"], params["high"]])
+        if dist.name in ("normal", "normal_clipped") and params["sigma"] >= 0:
+            params.setdefault("low", -np.inf)
+            params.setdefault("high", np.inf)
+            mu, sigma, low, high = params["mu"], params["sigma"], params["low"], params["high"]
+
+            def cdf(x):
+                return 0.5 * (1.0 + math.erf((x - mu) / (sigma * math.sqrt(2.0)))) if sigma > 0 else float(x >= mu)
+            if cdf(high) - cdf(low) < 0.5:
+                raise errors.ConnectionError(
+                    f"{where}: the bounds [{low}, {high}] of the weights' normal distribution keep less than half of "
+                    "it; a procedural weight draws again while outside them, at most 64 times")
+            # every value the device draws lies within 6.5 sigma of mu (its normal table ends at 6.4)
+            return ("normal_clipped", params), np.array([max(low, mu - 6.5 * sigma), min(high, mu + 6.5 * sigma)])
+        raise errors.ConnectionError(
+            f"{where}: random weights may be 'uniform' (low <= high), 'normal' or 'normal_clipped' (sigma >= 0), "
+            f"not {dist.name!r} with {params}")
 
     def _draw_procedural(self):
         """The connections the kernels draw, drawn on the host (kept until the projection goes)."""
@@ -279,7 +315,12 @@ class Projection(common.Projection):
         else:
             pre = post = np.zeros(0, np.int64)
         self._pre, self._post = pre.astype(self._index_type), post.astype(self._index_type)
-        self._attributes = {"weight": np.full(len(pre), spec["weight"]), "delay": np.full(len(pre), spec["delay"])}
+        if spec["random_weight"] is not None:
+            state = simulator.state
+            weight = procedural.weights(pre, *spec["random_weight"], state.rng_seed, spec["stream"], state.precision)
+        else:
+            weight = np.full(len(pre), spec["weight"])
+        self._attributes = {"weight": weight, "delay": np.full(len(pre), spec["delay"])}
         spec["drawn"] = True
 
     def _refuse_procedural(self, what: str):
@@ -667,7 +708,7 @@ class Projection(common.Projection):
         receptor = getattr(self.post.celltype, "model_receptor", str)(self.receptor_type)
         return [ProceduralGroup(
             name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor, p=spec["p"],
-            allow_self=spec["allow_self"], weight=spec["weight"],
+            allow_self=spec["allow_self"], weight=spec["weight"], random_weight=spec["random_weight"],
             delay_steps=int(steps_round(spec["delay"], simulator.state.dt)), stream=spec["stream"])]
 
     def _synapse_groups(self):

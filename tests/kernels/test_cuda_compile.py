@@ -57,9 +57,13 @@ def every_model(sim, delay):
                 connector = sim.AllToAllConnector() if k == 0 else sim.FixedProbabilityConnector(0.5, rng=rng)
                 sim.Projection(src, pop, connector, sim.StaticSynapse(weight=weight, delay=delays if k == 0 else delay),
                                receptor_type=receptor)
-    # and connections drawn at each spike, not stored (one procedural projection, with its gap table)
-    sim.Projection(sources[0], targets[0], sim.FixedProbabilityConnector(0.3, procedural=True),
-                   sim.StaticSynapse(weight=0.1, delay=delay))
+    # and connections drawn at each spike, not stored: procedural projections, with one weight and with weights
+    # drawn on the device (uniform; clipped normal)
+    native = sim.NativeRNG()
+    for weight in (0.1, sim.RandomDistribution("uniform", (0.1, 0.2), rng=native),
+                   sim.RandomDistribution("normal_clipped", mu=0.1, sigma=0.05, low=0.0, high=1.0, rng=native)):
+        sim.Projection(sources[0], targets[0], sim.FixedProbabilityConnector(0.3, procedural=True),
+                       sim.StaticSynapse(weight=weight, delay=delay))
     return targets
 
 

@@ -44,6 +44,41 @@ def test_kernels_deliver_the_connections_get_returns(sim, step_kernels, allow_se
     assert all(np.array_equal(a, b) for a, b in zip(spikes, spikes_stored))
 
 
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_random_weights_are_those_get_returns(sim, precision):
+    """Weights drawn on the device (uniform; normal clipped to keep its sign, as the sign rule asks): a network
+    with the connections and weights get() returns stored gives identical v, in either precision (get() draws
+    them in the device's precision); and they follow their distributions."""
+    def network(make_synapse, lists=None):
+        sim.setup(timestep=0.1, min_delay=0.1, precision=precision, rng_seed=9)
+        src = sim.Population(60, sim.SpikeSourcePoisson(rate=50.0), label="src")
+        cells = sim.Population(40, sim.IF_curr_exp(i_offset=0.2), label="cells")
+        cells.record("v")
+        prjs = []
+        for k, (receptor, dist) in enumerate((
+                ("excitatory", sim.RandomDistribution("uniform", (0.2, 0.9), rng=sim.NativeRNG())),
+                ("inhibitory", sim.RandomDistribution("normal_clipped", mu=-0.5, sigma=0.3, low=-np.inf, high=0.0,
+                                                      rng=sim.NativeRNG())))):
+            connector = (sim.FixedProbabilityConnector(0.3, procedural=True) if lists is None
+                         else sim.FromListConnector(lists[k], column_names=["weight"]))
+            prjs.append(sim.Projection(src, cells, connector, make_synapse(dist, lists), receptor_type=receptor))
+        sim.run(100.0)
+        v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+        return [np.array(p.get("weight", format="list")) for p in prjs], v
+
+    drawn, v = network(lambda dist, lists: sim.StaticSynapse(weight=dist, delay=0.3))
+    stored, v_stored = network(lambda dist, lists: sim.StaticSynapse(delay=0.3), [d.tolist() for d in drawn])
+    assert all(np.array_equal(a, b) for a, b in zip(drawn, stored))
+    assert np.array_equal(v, v_stored) and v.std() > 0.5
+    uniform, normal = drawn[0][:, 2], drawn[1][:, 2]
+    assert uniform.min() >= 0.2 and uniform.max() < 0.9 and abs(uniform.mean() - 0.55) < 0.03
+    assert normal.max() <= 0.0 and len(np.unique(normal)) > 0.9 * len(normal)
+    # a normal(-0.5, 0.3) clipped at 0: mean -0.5 - 0.3 phi(5/3) / Phi(5/3) = -0.5326
+    assert abs(normal.mean() + 0.5326) < 0.03
+    if precision == "single":
+        assert np.array_equal(uniform, uniform.astype(np.float32))
+
+
 def test_the_seed_draws_the_connections(sim):
     """The same seed draws the same connections (again after reset(), and in a new setup()); another seed other
     ones; two projections between the same populations different ones."""
@@ -130,7 +165,15 @@ def test_procedural_errors(sim):
         fp(1.5, procedural=True)
     cases = [(a[:5], b, sim.StaticSynapse(weight=0.1), "whole Population, not a PopulationView"),
              (a, b, sim.TsodyksMarkramSynapse(weight=0.1), "must be StaticSynapse"),
-             (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2))), "same weight"),
+             (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2))), "rng=sim.NativeRNG"),
+             (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("gamma", (1.0, 0.1), rng=sim.NativeRNG())),
+              "not 'gamma'"),
+             (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("normal_clipped", mu=0.0, sigma=1.0, low=1.5,
+                                                                    high=9.0, rng=sim.NativeRNG())), "less than half"),
+             (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("normal", mu=0.5, sigma=0.2, rng=sim.NativeRNG())),
+              "weight"),      # the sign rule: it can draw negative excitatory weights
+             (a, b, sim.StaticSynapse(weight=0.1, delay=sim.RandomDistribution("uniform", (0.1, 0.2),
+                                                                              rng=sim.NativeRNG())), "same delay"),
              (a, b, sim.StaticSynapse(weight=0.1, delay=0.04), "below the timestep")]
     for pre, post, synapse, words in cases:
         with pytest.raises(errors.ConnectionError, match=words):
