@@ -24,7 +24,7 @@ from .layout import (PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layo
                      RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
-from .procedural import ATTEMPT_BITS, WEIGHT_COUNTER, gap_table, uniform_spread
+from .procedural import ATTEMPT_BITS, DELAY_COUNTER, WEIGHT_COUNTER, gap_table, uniform_spread
 from .snippets import render
 
 #: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node keeps
@@ -584,24 +584,34 @@ class Generator:
         pg = spec.group
         if spec.table_size:
             _add_arg(args, KernelArg(PROCEDURAL_TABLES, "unsigned int*"))
-        kind, values = pg.random_weight or ("const", {})
-        weight = {"kind": kind, "attempt_bits": ATTEMPT_BITS}
-        lit = functools.partial(_literal, single=self.single)
-        if kind == "uniform":
-            weight.update(low=lit(values["low"]), spread=lit(uniform_spread(values, self.precision)))
-        elif kind == "normal_clipped":
-            from .library.current_sources import NORMAL_TABLE
-            _add_arg(args, KernelArg(NORMAL_TABLE, "scalar*"))
-            weight.update(table=NORMAL_TABLE, mu=lit(values["mu"]), sigma=lit(values["sigma"]),
-                          attempts=1 << ATTEMPT_BITS,
-                          low=lit(values["low"]) if np.isfinite(values["low"]) else None,
-                          high=lit(values["high"]) if np.isfinite(values["high"]) else None)
         return {"name": pg.name, "p": pg.p, "pre_start": spec.pre_start, "pre_end": spec.pre_start + pg.pre.size,
                 "n_post": pg.post.size, "target_base": spec.target_base, "table": PROCEDURAL_TABLES,
                 "table_offset": spec.table_offset, "table_size": spec.table_size,
                 "inv_log2_q": f"{float(np.log(2.0) / np.log1p(-pg.p))!r}f" if pg.p < 1 else None, "stream": pg.stream,
                 "no_self": not pg.allow_self and pg.pre is pg.post, "delay": int(pg.delay_steps),
-                "weight": _literal(pg.weight, self.single), "random_weight": weight, "weight_counter": WEIGHT_COUNTER}
+                "weight": _literal(pg.weight, self.single), "attempt_bits": ATTEMPT_BITS,
+                "random_weight": self._random_value(pg.random_weight, WEIGHT_COUNTER, args),
+                "random_delay": self._random_value(pg.random_delay, DELAY_COUNTER, args),
+                "inv_dt": _literal(1.0 / self.net.dt, self.single)}
+
+    def _random_value(self, spec, counter: int, args: list) -> dict | None:
+        """The literals the propagation body draws a procedural connection's weight or delay with (None: a
+        constant)."""
+        if spec is None:
+            return None
+        kind, values = spec
+        lit = functools.partial(_literal, single=self.single)
+        out = {"kind": kind, "counter": counter}
+        if kind == "uniform":
+            out.update(low=lit(values["low"]), spread=lit(uniform_spread(values, self.precision)))
+        else:   # normal_clipped
+            from .library.current_sources import NORMAL_TABLE
+            _add_arg(args, KernelArg(NORMAL_TABLE, "scalar*"))
+            out.update(table=NORMAL_TABLE, mu=lit(values["mu"]), sigma=lit(values["sigma"]),
+                       attempts=1 << ATTEMPT_BITS,
+                       low=lit(values["low"]) if np.isfinite(values["low"]) else None,
+                       high=lit(values["high"]) if np.isfinite(values["high"]) else None)
+        return out
 
     def _post_block(self, sb: SynapseBlock, args: list):
         """The column-wise pass of a block with post_spike_code, or None."""

@@ -53,7 +53,8 @@ class SynapseGroup:
 class ProceduralGroup:
     """Fixed-probability connections from ``pre`` to ``post`` onto ``receptor`` that are not stored: the kernels
     draw a presynaptic cell's targets again at each of its spikes (:mod:`.procedural`), every connection with the
-    same delay and ``weight`` or a weight drawn from ``random_weight``.  ``stream`` keys the draws of this group."""
+    same delay and ``weight``, or weights and delays drawn from ``random_weight`` and ``random_delay``.
+    ``stream`` keys the draws of this group."""
 
     name: str
     pre: NeuronGroup
@@ -62,10 +63,18 @@ class ProceduralGroup:
     p: float
     allow_self: bool
     weight: float
-    delay_steps: int
+    #: the least and the most steps of its delays (equal: one delay)
+    delay_range: tuple
     stream: int
     #: random weights instead of ``weight``: ('uniform', {low, high}) or ('normal_clipped', {mu, sigma, low, high})
     random_weight: tuple | None = None
+    #: random delays (ms) the same way, or None: ``delay_range[0]`` steps
+    random_delay: tuple | None = None
+
+    @property
+    def delay_steps(self) -> int:
+        """The delay in steps (of a group with one delay)."""
+        return int(self.delay_range[0])
 
 
 @dataclass(eq=False)
@@ -102,7 +111,7 @@ class Network:
     def delay_steps(self) -> list:
         """The delays (steps) of every synapse, a list of arrays."""
         return ([sg.delay_steps for sg in self.synapse_groups if len(sg.delay_steps)]
-                + [np.array([pg.delay_steps]) for pg in self.procedural_groups])
+                + [np.array(pg.delay_range) for pg in self.procedural_groups])
 
     def max_delay_steps(self) -> int:
         return max((int(d.max()) for d in self.delay_steps()), default=1)

@@ -13,14 +13,17 @@ The words: Philox4x32-10 keyed by the network's seed, counter ``(0xFFFFFFFF, i, 
 of each block in turn (``pg_philox`` in the kernels' prelude); ``stream`` is the projection's.  Without
 self-connections a candidate ``j == i`` is passed over (its word still used).
 
-Random weights.  The weight of the ``k``-th connection of cell ``i`` (targets in increasing order) is a function of
-its counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)``, drawn in the device's precision with each product
-rounded on its own (as the kernels write it), so the host computes the same values:
+Random weights and delays.  The weight of the ``k``-th connection of cell ``i`` (targets in increasing order) is a
+function of its counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)`` (its delay: ``0xFFFFFFFD``), drawn in the
+device's precision with each product rounded on its own (as the kernels write it), so the host computes the same
+values:
 
 - ``uniform``: ``low + (high - low) * x``, ``x`` the first word's 24 (single precision) or 32 bits in [0, 1);
 - ``normal_clipped``: ``mu + sigma * z``, ``z`` the first word inverted through the normal table of the noise
   sources (``pg_normal``), drawn again (the next ``attempt``) while outside ``[low, high]``; the bounds must keep at
   least half the distribution, so 64 attempts fail with probability below 2^-64.
+
+A delay in ms becomes ``floor(d / dt + 0.5)`` steps, computed in the device's precision (delay_steps).
 """
 from __future__ import annotations
 
@@ -30,8 +33,9 @@ from .library.current_sources import normal_values, philox, philox_block
 
 #: Counter word c0 of connectivity draws: no step of a run reaches it, so they never meet the draws of a run.
 CONNECTIVITY_COUNTER = 0xFFFFFFFF
-#: Counter word c0 of the weight draws.
+#: Counter words c0 of the weight and the delay draws.
 WEIGHT_COUNTER = 0xFFFFFFFE
+DELAY_COUNTER = 0xFFFFFFFD
 #: Bits of a weight's counter for its attempts (a clipped normal draws again while out of its bounds).
 ATTEMPT_BITS = 6
 #: The most entries in a gap table.
@@ -110,16 +114,17 @@ def uniform_spread(params: dict, precision: str) -> float:
     return float(dtype(dtype(params["high"]) - dtype(params["low"])))
 
 
-def weights(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, precision: str) -> np.ndarray:
-    """The weights the kernels draw for connections ``pre`` (sorted by presynaptic cell, as fixed_probability
-    returns them) of a projection with weights ``kind`` ('uniform': low, high; 'normal_clipped': mu, sigma, low,
-    high), in the device's ``precision``."""
+def values(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, precision: str,
+           counter: int = WEIGHT_COUNTER) -> np.ndarray:
+    """The values the kernels draw (weights, or with DELAY_COUNTER delays in ms) for connections ``pre`` (sorted by
+    presynaptic cell, as fixed_probability returns them) of a projection, from ``kind`` ('uniform': low, high;
+    'normal_clipped': mu, sigma, low, high), in the device's ``precision``."""
     dtype = np.float64 if precision == "double" else np.float32
     pre = np.asarray(pre, np.int64)
-    counter = row_ranks(pre) << ATTEMPT_BITS
+    place = row_ranks(pre) << ATTEMPT_BITS
     k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
     if kind == "uniform":
-        r = philox(WEIGHT_COUNTER, pre, stream, counter, k0, k1)
+        r = philox(counter, pre, stream, place, k0, k1)
         x = (r.astype(np.float64) * 2.0 ** -32) if dtype == np.float64 else \
             ((r >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24))
         low, spread = dtype(params["low"]), dtype(uniform_spread(params, precision))
@@ -127,10 +132,18 @@ def weights(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, pr
     out = np.empty(len(pre), dtype)
     todo = np.arange(len(pre))
     for attempt in range(1 << ATTEMPT_BITS):
-        w = normal_values(seed, WEIGHT_COUNTER, pre[todo], stream, counter[todo] | attempt, params["mu"],
-                          params["sigma"], dtype)
-        out[todo] = w
-        todo = todo[(w < dtype(params["low"])) | (w > dtype(params["high"]))]
+        v = normal_values(seed, counter, pre[todo], stream, place[todo] | attempt, params["mu"], params["sigma"],
+                          dtype)
+        out[todo] = v
+        todo = todo[(v < dtype(params["low"])) | (v > dtype(params["high"]))]
         if not len(todo):
             break
     return out.astype(np.float64)
+
+
+def delay_steps(delays, dt: float, precision: str) -> np.ndarray:
+    """Drawn delays (ms) in steps as the kernels round them: ``floor(d * (1 / dt) + 0.5)`` in the device's
+    precision (so on the host too), each operation rounded on its own."""
+    dtype = np.float64 if precision == "double" else np.float32
+    scaled = (np.asarray(delays).astype(dtype) * dtype(1.0 / dt)).astype(dtype)
+    return np.floor((scaled + dtype(0.5)).astype(dtype)).astype(np.int64)

@@ -406,7 +406,7 @@ class Simulation:
         if need > budget:
             longest, name = max([(int(g.delay_steps.max()), g.name) for g in self.net.synapse_groups
                                  if len(g.delay_steps)]
-                                + [(int(g.delay_steps), g.name) for g in self.net.procedural_groups])
+                                + [(int(g.delay_range[1]), g.name) for g in self.net.procedural_groups])
             error = DeviceMemoryError if "host" not in where else HostMemoryError
             raise error(
                 f"the longest delay, {longest * self.net.dt:g} ms ({longest:,} steps, in '{name}'), needs an input "

@@ -403,9 +403,9 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
     pyNN.gpu: `procedural` -- if True, the connections are not stored: the kernels draw each presynaptic cell's
         targets again at each of its spikes, from the device's counter-based generator keyed by
         ``setup(rng_seed=...)`` (GeNN's procedural connectivity; no `rng`).  The projection must join two whole
-        populations with a StaticSynapse of one delay and one weight, or weights drawn on the device (a
+        populations with a StaticSynapse of one weight and one delay, or weights and delays drawn on the device (a
         'uniform', 'normal' or 'normal_clipped' RandomDistribution with ``rng=sim.NativeRNG()``); ``get``,
-        ``size`` and iteration draw the same connections and weights on the host.  See README.md, 'Procedural
+        ``size`` and iteration draw the same connections, weights and delays on the host.  See README.md, 'Procedural
         connectivity'.
     """
 

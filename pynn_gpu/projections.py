@@ -256,35 +256,39 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"{where}: the synapse type must be StaticSynapse (connections not stored cannot learn or keep a "
                 f"state), not {type(self.synapse_type).__name__}")
-        values, random_weight = {}, None
+        values, random = {}, {}
         for name in ("weight", "delay"):
             value = self.synapse_type.native_parameters[name]
-            if name == "weight" and isinstance(value.base_value, RandomDistribution) and not value.operations:
-                random_weight, values[name] = self._procedural_weights(value.base_value, where)
+            if isinstance(value.base_value, RandomDistribution) and not value.operations:
+                random[name], values[name] = self._procedural_random(value.base_value, name, where)
                 continue
             if not value.is_homogeneous:
                 raise errors.ConnectionError(
-                    f"{where}: every connection has the same {name}" + (
-                        "; a weight may also be a RandomDistribution 'uniform', 'normal' or 'normal_clipped' with "
-                        "rng=sim.NativeRNG() (drawn on the device)" if name == "weight" else "") +
-                    f"; not {type(value.base_value).__name__}")
+                    f"{where}: every connection has the same {name}, or one drawn on the device from a "
+                    "RandomDistribution 'uniform', 'normal' or 'normal_clipped' with rng=sim.NativeRNG(); not "
+                    f"{type(value.base_value).__name__}")
             values[name] = np.array([float(value.base_value)]) if not value.operations else \
                 LazyArray(value, shape=(1,)).evaluate()
-        values = self._check_values(values)
+        values = self._check_values(values)       # the extremes of random values: the sign rule, the delay range
         state = simulator.state
+        spec = dict(p=float(connector.p_connect), allow_self=bool(connector.allow_self_connections),
+                    weight=float(values["weight"][0]), delay=float(values["delay"][0]),
+                    random_weight=random.get("weight"), random_delay=random.get("delay"),
+                    stream=state.procedural_streams)
+        if "delay" in random:       # in steps as the kernels round them
+            spec["delay_range"] = tuple(int(x) for x in procedural.delay_steps(
+                np.array([values["delay"].min(), values["delay"].max()]), state.dt, state.precision))
         state.procedural_streams += 1
         connector._done()
-        return dict(p=float(connector.p_connect), allow_self=bool(connector.allow_self_connections),
-                    weight=float(values["weight"][0]), delay=float(values["delay"][0]), random_weight=random_weight,
-                    stream=state.procedural_streams - 1)
+        return spec
 
     @staticmethod
-    def _procedural_weights(dist, where):
-        """(kind, parameters) of random weights drawn on the device, and the extreme values they can take (for
-        the sign rule)."""
+    def _procedural_random(dist, name, where):
+        """(kind, parameters) of random weights or delays drawn on the device, and the extreme values they can
+        take (for the sign rule and the delay range)."""
         if not isinstance(dist.rng, NativeRNG):
             raise errors.ConnectionError(
-                f"{where}: random weights are drawn on the device, by the simulator's own generator: give the "
+                f"{where}: random {name}s are drawn on the device, by the simulator's own generator: give the "
                 f"RandomDistribution rng=sim.NativeRNG() (not a {type(dist.rng).__name__})")
         params = {k: float(v) for k, v in dist.parameters.items()}
         if dist.name == "uniform" and params["low"] <= params["high"]:
@@ -298,12 +302,12 @@ class Projection(common.Projection):
                 return 0.5 * (1.0 + math.erf((x - mu) / (sigma * math.sqrt(2.0)))) if sigma > 0 else float(x >= mu)
             if cdf(high) - cdf(low) < 0.5:
                 raise errors.ConnectionError(
-                    f"{where}: the bounds [{low}, {high}] of the weights' normal distribution keep less than half of "
-                    "it; a procedural weight draws again while outside them, at most 64 times")
+                    f"{where}: the bounds [{low}, {high}] of the {name}s' normal distribution keep less than half of "
+                    "it; a procedural value is drawn again while outside them, at most 64 times")
             # every value the device draws lies within 6.5 sigma of mu (its normal table ends at 6.4)
             return ("normal_clipped", params), np.array([max(low, mu - 6.5 * sigma), min(high, mu + 6.5 * sigma)])
         raise errors.ConnectionError(
-            f"{where}: random weights may be 'uniform' (low <= high), 'normal' or 'normal_clipped' (sigma >= 0), "
+            f"{where}: random {name}s may be 'uniform' (low <= high), 'normal' or 'normal_clipped' (sigma >= 0), "
             f"not {dist.name!r} with {params}")
 
     def _draw_procedural(self):
@@ -315,12 +319,18 @@ class Projection(common.Projection):
         else:
             pre = post = np.zeros(0, np.int64)
         self._pre, self._post = pre.astype(self._index_type), post.astype(self._index_type)
+        state = simulator.state
+        key = (state.rng_seed, spec["stream"], state.precision)
         if spec["random_weight"] is not None:
-            state = simulator.state
-            weight = procedural.weights(pre, *spec["random_weight"], state.rng_seed, spec["stream"], state.precision)
+            weight = procedural.values(pre, *spec["random_weight"], *key, counter=procedural.WEIGHT_COUNTER)
         else:
             weight = np.full(len(pre), spec["weight"])
-        self._attributes = {"weight": weight, "delay": np.full(len(pre), spec["delay"])}
+        if spec["random_delay"] is not None:
+            drawn = procedural.values(pre, *spec["random_delay"], *key, counter=procedural.DELAY_COUNTER)
+            delay = steps_to_ms(procedural.delay_steps(drawn, state.dt, state.precision), state.dt)
+        else:
+            delay = np.full(len(pre), spec["delay"])
+        self._attributes = {"weight": weight, "delay": delay}
         spec["drawn"] = True
 
     def _refuse_procedural(self, what: str):
@@ -461,13 +471,21 @@ class Projection(common.Projection):
 
     def _min_delay_value(self):
         if self._procedural is not None:
-            return self._procedural["delay"]
+            return float(steps_to_ms(self._procedural_delay_steps()[0], simulator.state.dt))
         return float(self._attributes["delay"].min())      # as simulated: a whole number of steps, >= dt
 
     def _max_delay_value(self):
         if self._procedural is not None:
-            return self._procedural["delay"]
+            return float(steps_to_ms(self._procedural_delay_steps()[1], simulator.state.dt))
         return float(self._attributes["delay"].max())
+
+    def _procedural_delay_steps(self) -> tuple:
+        """The least and the most steps a procedural projection's delays can take."""
+        spec = self._procedural
+        if spec["random_delay"] is not None:
+            return spec["delay_range"]
+        steps = int(steps_round(spec["delay"], simulator.state.dt))
+        return steps, steps
 
     def _may_connect(self) -> bool:
         """Whether the projection has connections; for a procedural one, whether it may have any (counting them
@@ -709,7 +727,7 @@ class Projection(common.Projection):
         return [ProceduralGroup(
             name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor, p=spec["p"],
             allow_self=spec["allow_self"], weight=spec["weight"], random_weight=spec["random_weight"],
-            delay_steps=int(steps_round(spec["delay"], simulator.state.dt)), stream=spec["stream"])]
+            random_delay=spec["random_delay"], delay_range=self._procedural_delay_steps(), stream=spec["stream"])]
 
     def _synapse_groups(self):
         """One synapse group per (presynaptic population, postsynaptic population) pair."""

@@ -3,6 +3,7 @@ precisions, without a GPU (``sim.compile``); compile errors name the model; unkn
 import dataclasses
 import sys
 
+import numpy as np
 import pytest
 
 from pynn_gpu.kernels import cache
@@ -57,13 +58,17 @@ def every_model(sim, delay):
                 connector = sim.AllToAllConnector() if k == 0 else sim.FixedProbabilityConnector(0.5, rng=rng)
                 sim.Projection(src, pop, connector, sim.StaticSynapse(weight=weight, delay=delays if k == 0 else delay),
                                receptor_type=receptor)
-    # and connections drawn at each spike, not stored: procedural projections, with one weight and with weights
-    # drawn on the device (uniform; clipped normal)
+    # and connections drawn at each spike, not stored: procedural projections, with one weight and delay, and with
+    # weights and delays drawn on the device (uniform; clipped normal)
     native = sim.NativeRNG()
-    for weight in (0.1, sim.RandomDistribution("uniform", (0.1, 0.2), rng=native),
-                   sim.RandomDistribution("normal_clipped", mu=0.1, sigma=0.05, low=0.0, high=1.0, rng=native)):
+    for weight, random_delay in ((0.1, None), (sim.RandomDistribution("uniform", (0.1, 0.2), rng=native),
+                                               sim.RandomDistribution("uniform", (delay, delay + 1.0), rng=native)),
+                                 (sim.RandomDistribution("normal_clipped", mu=0.1, sigma=0.05, low=0.0, high=1.0,
+                                                         rng=native),
+                                  sim.RandomDistribution("normal_clipped", mu=delay + 1.0, sigma=0.5, low=delay,
+                                                         high=np.inf, rng=native))):
         sim.Projection(sources[0], targets[0], sim.FixedProbabilityConnector(0.3, procedural=True),
-                       sim.StaticSynapse(weight=weight, delay=delay))
+                       sim.StaticSynapse(weight=weight, delay=random_delay or delay))
     return targets
 
 

@@ -45,31 +45,44 @@ def test_kernels_deliver_the_connections_get_returns(sim, step_kernels, allow_se
 
 
 @pytest.mark.parametrize("precision", ["single", "double"])
-def test_random_weights_are_those_get_returns(sim, precision):
-    """Weights drawn on the device (uniform; normal clipped to keep its sign, as the sign rule asks): a network
-    with the connections and weights get() returns stored gives identical v, in either precision (get() draws
-    them in the device's precision); and they follow their distributions."""
-    def network(make_synapse, lists=None):
+def test_random_weights_and_delays_are_those_get_returns(sim, precision):
+    """Weights and delays drawn on the device (uniform; normal clipped to keep the weights' sign, as the sign rule
+    asks, and the delays above dt): a network with the connections, weights and delays get() returns stored gives
+    identical v, in either precision (get() draws them in the device's precision); and they follow their
+    distributions."""
+    native = sim.NativeRNG()
+    weights = (sim.RandomDistribution("uniform", (0.2, 0.9), rng=native),
+               sim.RandomDistribution("normal_clipped", mu=-0.5, sigma=0.3, low=-np.inf, high=0.0, rng=native))
+    delays = (sim.RandomDistribution("normal_clipped", mu=1.0, sigma=0.5, low=0.1, high=np.inf, rng=native),
+              sim.RandomDistribution("uniform", (0.1, 3.0), rng=native))
+
+    def network(lists=None):
         sim.setup(timestep=0.1, min_delay=0.1, precision=precision, rng_seed=9)
         src = sim.Population(60, sim.SpikeSourcePoisson(rate=50.0), label="src")
         cells = sim.Population(40, sim.IF_curr_exp(i_offset=0.2), label="cells")
         cells.record("v")
         prjs = []
-        for k, (receptor, dist) in enumerate((
-                ("excitatory", sim.RandomDistribution("uniform", (0.2, 0.9), rng=sim.NativeRNG())),
-                ("inhibitory", sim.RandomDistribution("normal_clipped", mu=-0.5, sigma=0.3, low=-np.inf, high=0.0,
-                                                      rng=sim.NativeRNG())))):
-            connector = (sim.FixedProbabilityConnector(0.3, procedural=True) if lists is None
-                         else sim.FromListConnector(lists[k], column_names=["weight"]))
-            prjs.append(sim.Projection(src, cells, connector, make_synapse(dist, lists), receptor_type=receptor))
+        for k, receptor in enumerate(("excitatory", "inhibitory")):
+            if lists is None:
+                connector = sim.FixedProbabilityConnector(0.3, procedural=True)
+                synapse = sim.StaticSynapse(weight=weights[k], delay=delays[k])
+            else:
+                connector = sim.FromListConnector(lists[k], column_names=["weight", "delay"])
+                synapse = sim.StaticSynapse()
+            prjs.append(sim.Projection(src, cells, connector, synapse, receptor_type=receptor))
         sim.run(100.0)
         v = cells.get_data().segments[0].filter(name="v")[0].magnitude
-        return [np.array(p.get("weight", format="list")) for p in prjs], v
+        return [np.array(p.get(["weight", "delay"], format="list")) for p in prjs], v
 
-    drawn, v = network(lambda dist, lists: sim.StaticSynapse(weight=dist, delay=0.3))
-    stored, v_stored = network(lambda dist, lists: sim.StaticSynapse(delay=0.3), [d.tolist() for d in drawn])
+    drawn, v = network()
+    stored, v_stored = network([d.tolist() for d in drawn])
     assert all(np.array_equal(a, b) for a, b in zip(drawn, stored))
     assert np.array_equal(v, v_stored) and v.std() > 0.5
+    delay_normal, delay_uniform = drawn[0][:, 3], drawn[1][:, 3]
+    assert delay_normal.min() >= 0.1 and abs(delay_normal.mean() - 1.03) < 0.05 and delay_normal.max() > 2.0
+    assert delay_uniform.min() >= 0.1 and delay_uniform.max() <= 3.0 and abs(delay_uniform.mean() - 1.55) < 0.06
+    steps = np.rint(drawn[1][:, 3] / 0.1)
+    assert np.allclose(drawn[1][:, 3], steps * 0.1) and len(np.unique(steps)) == 30
     uniform, normal = drawn[0][:, 2], drawn[1][:, 2]
     assert uniform.min() >= 0.2 and uniform.max() < 0.9 and abs(uniform.mean() - 0.55) < 0.03
     assert normal.max() <= 0.0 and len(np.unique(normal)) > 0.9 * len(normal)
@@ -172,8 +185,10 @@ def test_procedural_errors(sim):
                                                                     high=9.0, rng=sim.NativeRNG())), "less than half"),
              (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("normal", mu=0.5, sigma=0.2, rng=sim.NativeRNG())),
               "weight"),      # the sign rule: it can draw negative excitatory weights
-             (a, b, sim.StaticSynapse(weight=0.1, delay=sim.RandomDistribution("uniform", (0.1, 0.2),
-                                                                              rng=sim.NativeRNG())), "same delay"),
+             (a, b, sim.StaticSynapse(weight=0.1, delay=sim.RandomDistribution("uniform", (0.1, 0.2))),
+              "random delays are drawn on the device"),
+             (a, b, sim.StaticSynapse(weight=0.1, delay=sim.RandomDistribution(
+                 "uniform", (0.01, 0.2), rng=sim.NativeRNG())), "below the timestep"),
              (a, b, sim.StaticSynapse(weight=0.1, delay=0.04), "below the timestep")]
     for pre, post, synapse, words in cases:
         with pytest.raises(errors.ConnectionError, match=words):
