@@ -20,8 +20,8 @@ from ..kernels.dialects import DIALECTS
 from ..kernels import TEMPLATE_DIR, cache
 from ..kernels.runtime.diagnostics import mark_snippet
 from .errors import CodegenError
-from .layout import (PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock, ProceduralSpec,
-                     RecordSpec, SourceSpec, SynapseBlock)
+from .layout import (PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock,
+                     ProceduralSpec, RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
 from .procedural import ATTEMPT_BITS, DELAY_COUNTER, WEIGHT_COUNTER, gap_table, uniform_spread
@@ -271,7 +271,7 @@ class Generator:
                 sb.dynamics_offset = dyn_synapses
                 dyn_synapses += sb.n_syn
 
-        procedural, table_offset = [], 0
+        procedural, table_offset, rows_offset = [], 0, 0
         for pg in self.net.procedural_groups:
             if pg.post not in group_slot or pg.pre not in group_slot:
                 raise CodegenError(f"procedural group '{pg.name}' connects groups that are not in the network")
@@ -279,11 +279,13 @@ class Generator:
                 raise CodegenError(f"procedural group '{pg.name}': receptor '{pg.receptor}' not in "
                                    f"{pg.post.model.name} receptors {pg.post.model.receptors}")
             post_block, post_slot = group_slot[pg.post]
-            size = len(gap_table(pg.p))
+            size = len(gap_table(pg.p)) if pg.n_total is None else 0
             procedural.append(ProceduralSpec(
                 pg, group_slot[pg.pre][1].global_start,
-                planes[(post_block.index, pg.receptor)] * offset + post_slot.global_start, table_offset, size))
+                planes[(post_block.index, pg.receptor)] * offset + post_slot.global_start, table_offset, size,
+                rows_offset))
             table_offset += size
+            rows_offset += pg.pre.size if pg.n_total is not None else 0
 
         records = []
         for g in self.net.neuron_groups:
@@ -584,10 +586,15 @@ class Generator:
         pg = spec.group
         if spec.table_size:
             _add_arg(args, KernelArg(PROCEDURAL_TABLES, "unsigned int*"))
-        return {"name": pg.name, "p": pg.p, "pre_start": spec.pre_start, "pre_end": spec.pre_start + pg.pre.size,
+        if pg.n_total is not None:
+            _add_arg(args, KernelArg(PROCEDURAL_ROWS, "int*"))
+        return {"name": pg.name, "p": pg.p, "n_total": pg.n_total, "rows": PROCEDURAL_ROWS,
+                "rows_offset": spec.rows_offset, "pre_start": spec.pre_start, "pre_end": spec.pre_start + pg.pre.size,
                 "n_post": pg.post.size, "target_base": spec.target_base, "table": PROCEDURAL_TABLES,
                 "table_offset": spec.table_offset, "table_size": spec.table_size,
-                "inv_log2_q": f"{float(np.log(2.0) / np.log1p(-pg.p))!r}f" if pg.p < 1 else None, "stream": pg.stream,
+                "inv_log2_q": f"{float(np.log(2.0) / np.log1p(-pg.p))!r}f" if pg.n_total is None and pg.p < 1
+                else None,
+                "stream": pg.stream,
                 "no_self": not pg.allow_self and pg.pre is pg.post, "delay": int(pg.delay_steps),
                 "weight": _literal(pg.weight, self.single), "attempt_bits": ATTEMPT_BITS,
                 "random_weight": self._random_value(pg.random_weight, WEIGHT_COUNTER, args),

@@ -346,17 +346,21 @@ class SourceTable:
 class ProceduralSpec:
     """A ProceduralGroup placed: its presynaptic cells are ``pre_start`` ... ``pre_start + group.pre.size - 1``,
     the target of candidate ``j`` is ``target_base + j`` (receptor plane included), and its gap table is
-    ``table_size`` entries of PROCEDURAL_TABLES from ``table_offset``."""
+    ``table_size`` entries of PROCEDURAL_TABLES from ``table_offset`` (none for a fixed total number)."""
 
     group: object
     pre_start: int
     target_base: int
     table_offset: int
     table_size: int
+    #: a fixed-total-number group's row lengths: its cells' entries of PROCEDURAL_ROWS from here
+    rows_offset: int = 0
 
 
 #: The gap tables of every procedural group, one after the other (uint32)
 PROCEDURAL_TABLES = "pg_conn_tables"
+#: The number of connections of each presynaptic cell of every fixed-total-number procedural group (int)
+PROCEDURAL_ROWS = "pg_conn_rows"
 
 
 @dataclass(eq=False)

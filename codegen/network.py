@@ -51,7 +51,8 @@ class SynapseGroup:
 
 @dataclass(eq=False)
 class ProceduralGroup:
-    """Fixed-probability connections from ``pre`` to ``post`` onto ``receptor`` that are not stored: the kernels
+    """Fixed-probability or fixed-total-number connections from ``pre`` to ``post`` onto ``receptor`` that are not
+    stored: the kernels
     draw a presynaptic cell's targets again at each of its spikes (:mod:`.procedural`), every connection with the
     same delay and ``weight``, or weights and delays drawn from ``random_weight`` and ``random_delay``.
     ``stream`` keys the draws of this group."""
@@ -60,6 +61,7 @@ class ProceduralGroup:
     pre: NeuronGroup
     post: NeuronGroup
     receptor: str
+    #: fixed probability ``p`` (``n_total`` None), or ``n_total`` connections drawn with replacement
     p: float
     allow_self: bool
     weight: float
@@ -70,6 +72,7 @@ class ProceduralGroup:
     random_weight: tuple | None = None
     #: random delays (ms) the same way, or None: ``delay_range[0]`` steps
     random_delay: tuple | None = None
+    n_total: int | None = None
 
     @property
     def delay_steps(self) -> int:

@@ -13,6 +13,11 @@ The words: Philox4x32-10 keyed by the network's seed, counter ``(0xFFFFFFFF, i, 
 of each block in turn (``pg_philox`` in the kernels' prelude); ``stream`` is the projection's.  Without
 self-connections a candidate ``j == i`` is passed over (its word still used).
 
+Fixed total number, with replacement (GeNN's FixedNumberTotalWithReplacement).  The number of connections of each
+presynaptic cell (a multinomial split of the total, drawn on the host by numpy from the seed and the stream) is
+uploaded; the ``k``-th target of cell ``i`` is ``floor(u_k n_post / 2^32)`` (the high word of an integer
+product), ``u_k`` the ``k``-th word of the same counter as above.
+
 Random weights and delays.  The weight of the ``k``-th connection of cell ``i`` (targets in increasing order) is a
 function of its counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)`` (its delay: ``0xFFFFFFFD``), drawn in the
 device's precision with each product rounded on its own (as the kernels write it), so the host computes the same
@@ -97,6 +102,28 @@ def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int,
     post = np.concatenate(post) if post else np.zeros(0, np.int64)
     order = np.lexsort((post, pre))
     return pre[order], post[order]
+
+
+def row_lengths(n_pre: int, n_total: int, seed: int, stream: int) -> np.ndarray:
+    """How many of ``n_total`` connections (each from a presynaptic cell drawn uniformly) each cell has."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed & 0xFFFFFFFF, seed >> 32, stream])))
+    return rng.multinomial(n_total, np.full(n_pre, 1.0 / n_pre)).astype(np.int64)
+
+
+def fixed_total_number(n_pre: int, n_post: int, n_total: int, seed: int, stream: int):
+    """``(pre, post)``: the connections the kernels draw for a fixed-total-number projection with replacement, by
+    presynaptic cell and then in the order drawn."""
+    lengths = row_lengths(n_pre, n_total, seed, stream)
+    pre = np.repeat(np.arange(n_pre, dtype=np.int64), lengths)
+    k = row_ranks(pre)
+    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    post = np.empty(len(pre), np.int64)
+    chunk = 1 << 22
+    for a in range(0, len(pre), chunk):          # bounded memory: the four words of every block in turn
+        words = philox_block(CONNECTIVITY_COUNTER, pre[a:a + chunk], stream, k[a:a + chunk] >> 2, k0, k1)
+        word = np.choose((k[a:a + chunk] & 3).astype(np.int64), words)
+        post[a:a + chunk] = ((word * np.uint64(n_post)) >> np.uint64(32)).astype(np.int64)
+    return pre, post
 
 
 def row_ranks(pre: np.ndarray) -> np.ndarray:

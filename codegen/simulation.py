@@ -14,10 +14,10 @@ from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError
 from .generator import INJECTED, Generator, Program, history_size
-from .layout import PROCEDURAL_TABLES, SPIKE_RECORD
+from .layout import PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
-from .procedural import gap_table
+from .procedural import gap_table, row_lengths
 from .sorting import compact, stable_order
 
 #: Up to this many synapse values are read or written one copy each; more, as the span they lie in.
@@ -371,6 +371,10 @@ class Simulation:
         tables = [gap_table(spec.group.p) for spec in lay.procedural if spec.table_size]
         if tables:
             self._host[PROCEDURAL_TABLES] = np.concatenate(tables)
+        rows = [row_lengths(spec.group.pre.size, spec.group.n_total, self.net.seed, spec.group.stream)
+                for spec in lay.procedural if spec.group.n_total is not None]
+        if rows:
+            self._host[PROCEDURAL_ROWS] = np.concatenate(rows).astype(np.int32)
         arg_names = {a.name for args in self.program.kernel_args.values() for a in args}
         if "pg_st" in arg_names:
             self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)

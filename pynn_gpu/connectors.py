@@ -398,6 +398,17 @@ class OneToOneConnector(_VectorisedConnect, _pynn.OneToOneConnector):
         self._done()
 
 
+def _procedural_flag(connector: str, procedural, rng) -> bool:
+    """A connector's ``procedural`` keyword, checked: connections drawn by the device's generator take no rng."""
+    if procedural not in (True, False):
+        raise errors.InvalidParameterValueError(f"{connector}: procedural must be True or False (got {procedural!r})")
+    if procedural and rng is not None:
+        raise errors.InvalidParameterValueError(
+            f"{connector}: procedural connections are drawn by the device's generator, keyed by setup(rng_seed=...); "
+            "leave out rng")
+    return bool(procedural)
+
+
 class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnector):
     __doc__ = _pynn.FixedProbabilityConnector.__doc__ + """
     pyNN.gpu: `procedural` -- if True, the connections are not stored: the kernels draw each presynaptic cell's
@@ -417,14 +428,8 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
             raise errors.InvalidParameterValueError(
                 f"FixedProbabilityConnector: p_connect must be a probability, a number >= 0 (got {p_connect!r})")
         _check_self_connections("FixedProbabilityConnector", allow_self_connections)
-        if procedural not in (True, False):
-            raise errors.InvalidParameterValueError(
-                f"FixedProbabilityConnector: procedural must be True or False (got {procedural!r})")
+        self.procedural = _procedural_flag("FixedProbabilityConnector", procedural, rng)
         if procedural:
-            if rng is not None:
-                raise errors.InvalidParameterValueError(
-                    "FixedProbabilityConnector: procedural connections are drawn by the device's generator, keyed "
-                    "by setup(rng_seed=...); leave out rng")
             if allow_self_connections == "NoMutual":
                 raise errors.InvalidParameterValueError(
                     "FixedProbabilityConnector: procedural connections allow_self_connections True or False, "
@@ -433,7 +438,6 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
                 raise errors.InvalidParameterValueError(
                     f"FixedProbabilityConnector: p_connect must be at most 1 for procedural connections (got "
                     f"{p_connect!r})")
-        self.procedural = bool(procedural)
         super().__init__(p_connect, allow_self_connections, location_selector=location_selector, rng=rng, safe=safe,
                          callback=callback)
 
@@ -760,7 +764,27 @@ def _rounds(raw, highs, n_pairs):
 
 
 class FixedTotalNumberConnector(_VectorisedConnect, _pynn.FixedTotalNumberConnector):
-    __doc__ = _pynn.FixedTotalNumberConnector.__doc__
+    __doc__ = (_pynn.FixedTotalNumberConnector.__doc__ or "") + """
+    pyNN.gpu: `procedural` -- if True, the connections are not stored: each presynaptic cell's number of
+        connections (a multinomial split of `n`) is drawn on the host, its targets (uniform, with replacement)
+        again at each of its spikes from the device's counter-based generator (GeNN's
+        FixedNumberTotalWithReplacement).  Needs ``with_replacement=True`` and ``allow_self_connections=True``;
+        otherwise as FixedProbabilityConnector's `procedural`.
+    """
+
+    def __init__(self, n, allow_self_connections=True, with_replacement=True, location_selector=None, rng=None,
+                 safe=True, callback=None, procedural=False):
+        self.procedural = _procedural_flag("FixedTotalNumberConnector", procedural, rng)
+        if procedural:
+            if with_replacement is not True or allow_self_connections is not True:
+                raise errors.InvalidParameterValueError(
+                    "FixedTotalNumberConnector: procedural connections are drawn with replacement and self-connections "
+                    "allowed (with_replacement=True, allow_self_connections=True)")
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+                raise errors.InvalidParameterValueError(
+                    f"FixedTotalNumberConnector: n must be a whole number >= 0 for procedural connections (got {n!r})")
+        super().__init__(n, allow_self_connections, with_replacement, location_selector=location_selector, rng=rng,
+                         safe=safe, callback=callback)
 
     def connect(self, projection):
         try:

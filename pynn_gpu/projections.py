@@ -271,7 +271,9 @@ class Projection(common.Projection):
                 LazyArray(value, shape=(1,)).evaluate()
         values = self._check_values(values)       # the extremes of random values: the sign rule, the delay range
         state = simulator.state
-        spec = dict(p=float(connector.p_connect), allow_self=bool(connector.allow_self_connections),
+        total = getattr(connector, "n", None) if not hasattr(connector, "p_connect") else None
+        spec = dict(p=float(connector.p_connect) if total is None else None,
+                    n_total=None if total is None else int(total), allow_self=bool(connector.allow_self_connections),
                     weight=float(values["weight"][0]), delay=float(values["delay"][0]),
                     random_weight=random.get("weight"), random_delay=random.get("delay"),
                     stream=state.procedural_streams)
@@ -313,11 +315,14 @@ class Projection(common.Projection):
     def _draw_procedural(self):
         """The connections the kernels draw, drawn on the host (kept until the projection goes)."""
         spec = self._procedural
-        if spec["p"] > 0:
+        if not self._may_connect():
+            pre = post = np.zeros(0, np.int64)
+        elif spec["n_total"] is not None:
+            pre, post = procedural.fixed_total_number(self.pre.size, self.post.size, spec["n_total"],
+                                                      simulator.state.rng_seed, spec["stream"])
+        else:
             pre, post = procedural.fixed_probability(self.pre.size, self.post.size, spec["p"],
                                                      simulator.state.rng_seed, spec["stream"], spec["allow_self"])
-        else:
-            pre = post = np.zeros(0, np.int64)
         self._pre, self._post = pre.astype(self._index_type), post.astype(self._index_type)
         state = simulator.state
         key = (state.rng_seed, spec["stream"], state.precision)
@@ -490,7 +495,10 @@ class Projection(common.Projection):
     def _may_connect(self) -> bool:
         """Whether the projection has connections; for a procedural one, whether it may have any (counting them
         would draw them all on the host)."""
-        return self._procedural["p"] > 0 if self._procedural is not None else len(self) > 0
+        spec = self._procedural
+        if spec is None:
+            return len(self) > 0
+        return spec["n_total"] > 0 if spec["n_total"] is not None else spec["p"] > 0
 
     def _source_order(self):
         """Position ``i`` of NEST's connection order -> index into the arrays.
@@ -721,11 +729,12 @@ class Projection(common.Projection):
     def _procedural_groups(self):
         """The projection's procedural group, if it is procedural and may have connections."""
         spec = self._procedural
-        if spec is None or spec["p"] <= 0:
+        if spec is None or not self._may_connect():
             return []
         receptor = getattr(self.post.celltype, "model_receptor", str)(self.receptor_type)
         return [ProceduralGroup(
-            name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor, p=spec["p"],
+            name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor,
+            p=spec["p"] if spec["p"] is not None else 1.0, n_total=spec["n_total"],
             allow_self=spec["allow_self"], weight=spec["weight"], random_weight=spec["random_weight"],
             random_delay=spec["random_delay"], delay_range=self._procedural_delay_steps(), stream=spec["stream"])]
 

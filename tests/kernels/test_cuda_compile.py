@@ -69,6 +69,8 @@ def every_model(sim, delay):
                                                          high=np.inf, rng=native))):
         sim.Projection(sources[0], targets[0], sim.FixedProbabilityConnector(0.3, procedural=True),
                        sim.StaticSynapse(weight=weight, delay=random_delay or delay))
+    sim.Projection(sources[0], targets[0], sim.FixedTotalNumberConnector(20, procedural=True),
+                   sim.StaticSynapse(weight=weight, delay=random_delay))
     return targets
 
 

@@ -92,6 +92,51 @@ def test_random_weights_and_delays_are_those_get_returns(sim, precision):
         assert np.array_equal(uniform, uniform.astype(np.float32))
 
 
+def test_fixed_total_number(sim, step_kernels):
+    """FixedTotalNumberConnector(n, procedural=True), with the microcircuit's kind of weights and delays (normal,
+    clipped to keep the sign and to stay above dt), onto a population of itself and another: the same network
+    stored gives identical v; n connections exactly, sources and targets uniform."""
+    native = sim.NativeRNG()
+
+    def network(lists=None):
+        sim.setup(timestep=0.1, min_delay=0.1, precision="double", rng_seed=5)
+        a = sim.Population(70, sim.IF_curr_exp(i_offset=0.5, tau_refrac=1.0), label="a")
+        b = sim.Population(30, sim.IF_curr_exp(i_offset=0.4), label="b")
+        a.initialize(v=sim.RandomDistribution("uniform", (-65.0, -50.0), rng=sim.NumpyRNG(1)))
+        a.record("v")
+        prjs = []
+        for k, (post, n, mu, receptor) in enumerate(((a, 600, 0.3, "excitatory"), (b, 400, -0.6, "inhibitory"))):
+            if lists is None:
+                connector = sim.FixedTotalNumberConnector(n, procedural=True)
+                bounds = dict(low=0.0, high=np.inf) if mu > 0 else dict(low=-np.inf, high=0.0)
+                synapse = sim.StaticSynapse(
+                    weight=sim.RandomDistribution("normal_clipped", mu=mu, sigma=abs(mu) * 0.5, rng=native, **bounds),
+                    delay=sim.RandomDistribution("normal_clipped", mu=1.5, sigma=0.75, low=0.1, high=np.inf,
+                                                 rng=native))
+            else:
+                connector = sim.FromListConnector(lists[k], column_names=["weight", "delay"])
+                synapse = sim.StaticSynapse()
+            prjs.append(sim.Projection(a, post, connector, synapse, receptor_type=receptor))
+        sim.run(150.0)
+        v = a.get_data().segments[0].filter(name="v")[0].magnitude
+        return [np.array(p.get(["weight", "delay"], format="list")) for p in prjs], v
+
+    drawn, v = network()
+    stored, v_stored = network([d.tolist() for d in drawn])
+    assert [len(d) for d in drawn] == [600, 400]
+
+    def ordered(rows):      # (within a source, the stored projection lists its connections by target)
+        return rows[np.lexsort(rows.T[::-1])]
+    assert all(np.array_equal(ordered(x), ordered(y)) for x, y in zip(drawn, stored))
+    assert np.array_equal(v, v_stored) and v.std() > 1.0
+    assert drawn[0][:, 2].min() >= 0 and drawn[1][:, 2].max() <= 0 and drawn[0][:, 3].min() >= 0.1
+    pre, post = procedural.fixed_total_number(500, 400, 200000, seed=3, stream=1)
+    assert len(pre) == 200000 and np.all(np.diff(pre) >= 0) and post.min() >= 0 and post.max() < 400
+    for cells, n in ((pre, 500), (post, 400)):
+        counts = np.bincount(cells, minlength=n)
+        assert counts.var() == pytest.approx(200000 / n * (1 - 1 / n), rel=0.2)     # multinomial
+
+
 def test_the_seed_draws_the_connections(sim):
     """The same seed draws the same connections (again after reset(), and in a new setup()); another seed other
     ones; two projections between the same populations different ones."""
@@ -176,6 +221,11 @@ def test_procedural_errors(sim):
             fp(0.5, **{"procedural": True, **kwargs})
     with pytest.raises(errors.InvalidParameterValueError, match="at most 1"):
         fp(1.5, procedural=True)
+    for kwargs, words in ((dict(with_replacement=False), "with replacement"),
+                          (dict(allow_self_connections=False), "with replacement"),
+                          (dict(rng=sim.NumpyRNG(2)), "leave out rng")):
+        with pytest.raises(errors.InvalidParameterValueError, match=words):
+            sim.FixedTotalNumberConnector(10, procedural=True, **kwargs)
     cases = [(a[:5], b, sim.StaticSynapse(weight=0.1), "whole Population, not a PopulationView"),
              (a, b, sim.TsodyksMarkramSynapse(weight=0.1), "must be StaticSynapse"),
              (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2))), "rng=sim.NativeRNG"),
