@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/microcircuit.py [--scale 0.1] [--t-sim 1000] [--t-presim 500] [--drive poisson|dc]
                                       [--sims gpu nest] [--out benchmarks/results] [--timeout 3600]
-                                      [--kernel-cache cold|user]
+                                      [--kernel-cache cold|user] [--procedural]
 
 The model of NEST's ``pynest/examples/Potjans_2014`` (parameters in ``microcircuit_params.py``, from
 ``../shared/reference/peers.md`` §3.3) written with PyNN: 8 populations of IF_curr_exp cells (iaf_psc_exp:
@@ -17,6 +17,11 @@ redrawn below dt).  Drive: one Poisson source per cell at 8 Hz x K_ext (OneToOne
 1.5 ms), or with ``--drive dc`` the equivalent constant current (i_offset; down-scaled, that network hardly
 fires on either simulator: the compensating DC is net inhibitory and nothing ignites it).  Thalamic input
 is off.
+
+``--procedural``: on pyNN.gpu the recurrent projections are procedural (``FixedTotalNumberConnector(K,
+procedural=True)`` with the same normal_clipped weights and delays drawn on the device, ``rng=sim.NativeRNG()``):
+not stored but drawn again at every spike, as GeNN runs the model at full scale; pyNN.nest stores its own draw as
+before.  The report then counts no synapses (counting would draw them all on the host).
 
 ``--scale`` sets N_scaling = K_scaling (default 0.1: 7,717 cells, ~3.0 M synapses); as in NEST, the weights
 are divided by sqrt(K_scaling) and a DC (i_offset) restores the mean input lost by the smaller in-degrees
@@ -50,6 +55,8 @@ def microcircuit(sim, params: dict) -> common.Model:
     dt = mp.DT
     sim.setup(timestep=dt)
     rng = NumpyRNG(seed=mp.SEED)
+    procedural = bool(params.get("procedural")) and sim.__name__ == "pyNN.gpu"
+    draws = sim.NativeRNG() if procedural else rng       # procedural: weights and delays drawn on the device
     pops = {}
     for i, label in enumerate(mp.POPULATIONS):
         cell = sim.IF_curr_exp(**d["neuron"], i_offset=d["dc_nA"][i])
@@ -66,15 +73,16 @@ def microcircuit(sim, params: dict) -> common.Model:
                 continue
             w = d["weights_nA"][i][j]
             bounds = {"low": 0.0, "high": np.inf} if w > 0 else {"low": -np.inf, "high": 0.0}
-            weight = RandomDistribution("normal_clipped", mu=w, sigma=abs(w) * d["weight_rel_sd"], rng=rng,
+            weight = RandomDistribution("normal_clipped", mu=w, sigma=abs(w) * d["weight_rel_sd"], rng=draws,
                                         **bounds)
             d_mean = d["delay_mean_ms"][source[-1]]
             delay = RandomDistribution("normal_clipped", mu=d_mean, sigma=d_mean * d["delay_rel_sd"], low=dt,
-                                       high=np.inf, rng=rng)
+                                       high=np.inf, rng=draws)
+            connector = (sim.FixedTotalNumberConnector(int(n_syn), procedural=True) if procedural else
+                         sim.FixedTotalNumberConnector(int(n_syn), allow_self_connections=True, with_replacement=True,
+                                                       rng=rng))
             projections[f"{source}->{target}"] = sim.Projection(
-                pops[source], pops[target],
-                sim.FixedTotalNumberConnector(int(n_syn), allow_self_connections=True, with_replacement=True,
-                                              rng=rng),
+                pops[source], pops[target], connector,
                 sim.StaticSynapse(weight=weight, delay=delay),
                 receptor_type="excitatory" if w > 0 else "inhibitory", label=f"{source}->{target}")
 
@@ -87,7 +95,7 @@ def microcircuit(sim, params: dict) -> common.Model:
 
     t_presim = params["t_presim"]
     return common.Model(populations=pops, projections=projections, t_sim=t_presim + params["t_sim"],
-                        t_warmup=t_presim)
+                        t_warmup=t_presim, count_synapses=not procedural)
 
 
 def markdown(report: dict) -> str:
@@ -102,7 +110,9 @@ def markdown(report: dict) -> str:
              f"{drive}, compensating DC per population {', '.join(f'{x * 1000:.0f}' for x in d['dc_nA'])} pA; "
              f"dt 0.1 ms; {pr['t_presim']:g} ms warm-up then {pr['t_sim']:g} ms timed (rates over the latter); "
              "spikes recorded from every cell. The same `microcircuit(sim)` function in one process per "
-             "simulator.", "",
+             "simulator." + (" **Procedural** recurrent connections on pyNN.gpu (drawn at every spike with their "
+                             "weights and delays, not stored; another draw than pyNN.nest's)." if pr.get("procedural")
+                             else ""), "",
              common.header_line(report), "", *common.runs_table(report["runs"]), "",
              common.phases_note(any(r["sim"] == "gpu" for r in report["runs"])), "",
              "Rates (mean ± sd over cells); *published*: NEST's full-scale reference rates (`full_mean_rates`, "
@@ -128,12 +138,15 @@ def main(argv=None) -> int:
     parser.add_argument("--t-sim", type=float, default=1000.0, help="timed simulation, ms (default 1000)")
     parser.add_argument("--t-presim", type=float, default=500.0, help="warm-up before it, ms (default 500)")
     parser.add_argument("--drive", choices=["poisson", "dc"], default="poisson")
+    parser.add_argument("--procedural", action="store_true",
+                        help="pyNN.gpu draws the recurrent connections at every spike instead of storing them")
     common.add_arguments(parser, timeout=3600.0)
     args = parser.parse_args(argv)
     if args.worker:
         return common.worker_main(microcircuit, args)
 
-    params = {"scale": args.scale, "t_sim": args.t_sim, "t_presim": args.t_presim, "drive": args.drive}
+    params = {"scale": args.scale, "t_sim": args.t_sim, "t_presim": args.t_presim, "drive": args.drive,
+              "procedural": args.procedural}
     derived = mp.derive(args.scale, drive=args.drive)
     now = datetime.datetime.now().astimezone()
     report = {"benchmark": "Potjans-Diesmann 2014 microcircuit (PyNN)", **common.stamp(now), "params": params,
@@ -147,7 +160,8 @@ def main(argv=None) -> int:
     for r in report["runs"]:
         for label, s in (r.get("populations") or {}).items():
             s["published_hz"] = published[label]
-    suffix = ("" if args.scale == 0.1 else f"_scale{args.scale:g}") + ("" if args.drive == "poisson" else "_dc")
+    suffix = (("" if args.scale == 0.1 else f"_scale{args.scale:g}") + ("" if args.drive == "poisson" else "_dc")
+              + ("_procedural" if args.procedural else ""))
     stem = common.result_stem(args.out, NAME, now, suffix)
     return common.finish(report, stem, markdown(report), lambda path: plot(report, path))
 

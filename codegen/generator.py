@@ -21,10 +21,10 @@ from ..kernels import TEMPLATE_DIR, cache
 from ..kernels.runtime.diagnostics import mark_snippet
 from .errors import CodegenError
 from .layout import (PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock,
-                     ProceduralSpec, RecordSpec, SourceSpec, SynapseBlock)
+                     ProceduralBlock, ProceduralSpec, RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
-from .procedural import ATTEMPT_BITS, DELAY_COUNTER, WEIGHT_COUNTER, gap_table, uniform_spread
+from .procedural import ATTEMPT_BITS, DELAY_COUNTER, WEIGHT_COUNTER, gap_table
 from .snippets import render
 
 #: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node keeps
@@ -137,6 +137,15 @@ class Program:
     packed: dict = field(default_factory=dict)
 
 
+def _check_connects(group, kind: str, group_slot: dict):
+    """A synapse or procedural group must join neuron groups of the network, onto a receptor of its target."""
+    if group.post not in group_slot or group.pre not in group_slot:
+        raise CodegenError(f"{kind} '{group.name}' connects groups that are not in the network")
+    if group.receptor not in group.post.model.receptors:
+        raise CodegenError(f"{kind} '{group.name}': receptor '{group.receptor}' not in "
+                           f"{group.post.model.name} receptors {group.post.model.receptors}")
+
+
 def _literal(x, single: bool) -> str:
     text = repr(float(x))
     if text in ("inf", "-inf", "nan"):
@@ -236,11 +245,7 @@ class Generator:
 
         sblocks, by_digest, rows = [], {}, 0
         for sg in self.net.synapse_groups:
-            if sg.post not in group_slot or sg.pre not in group_slot:
-                raise CodegenError(f"synapse group '{sg.name}' connects groups that are not in the network")
-            if sg.receptor not in sg.post.model.receptors:
-                raise CodegenError(f"synapse group '{sg.name}': receptor '{sg.receptor}' not in "
-                                   f"{sg.post.model.name} receptors {sg.post.model.receptors}")
+            _check_connects(sg, "synapse group", group_slot)
             # a model reading neuron variables needs one neuron block on that side: its groups are merged only
             # with groups whose neurons live in the same blocks
             pre_refs, post_refs = sg.model.neuron_refs()
@@ -273,11 +278,7 @@ class Generator:
 
         procedural, table_offset, rows_offset = [], 0, 0
         for pg in self.net.procedural_groups:
-            if pg.post not in group_slot or pg.pre not in group_slot:
-                raise CodegenError(f"procedural group '{pg.name}' connects groups that are not in the network")
-            if pg.receptor not in pg.post.model.receptors:
-                raise CodegenError(f"procedural group '{pg.name}': receptor '{pg.receptor}' not in "
-                                   f"{pg.post.model.name} receptors {pg.post.model.receptors}")
+            _check_connects(pg, "procedural group", group_slot)
             post_block, post_slot = group_slot[pg.post]
             size = len(gap_table(pg.p)) if pg.n_total is None else 0
             procedural.append(ProceduralSpec(
@@ -286,6 +287,14 @@ class Generator:
                 rows_offset))
             table_offset += size
             rows_offset += pg.pre.size if pg.n_total is not None else 0
+        shapes = {}
+        for spec in procedural:
+            pg = spec.group
+            key = (pg.n_total is not None, spec.table_size > 0, pg.random_weight and pg.random_weight[0],
+                   pg.random_delay and pg.random_delay[0])
+            if key not in shapes:
+                shapes[key] = ProceduralBlock(len(shapes), key, [])
+            shapes[key].specs.append(spec)
 
         records = []
         for g in self.net.neuron_groups:
@@ -306,7 +315,7 @@ class Generator:
                         synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,
                         receptor_plane=planes, n_rows=rows, n_columns=columns,
                         n_workers=workers if sblocks or procedural else 0, n_dynamics=dyn_synapses,
-                        procedural=procedural)
+                        procedural=procedural, procedural_blocks=list(shapes.values()))
         layout.place_signal_records()
         layout.place_sources()
         return layout
@@ -581,44 +590,38 @@ class Generator:
                 # synapse streams start above any neuron group's, so draws never coincide
                 "rng_stream": (1 << 24) + sb.index}
 
-    def _procedural_entry(self, spec: ProceduralSpec, args: list) -> dict:
-        """What the propagation body needs to draw a procedural group's connections (codegen/procedural.py)."""
-        pg = spec.group
-        if spec.table_size:
+    def _procedural_block(self, block: ProceduralBlock, args: list) -> dict:
+        """What the propagation body needs to draw the connections of a block of procedural groups
+        (codegen/procedural.py): C expressions reading the values of group ``pg_p`` from its rows, ``pg_pi`` (ints)
+        and ``pg_pv`` (scalars)."""
+        total, table, weight_kind, delay_kind = block.key
+        _add_arg(args, KernelArg(block.ints_buffer, "int*"))
+        _add_arg(args, KernelArg(block.scalars_buffer, "scalar*"))
+        if table:
             _add_arg(args, KernelArg(PROCEDURAL_TABLES, "unsigned int*"))
-        if pg.n_total is not None:
+        if total:
             _add_arg(args, KernelArg(PROCEDURAL_ROWS, "int*"))
-        return {"name": pg.name, "p": pg.p, "n_total": pg.n_total, "rows": PROCEDURAL_ROWS,
-                "rows_offset": spec.rows_offset, "pre_start": spec.pre_start, "pre_end": spec.pre_start + pg.pre.size,
-                "n_post": pg.post.size, "target_base": spec.target_base, "table": PROCEDURAL_TABLES,
-                "table_offset": spec.table_offset, "table_size": spec.table_size,
-                "inv_log2_q": f"{float(np.log(2.0) / np.log1p(-pg.p))!r}f" if pg.n_total is None and pg.p < 1
-                else None,
-                "stream": pg.stream,
-                "no_self": not pg.allow_self and pg.pre is pg.post, "delay": int(pg.delay_steps),
-                "weight": _literal(pg.weight, self.single), "attempt_bits": ATTEMPT_BITS,
-                "random_weight": self._random_value(pg.random_weight, WEIGHT_COUNTER, args),
-                "random_delay": self._random_value(pg.random_delay, DELAY_COUNTER, args),
-                "inv_dt": _literal(1.0 / self.net.dt, self.single)}
-
-    def _random_value(self, spec, counter: int, args: list) -> dict | None:
-        """The literals the propagation body draws a procedural connection's weight or delay with (None: a
-        constant)."""
-        if spec is None:
-            return None
-        kind, values = spec
-        lit = functools.partial(_literal, single=self.single)
-        out = {"kind": kind, "counter": counter}
-        if kind == "uniform":
-            out.update(low=lit(values["low"]), spread=lit(uniform_spread(values, self.precision)))
-        else:   # normal_clipped
-            from .library.current_sources import NORMAL_TABLE
+        from .library.current_sources import NORMAL_TABLE
+        if "normal_clipped" in (weight_kind, delay_kind):
             _add_arg(args, KernelArg(NORMAL_TABLE, "scalar*"))
-            out.update(table=NORMAL_TABLE, mu=lit(values["mu"]), sigma=lit(values["sigma"]),
-                       attempts=1 << ATTEMPT_BITS,
-                       low=lit(values["low"]) if np.isfinite(values["low"]) else None,
-                       high=lit(values["high"]) if np.isfinite(values["high"]) else None)
-        return out
+        ints = {name: f"pg_pi[{k}]" for k, name in enumerate(block.INT_FIELDS)}
+        scalars = {name: f"pg_pv[{k}]" for k, name in enumerate(block.SCALAR_FIELDS)}
+
+        def drawn(kind, prefix, counter):
+            if kind is None:
+                return None
+            a, b = scalars[f"{prefix}_a"], scalars[f"{prefix}_b"]
+            return {"kind": kind, "counter": counter, "low": a, "spread": b, "mu": a, "sigma": b,
+                    "bounds": (scalars[f"{prefix}_low"], scalars[f"{prefix}_high"]), "table": NORMAL_TABLE,
+                    "attempts": 1 << ATTEMPT_BITS}
+        return {"names": [spec.group.name for spec in block.specs], "n_groups": len(block.specs),
+                "ints": block.ints_buffer, "scalars": block.scalars_buffer, "n_ints": len(block.INT_FIELDS),
+                "n_scalars": len(block.SCALAR_FIELDS), "total": total, "gap_table": table, **ints,
+                "weight": scalars["weight"], "inv_log2_q": f"(float){scalars['inv_log2_q']}",
+                "rows": PROCEDURAL_ROWS, "table": PROCEDURAL_TABLES, "attempt_bits": ATTEMPT_BITS,
+                "random_weight": drawn(weight_kind, "w", WEIGHT_COUNTER),
+                "random_delay": drawn(delay_kind, "d", DELAY_COUNTER),
+                "inv_dt": _literal(1.0 / self.net.dt, self.single)}
 
     def _post_block(self, sb: SynapseBlock, args: list):
         """The column-wise pass of a block with post_spike_code, or None."""
@@ -709,7 +712,7 @@ class Generator:
         if layout.synapse_blocks:   # the rows of neuron n: pg_pre_rows[pg_pre_row_start[n] ... pg_pre_row_start[n + 1]]
             sargs += [KernelArg("pg_pre_row_start", "int*"), KernelArg("pg_pre_rows", "int*")]
         sblocks = [self._synapse_block(sb, sargs) for sb in layout.synapse_blocks]
-        procedural = [self._procedural_entry(spec, sargs) for spec in layout.procedural]
+        procedural = [self._procedural_block(block, sargs) for block in layout.procedural_blocks]
         pargs = []
         pblocks = [p for p in (self._post_block(sb, pargs) for sb in layout.synapse_blocks) if p]
         dargs = []

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .procedural import uniform_spread
+
 
 @dataclass(frozen=True)
 class KernelArg:
@@ -357,6 +359,60 @@ class ProceduralSpec:
     rows_offset: int = 0
 
 
+@dataclass(eq=False)
+class ProceduralBlock:
+    """Procedural groups the kernels draw with the same code (the same kind of connectivity, of weights and of
+    delays): one loop over them, each group's values read from its row of ``INT_FIELDS`` and of ``SCALAR_FIELDS``
+    (GeNN's merged groups: the code does not grow with the number of projections)."""
+
+    index: int
+    #: (fixed total number, gap table, kind of random weights or None, kind of random delays or None)
+    key: tuple
+    specs: list
+
+    INT_FIELDS = ("pre_start", "pre_end", "n_post", "target_base", "table_offset", "table_size", "rows_offset",
+                  "stream", "delay", "no_self")
+    #: a random value's (a, b) are (low, high - low) if uniform, (mu, sigma) if normal; (low, high) its bounds
+    SCALAR_FIELDS = ("weight", "inv_log2_q", "w_a", "w_b", "w_low", "w_high", "d_a", "d_b", "d_low", "d_high")
+
+    @property
+    def ints_buffer(self) -> str:
+        return f"pg_pb{self.index}_ints"
+
+    @property
+    def scalars_buffer(self) -> str:
+        return f"pg_pb{self.index}_scalars"
+
+    def int_rows(self) -> np.ndarray:
+        rows = []
+        for spec in self.specs:
+            pg = spec.group
+            rows.append([spec.pre_start, spec.pre_start + pg.pre.size, pg.post.size, spec.target_base,
+                         spec.table_offset, spec.table_size, spec.rows_offset, pg.stream, pg.delay_steps,
+                         int(not pg.allow_self and pg.pre is pg.post)])
+        return np.array(rows, np.int32).ravel()
+
+    def scalar_rows(self, precision: str) -> np.ndarray:
+        """The groups' values in the device's precision; an infinite bound becomes the largest finite number
+        (every value drawn is finite, so it compares alike)."""
+        dtype = np.float64 if precision == "double" else np.float32
+        rows = []
+        for spec in self.specs:
+            pg = spec.group
+            row = [pg.weight, np.log(2.0) / np.log1p(-pg.p) if pg.n_total is None and pg.p < 1 else 0.0]
+            for drawn in (pg.random_weight, pg.random_delay):
+                kind, v = drawn or (None, {})
+                if kind == "uniform":
+                    row += [v["low"], uniform_spread(v, precision), v["low"], v["high"]]
+                elif kind == "normal_clipped":
+                    row += [v["mu"], v["sigma"], v["low"], v["high"]]
+                else:
+                    row += [0.0, 0.0, 0.0, 0.0]
+            rows.append(row)
+        big = np.finfo(dtype).max
+        return np.clip(np.array(rows, np.float64), -big, big).astype(dtype).ravel()
+
+
 #: The gap tables of every procedural group, one after the other (uint32)
 PROCEDURAL_TABLES = "pg_conn_tables"
 #: The number of connections of each presynaptic cell of every fixed-total-number procedural group (int)
@@ -386,6 +442,7 @@ class Layout:
     source_tables: list = field(default_factory=list)  # SourceTable per current-source model
     spike_words: int = 0       # 32-bit words per step of the spike recording (SPIKE_RECORD)
     procedural: list = field(default_factory=list)    # ProceduralSpec per procedural group
+    procedural_blocks: list = field(default_factory=list)   # ProceduralBlock per kind of procedural code
 
     @property
     def delivers(self) -> bool:

@@ -375,6 +375,9 @@ class Simulation:
                 for spec in lay.procedural if spec.group.n_total is not None]
         if rows:
             self._host[PROCEDURAL_ROWS] = np.concatenate(rows).astype(np.int32)
+        for block in lay.procedural_blocks:
+            self._host[block.ints_buffer] = block.int_rows()
+            self._host[block.scalars_buffer] = block.scalar_rows(self.precision)
         arg_names = {a.name for args in self.program.kernel_args.values() for a in args}
         if "pg_st" in arg_names:
             self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)

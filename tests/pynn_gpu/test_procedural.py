@@ -26,6 +26,15 @@ def _network(sim, make, seed=42, allow_self=True, delay=0.5):
     return pairs, segment.filter(name="v")[0].magnitude, [np.asarray(st) for st in segment.spiketrains]
 
 
+def _procedural_or_stored(sim, pre, post, receptor, stored, connector, synapse):
+    """A projection made by ``connector()`` and ``synapse()``, or with ``stored`` (a list of (i, j, weight, delay))
+    through a FromListConnector."""
+    if stored is None:
+        return sim.Projection(pre, post, connector(), synapse(), receptor_type=receptor)
+    return sim.Projection(pre, post, sim.FromListConnector(stored, column_names=["weight", "delay"]),
+                          sim.StaticSynapse(), receptor_type=receptor)
+
+
 @pytest.mark.parametrize("allow_self", [True, False])
 @pytest.mark.parametrize("delay", [0.1, 0.5])
 def test_kernels_deliver_the_connections_get_returns(sim, step_kernels, allow_self, delay):
@@ -63,13 +72,9 @@ def test_random_weights_and_delays_are_those_get_returns(sim, precision):
         cells.record("v")
         prjs = []
         for k, receptor in enumerate(("excitatory", "inhibitory")):
-            if lists is None:
-                connector = sim.FixedProbabilityConnector(0.3, procedural=True)
-                synapse = sim.StaticSynapse(weight=weights[k], delay=delays[k])
-            else:
-                connector = sim.FromListConnector(lists[k], column_names=["weight", "delay"])
-                synapse = sim.StaticSynapse()
-            prjs.append(sim.Projection(src, cells, connector, synapse, receptor_type=receptor))
+            prjs.append(_procedural_or_stored(sim, src, cells, receptor, lists and lists[k],
+                                              lambda: sim.FixedProbabilityConnector(0.3, procedural=True),
+                                              lambda: sim.StaticSynapse(weight=weights[k], delay=delays[k])))
         sim.run(100.0)
         v = cells.get_data().segments[0].filter(name="v")[0].magnitude
         return [np.array(p.get(["weight", "delay"], format="list")) for p in prjs], v
@@ -106,17 +111,13 @@ def test_fixed_total_number(sim, step_kernels):
         a.record("v")
         prjs = []
         for k, (post, n, mu, receptor) in enumerate(((a, 600, 0.3, "excitatory"), (b, 400, -0.6, "inhibitory"))):
-            if lists is None:
-                connector = sim.FixedTotalNumberConnector(n, procedural=True)
-                bounds = dict(low=0.0, high=np.inf) if mu > 0 else dict(low=-np.inf, high=0.0)
-                synapse = sim.StaticSynapse(
+            bounds = dict(low=0.0, high=np.inf) if mu > 0 else dict(low=-np.inf, high=0.0)
+            prjs.append(_procedural_or_stored(
+                sim, a, post, receptor, lists and lists[k], lambda: sim.FixedTotalNumberConnector(n, procedural=True),
+                lambda: sim.StaticSynapse(
                     weight=sim.RandomDistribution("normal_clipped", mu=mu, sigma=abs(mu) * 0.5, rng=native, **bounds),
                     delay=sim.RandomDistribution("normal_clipped", mu=1.5, sigma=0.75, low=0.1, high=np.inf,
-                                                 rng=native))
-            else:
-                connector = sim.FromListConnector(lists[k], column_names=["weight", "delay"])
-                synapse = sim.StaticSynapse()
-            prjs.append(sim.Projection(a, post, connector, synapse, receptor_type=receptor))
+                                                 rng=native))))
         sim.run(150.0)
         v = a.get_data().segments[0].filter(name="v")[0].magnitude
         return [np.array(p.get(["weight", "delay"], format="list")) for p in prjs], v
