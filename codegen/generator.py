@@ -24,7 +24,7 @@ from .layout import (PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot
                      ProceduralBlock, ProceduralSpec, RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
-from .procedural import ATTEMPT_BITS, DELAY_COUNTER, WEIGHT_COUNTER, gap_table
+from .procedural import ATTEMPT_BITS, DELAY_WORD, VALUE_COUNTER, WEIGHT_WORD, gap_table
 from .snippets import render
 
 #: Entries of each neuron's spike history kept for synapse models with a post trace (NEST's archiving node keeps
@@ -607,11 +607,11 @@ class Generator:
         ints = {name: f"pg_pi[{k}]" for k, name in enumerate(block.INT_FIELDS)}
         scalars = {name: f"pg_pv[{k}]" for k, name in enumerate(block.SCALAR_FIELDS)}
 
-        def drawn(kind, prefix, counter):
+        def drawn(kind, prefix, word):
             if kind is None:
                 return None
             a, b = scalars[f"{prefix}_a"], scalars[f"{prefix}_b"]
-            return {"kind": kind, "counter": counter, "low": a, "spread": b, "mu": a, "sigma": b,
+            return {"kind": kind, "word": word, "low": a, "spread": b, "mu": a, "sigma": b,
                     "bounds": (scalars[f"{prefix}_low"], scalars[f"{prefix}_high"]), "table": NORMAL_TABLE,
                     "attempts": 1 << ATTEMPT_BITS}
         return {"names": [spec.group.name for spec in block.specs], "n_groups": len(block.specs),
@@ -619,8 +619,8 @@ class Generator:
                 "n_scalars": len(block.SCALAR_FIELDS), "total": total, "gap_table": table, **ints,
                 "weight": scalars["weight"], "inv_log2_q": f"(float){scalars['inv_log2_q']}",
                 "rows": PROCEDURAL_ROWS, "table": PROCEDURAL_TABLES, "attempt_bits": ATTEMPT_BITS,
-                "random_weight": drawn(weight_kind, "w", WEIGHT_COUNTER),
-                "random_delay": drawn(delay_kind, "d", DELAY_COUNTER),
+                "random_weight": drawn(weight_kind, "w", WEIGHT_WORD),
+                "random_delay": drawn(delay_kind, "d", DELAY_WORD), "value_counter": VALUE_COUNTER,
                 "inv_dt": _literal(1.0 / self.net.dt, self.single)}
 
     def _post_block(self, sb: SynapseBlock, args: list):

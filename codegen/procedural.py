@@ -18,10 +18,10 @@ presynaptic cell (a multinomial split of the total, drawn on the host by numpy f
 uploaded; the ``k``-th target of cell ``i`` is ``floor(u_k n_post / 2^32)`` (the high word of an integer
 product), ``u_k`` the ``k``-th word of the same counter as above.
 
-Random weights and delays.  The weight of the ``k``-th connection of cell ``i`` (targets in increasing order) is a
-function of its counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)`` (its delay: ``0xFFFFFFFD``), drawn in the
-device's precision with each product rounded on its own (as the kernels write it), so the host computes the same
-values:
+Random weights and delays.  The weight of the ``k``-th connection of cell ``i`` (in the order drawn) is a function
+of the first word of the Philox block at counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)``, its delay of the
+second (one block serves both), drawn in the device's precision with each product rounded on its own (as the kernels
+write it), so the host computes the same values:
 
 - ``uniform``: ``low + (high - low) * x``, ``x`` the first word's 24 (single precision) or 32 bits in [0, 1);
 - ``normal_clipped``: ``mu + sigma * z``, ``z`` the first word inverted through the normal table of the noise
@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .library.current_sources import normal_values, philox, philox_block
+from .library.current_sources import normal_of_words, philox_block
 
 #: Counter word c0 of connectivity draws: no step of a run reaches it, so they never meet the draws of a run.
 CONNECTIVITY_COUNTER = 0xFFFFFFFF
-#: Counter words c0 of the weight and the delay draws.
-WEIGHT_COUNTER = 0xFFFFFFFE
-DELAY_COUNTER = 0xFFFFFFFD
+#: Counter word c0 of the draws of weights and delays.
+VALUE_COUNTER = 0xFFFFFFFE
+#: The word of a connection's block its weight and its delay are drawn from.
+WEIGHT_WORD, DELAY_WORD = 0, 1
 #: Bits of a weight's counter for its attempts (a clipped normal draws again while out of its bounds).
 ATTEMPT_BITS = 6
 #: The most entries in a gap table.
@@ -142,16 +143,16 @@ def uniform_spread(params: dict, precision: str) -> float:
 
 
 def values(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, precision: str,
-           counter: int = WEIGHT_COUNTER) -> np.ndarray:
-    """The values the kernels draw (weights, or with DELAY_COUNTER delays in ms) for connections ``pre`` (sorted by
-    presynaptic cell, as fixed_probability returns them) of a projection, from ``kind`` ('uniform': low, high;
+           word: int = WEIGHT_WORD) -> np.ndarray:
+    """The values the kernels draw (weights, or with DELAY_WORD delays in ms) for connections ``pre`` (sorted by
+    presynaptic cell, each row in the order drawn) of a projection, from ``kind`` ('uniform': low, high;
     'normal_clipped': mu, sigma, low, high), in the device's ``precision``."""
     dtype = np.float64 if precision == "double" else np.float32
     pre = np.asarray(pre, np.int64)
     place = row_ranks(pre) << ATTEMPT_BITS
     k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
     if kind == "uniform":
-        r = philox(counter, pre, stream, place, k0, k1)
+        r = philox_block(VALUE_COUNTER, pre, stream, place, k0, k1)[word]
         x = (r.astype(np.float64) * 2.0 ** -32) if dtype == np.float64 else \
             ((r >> np.uint64(8)).astype(np.float32) * np.float32(2.0 ** -24))
         low, spread = dtype(params["low"]), dtype(uniform_spread(params, precision))
@@ -159,8 +160,8 @@ def values(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, pre
     out = np.empty(len(pre), dtype)
     todo = np.arange(len(pre))
     for attempt in range(1 << ATTEMPT_BITS):
-        v = normal_values(seed, counter, pre[todo], stream, place[todo] | attempt, params["mu"], params["sigma"],
-                          dtype)
+        r = philox_block(VALUE_COUNTER, pre[todo], stream, place[todo] | attempt, k0, k1)[word]
+        v = normal_of_words(r, params["mu"], params["sigma"], dtype)
         out[todo] = v
         todo = todo[(v < dtype(params["low"])) | (v > dtype(params["high"]))]
         if not len(todo):

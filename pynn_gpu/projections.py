@@ -327,11 +327,11 @@ class Projection(common.Projection):
         state = simulator.state
         key = (state.rng_seed, spec["stream"], state.precision)
         if spec["random_weight"] is not None:
-            weight = procedural.values(pre, *spec["random_weight"], *key, counter=procedural.WEIGHT_COUNTER)
+            weight = procedural.values(pre, *spec["random_weight"], *key, word=procedural.WEIGHT_WORD)
         else:
             weight = np.full(len(pre), spec["weight"])
         if spec["random_delay"] is not None:
-            drawn = procedural.values(pre, *spec["random_delay"], *key, counter=procedural.DELAY_COUNTER)
+            drawn = procedural.values(pre, *spec["random_delay"], *key, word=procedural.DELAY_WORD)
             delay = steps_to_ms(procedural.delay_steps(drawn, state.dt, state.precision), state.dt)
         else:
             delay = np.full(len(pre), spec["delay"])

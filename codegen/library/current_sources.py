@@ -309,7 +309,11 @@ def normal_values(seed: int, step, element, stream: int, group: int, mu: float, 
     """``mu + sigma * z`` exactly as ``pg_normal(table, seed_lo, seed_hi, element, group, stream, step, mu, sigma)``:
     the device rounds sigma * z on its own, then adds mu, as numpy's float32 (float64) operations do."""
     seed = int(seed) % 2**64
-    r = philox(step, element, stream, group, seed & 0xFFFFFFFF, seed >> 32)
+    return normal_of_words(philox(step, element, stream, group, seed & 0xFFFFFFFF, seed >> 32), mu, sigma, dtype)
+
+
+def normal_of_words(r, mu: float, sigma: float, dtype=np.float32) -> np.ndarray:
+    """``mu + sigma * z`` for the 32-bit words ``r``, exactly as ``pg_normal_of(table, r, mu, sigma)``."""
     hi, lo = (r >> np.uint64(16)).astype(np.int64), (r & np.uint64(0xFFFF)).astype(np.int64)
     table = normal_table("double" if dtype == np.float64 else "single")
     z = np.where(hi == 0, table[65536 + lo], np.where(hi == 0xFFFF, -table[65536 + 0xFFFF - lo], table[hi]))

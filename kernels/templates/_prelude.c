@@ -137,16 +137,42 @@ DEVICE_FN scalar pg_gauss(pg_rng_t *s)
  * 2^-16 bins of the uniform, entries 65536..131071 its means over the 2^-32 sub-bins of the lowest bin; the
  * highest bin mirrors the lowest.  Integer work, a look-up and a product rounded on its own (volatile: never
  * fused into a multiply-add), so the host reproduces every value bit for bit. */
+DEVICE_FN scalar pg_normal_of(GLOBAL const scalar *table, unsigned int r, scalar mu, scalar sigma)
+{
+    const unsigned int hi = r >> 16, lo = r & 0xFFFFu;
+    const scalar z = hi == 0u ? table[65536u + lo]
+                   : hi == 0xFFFFu ? -table[65536u + (0xFFFFu - lo)] : table[hi];
+    volatile scalar spread = sigma * z;
+    return mu + spread;
+}
+
 DEVICE_FN scalar pg_normal(GLOBAL const scalar *table, unsigned int seed_lo, unsigned int seed_hi,
                            unsigned int element, unsigned int group, unsigned int stream, unsigned int step,
                            scalar mu, scalar sigma)
 {
     pg_rng_t s = pg_rng_init(seed_lo, seed_hi, step, element, stream);
     s.c3 = group;
-    const unsigned int r = pg_philox(&s);
-    const unsigned int hi = r >> 16, lo = r & 0xFFFFu;
-    const scalar z = hi == 0u ? table[65536u + lo]
-                   : hi == 0xFFFFu ? -table[65536u + (0xFFFFu - lo)] : table[hi];
-    volatile scalar spread = sigma * z;
-    return mu + spread;
+    return pg_normal_of(table, pg_philox(&s), mu, sigma);
+}
+
+/* The word `word` (0-3) of the Philox block at counter (c0, c1, c2, c3) under the key (seed_lo, seed_hi). */
+DEVICE_FN unsigned int pg_word(unsigned int seed_lo, unsigned int seed_hi, unsigned int c0, unsigned int c1,
+                               unsigned int c2, unsigned int c3, int word)
+{
+    pg_rng_t s = pg_rng_init(seed_lo, seed_hi, c0, c1, c2);
+    s.c3 = c3;
+    unsigned int r = pg_philox(&s);
+    for (int k = 0; k < word; k++)
+        r = pg_philox(&s);
+    return r;
+}
+
+/* A uniform deviate in [0, 1) from the word r, as pg_uniform makes it. */
+DEVICE_FN scalar pg_uniform_of(unsigned int r)
+{
+#if PG_DOUBLE
+    return (scalar)r * 2.3283064365386963e-10;
+#else
+    return (scalar)(r >> 8) * 5.9604644775390625e-8f;
+#endif
 }
