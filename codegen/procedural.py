@@ -23,10 +23,10 @@ of the first word of the Philox block at counter ``(0xFFFFFFFE, i, stream, k << 
 second (one block serves both), drawn in the device's precision with each product rounded on its own (as the kernels
 write it), so the host computes the same values:
 
-- ``uniform``: ``low + (high - low) * x``, ``x`` the first word's 24 (single precision) or 32 bits in [0, 1);
-- ``normal_clipped``: ``mu + sigma * z``, ``z`` the first word inverted through the normal table of the noise
-  sources (``pg_normal``), drawn again (the next ``attempt``) while outside ``[low, high]``; the bounds must keep at
-  least half the distribution, so 64 attempts fail with probability below 2^-64.
+- ``uniform``: ``low + (high - low) * x``, ``x`` the word's 24 (single precision) or 32 bits in [0, 1);
+- ``normal_clipped``: ``mu + sigma * z``, ``z`` the word inverted through the normal table of the noise
+  sources (``pg_normal_of``), drawn again (from the next ``attempt``'s block) while outside ``[low, high]``; the
+  bounds must keep at least half the distribution, so 64 attempts fail with probability below 2^-64.
 
 A delay in ms becomes ``floor(d / dt + 0.5)`` steps, computed in the device's precision (delay_steps).
 """
@@ -42,7 +42,7 @@ CONNECTIVITY_COUNTER = 0xFFFFFFFF
 VALUE_COUNTER = 0xFFFFFFFE
 #: The word of a connection's block its weight and its delay are drawn from.
 WEIGHT_WORD, DELAY_WORD = 0, 1
-#: Bits of a weight's counter for its attempts (a clipped normal draws again while out of its bounds).
+#: Bits of a connection's counter for its attempts (a clipped normal draws again while out of its bounds).
 ATTEMPT_BITS = 6
 #: The most entries in a gap table.
 MAX_TABLE = 1 << 12
