@@ -280,17 +280,17 @@ class Generator:
         for pg in self.net.procedural_groups:
             _check_connects(pg, "procedural group", group_slot)
             post_block, post_slot = group_slot[pg.post]
-            size = len(gap_table(pg.p)) if pg.n_total is None else 0
+            size = len(gap_table(pg.p)) if not pg.drawn_rows else 0
             procedural.append(ProceduralSpec(
                 pg, group_slot[pg.pre][1].global_start,
                 planes[(post_block.index, pg.receptor)] * offset + post_slot.global_start, table_offset, size,
                 rows_offset))
             table_offset += size
-            rows_offset += pg.pre.size if pg.n_total is not None else 0
+            rows_offset += pg.pre.size if pg.drawn_rows else 0
         shapes = {}
         for spec in procedural:
             pg = spec.group
-            key = (pg.n_total is not None, spec.table_size > 0, pg.random_weight and pg.random_weight[0],
+            key = (pg.drawn_rows, spec.table_size > 0, pg.random_weight and pg.random_weight[0],
                    pg.random_delay and pg.random_delay[0])
             if key not in shapes:
                 shapes[key] = ProceduralBlock(len(shapes), key, [])

@@ -366,7 +366,7 @@ class ProceduralBlock:
     (GeNN's merged groups: the code does not grow with the number of projections)."""
 
     index: int
-    #: (fixed total number, gap table, kind of random weights or None, kind of random delays or None)
+    #: (rows drawn with replacement, gap table, kind of random weights or None, kind of random delays or None)
     key: tuple
     specs: list
 
@@ -399,7 +399,7 @@ class ProceduralBlock:
         rows = []
         for spec in self.specs:
             pg = spec.group
-            row = [pg.weight, np.log(2.0) / np.log1p(-pg.p) if pg.n_total is None and pg.p < 1 else 0.0]
+            row = [pg.weight, np.log(2.0) / np.log1p(-pg.p) if not pg.drawn_rows and pg.p < 1 else 0.0]
             for drawn in (pg.random_weight, pg.random_delay):
                 kind, v = drawn or (None, {})
                 if kind == "uniform":

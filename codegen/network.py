@@ -61,7 +61,7 @@ class ProceduralGroup:
     pre: NeuronGroup
     post: NeuronGroup
     receptor: str
-    #: fixed probability ``p`` (``n_total`` None), or ``n_total`` connections drawn with replacement
+    #: fixed probability ``p``, or (with ``n_total`` or ``n_per_pre``) connections drawn with replacement
     p: float
     allow_self: bool
     weight: float
@@ -73,6 +73,13 @@ class ProceduralGroup:
     #: random delays (ms) the same way, or None: ``delay_range[0]`` steps
     random_delay: tuple | None = None
     n_total: int | None = None
+    #: each presynaptic cell's number of connections (fixed number per cell), instead of ``n_total`` split
+    n_per_pre: int | None = None
+
+    @property
+    def drawn_rows(self) -> bool:
+        """Whether the rows have given lengths and targets drawn with replacement (not a fixed probability)."""
+        return self.n_total is not None or self.n_per_pre is not None
 
     @property
     def delay_steps(self) -> int:

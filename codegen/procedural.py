@@ -13,10 +13,11 @@ The words: Philox4x32-10 keyed by the network's seed, counter ``(0xFFFFFFFF, i, 
 of each block in turn (``pg_philox`` in the kernels' prelude); ``stream`` is the projection's.  Without
 self-connections a candidate ``j == i`` is passed over (its word still used).
 
-Fixed total number, with replacement (GeNN's FixedNumberTotalWithReplacement).  The number of connections of each
-presynaptic cell (a multinomial split of the total, drawn on the host by numpy from the seed and the stream) is
-uploaded; the ``k``-th target of cell ``i`` is ``floor(u_k n_post / 2^32)`` (the high word of an integer
-product), ``u_k`` the ``k``-th word of the same counter as above.
+Fixed total number, with replacement (GeNN's FixedNumberTotalWithReplacement), and fixed number per presynaptic
+cell (FixedNumberPostWithReplacement).  The number of connections of each presynaptic cell (a multinomial split of
+the total, drawn on the host by numpy from the seed and the stream; or the fixed number) is uploaded; the ``k``-th
+target of cell ``i`` is ``floor(u_k n_post / 2^32)`` (the high word of an integer product), ``u_k`` the ``k``-th
+word of the same counter as above.
 
 Random weights and delays.  The weight of the ``k``-th connection of cell ``i`` (in the order drawn) is a function
 of the first word of the Philox block at counter ``(0xFFFFFFFE, i, stream, k << 6 | attempt)``, its delay of the
@@ -111,10 +112,23 @@ def row_lengths(n_pre: int, n_total: int, seed: int, stream: int) -> np.ndarray:
     return rng.multinomial(n_total, np.full(n_pre, 1.0 / n_pre)).astype(np.int64)
 
 
+def procedural_rows(group, seed: int) -> np.ndarray:
+    """The row lengths of a procedural group whose rows are drawn with replacement (network.ProceduralGroup)."""
+    if group.n_per_pre is not None:
+        return np.full(group.pre.size, group.n_per_pre, np.int64)
+    return row_lengths(group.pre.size, group.n_total, seed, group.stream)
+
+
 def fixed_total_number(n_pre: int, n_post: int, n_total: int, seed: int, stream: int):
     """``(pre, post)``: the connections the kernels draw for a fixed-total-number projection with replacement, by
     presynaptic cell and then in the order drawn."""
-    lengths = row_lengths(n_pre, n_total, seed, stream)
+    return with_replacement(row_lengths(n_pre, n_total, seed, stream), n_post, seed, stream)
+
+
+def with_replacement(lengths: np.ndarray, n_post: int, seed: int, stream: int):
+    """``(pre, post)``: ``lengths[i]`` targets of each presynaptic cell ``i`` drawn uniformly with replacement (a
+    fixed total number, or a fixed number per cell), by presynaptic cell and then in the order drawn."""
+    n_pre = len(lengths)
     pre = np.repeat(np.arange(n_pre, dtype=np.int64), lengths)
     k = row_ranks(pre)
     k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF

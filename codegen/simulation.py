@@ -17,7 +17,7 @@ from .generator import INJECTED, Generator, Program, history_size
 from .layout import PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
-from .procedural import gap_table, row_lengths
+from .procedural import gap_table, procedural_rows
 from .sorting import compact, stable_order
 
 #: Up to this many synapse values are read or written one copy each; more, as the span they lie in.
@@ -371,8 +371,7 @@ class Simulation:
         tables = [gap_table(spec.group.p) for spec in lay.procedural if spec.table_size]
         if tables:
             self._host[PROCEDURAL_TABLES] = np.concatenate(tables)
-        rows = [row_lengths(spec.group.pre.size, spec.group.n_total, self.net.seed, spec.group.stream)
-                for spec in lay.procedural if spec.group.n_total is not None]
+        rows = [procedural_rows(spec.group, self.net.seed) for spec in lay.procedural if spec.group.drawn_rows]
         if rows:
             self._host[PROCEDURAL_ROWS] = np.concatenate(rows).astype(np.int32)
         for block in lay.procedural_blocks:

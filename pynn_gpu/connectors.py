@@ -662,8 +662,24 @@ class FixedNumberPreConnector(_FixedNumberMixin, _pynn.FixedNumberPreConnector):
 
 
 class FixedNumberPostConnector(_FixedNumberMixin, _pynn.FixedNumberPostConnector):
-    __doc__ = _pynn.FixedNumberPostConnector.__doc__
+    __doc__ = (_pynn.FixedNumberPostConnector.__doc__ or "") + """
+    pyNN.gpu: `procedural` -- if True, the connections are not stored: each presynaptic cell's `n` targets
+        (uniform, with replacement) are drawn again at each of its spikes from the device's counter-based
+        generator (GeNN's FixedNumberPostWithReplacement).  Needs a whole number `n`, ``with_replacement=True``
+        and ``allow_self_connections=True``; otherwise as FixedProbabilityConnector's `procedural`.
+    """
     _interleaved_counts = True  # n and the targets of each source are drawn in turn
+
+    def __init__(self, n, allow_self_connections=True, with_replacement=False, location_selector=None, rng=None,
+                 safe=True, callback=None, procedural=False):
+        self.procedural = _procedural_flag("FixedNumberPostConnector", procedural, rng)
+        if procedural and (with_replacement is not True or allow_self_connections is not True
+                           or isinstance(n, bool) or not isinstance(n, (int, np.integer))):
+            raise errors.InvalidParameterValueError(
+                "FixedNumberPostConnector: procedural connections take a whole number n, drawn with replacement and "
+                "self-connections allowed (with_replacement=True, allow_self_connections=True)")
+        super().__init__(n, allow_self_connections=allow_self_connections, with_replacement=with_replacement,
+                         location_selector=location_selector, rng=rng, safe=safe, callback=callback)
 
     def connect(self, projection):
         try:

@@ -26,12 +26,13 @@ from pyNN.standardmodels import StandardSynapseType
 from . import simulator
 from .bulk import collector_paused
 from .codegen.library.timing import steps_round, steps_to_ms
-from .codegen.sorting import compact, index_dtype, stable_order
 from .codegen import procedural
+from .codegen.sorting import compact, index_dtype, stable_order
 from .codegen.network import ProceduralGroup, SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
+from .connectors import FixedNumberPostConnector
 from .populations import Population
 from .rng import NativeRNG
 from .standardmodels.synapses import StaticSynapse
@@ -271,9 +272,11 @@ class Projection(common.Projection):
                 LazyArray(value, shape=(1,)).evaluate()
         values = self._check_values(values)       # the extremes of random values: the sign rule, the delay range
         state = simulator.state
-        total = getattr(connector, "n", None) if not hasattr(connector, "p_connect") else None
-        spec = dict(p=float(connector.p_connect) if total is None else None,
-                    n_total=None if total is None else int(total), allow_self=bool(connector.allow_self_connections),
+        n = getattr(connector, "n", None) if not hasattr(connector, "p_connect") else None
+        per_pre = n is not None and isinstance(connector, FixedNumberPostConnector)
+        spec = dict(p=float(connector.p_connect) if n is None else None,
+                    n_total=int(n) if n is not None and not per_pre else None,
+                    n_per_pre=int(n) if per_pre else None, allow_self=bool(connector.allow_self_connections),
                     weight=float(values["weight"][0]), delay=float(values["delay"][0]),
                     random_weight=random.get("weight"), random_delay=random.get("delay"),
                     stream=state.procedural_streams)
@@ -317,6 +320,9 @@ class Projection(common.Projection):
         spec = self._procedural
         if not self._may_connect():
             pre = post = np.zeros(0, np.int64)
+        elif spec["n_per_pre"] is not None:
+            pre, post = procedural.with_replacement(np.full(self.pre.size, spec["n_per_pre"]), self.post.size,
+                                                    simulator.state.rng_seed, spec["stream"])
         elif spec["n_total"] is not None:
             pre, post = procedural.fixed_total_number(self.pre.size, self.post.size, spec["n_total"],
                                                       simulator.state.rng_seed, spec["stream"])
@@ -498,7 +504,8 @@ class Projection(common.Projection):
         spec = self._procedural
         if spec is None:
             return len(self) > 0
-        return spec["n_total"] > 0 if spec["n_total"] is not None else spec["p"] > 0
+        n = spec["n_total"] if spec["n_total"] is not None else spec["n_per_pre"]
+        return n > 0 if n is not None else spec["p"] > 0
 
     def _source_order(self):
         """Position ``i`` of NEST's connection order -> index into the arrays.
@@ -734,7 +741,7 @@ class Projection(common.Projection):
         receptor = getattr(self.post.celltype, "model_receptor", str)(self.receptor_type)
         return [ProceduralGroup(
             name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor,
-            p=spec["p"] if spec["p"] is not None else 1.0, n_total=spec["n_total"],
+            p=spec["p"] if spec["p"] is not None else 1.0, n_total=spec["n_total"], n_per_pre=spec["n_per_pre"],
             allow_self=spec["allow_self"], weight=spec["weight"], random_weight=spec["random_weight"],
             random_delay=spec["random_delay"], delay_range=self._procedural_delay_steps(), stream=spec["stream"])]
 

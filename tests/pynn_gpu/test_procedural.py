@@ -138,6 +138,31 @@ def test_fixed_total_number(sim, step_kernels):
         assert counts.var() == pytest.approx(200000 / n * (1 - 1 / n), rel=0.2)     # multinomial
 
 
+def test_fixed_number_post(sim):
+    """FixedNumberPostConnector(n, with_replacement=True, procedural=True): n targets per source, the same network
+    stored gives identical v."""
+    def network(stored=None):
+        sim.setup(timestep=0.1, min_delay=0.1, precision="double", rng_seed=8)
+        src = sim.Population(40, sim.SpikeSourcePoisson(rate=30.0), label="src")
+        cells = sim.Population(25, sim.IF_curr_exp(i_offset=0.3), label="cells")
+        cells.record("v")
+        prj = _procedural_or_stored(
+            sim, src, cells, "excitatory", stored,
+            lambda: sim.FixedNumberPostConnector(7, with_replacement=True, procedural=True),
+            lambda: sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.5, 1.5), rng=sim.NativeRNG()),
+                                      delay=0.2))
+        sim.run(100.0)
+        return np.array(prj.get(["weight", "delay"], format="list")), cells.get_data().segments[0].filter(
+            name="v")[0].magnitude
+
+    drawn, v = network()
+    _, v_stored = network(drawn.tolist())
+    assert np.array_equal(np.bincount(drawn[:, 0].astype(int), minlength=40), np.full(40, 7))
+    assert np.array_equal(v, v_stored) and v.std() > 0.5
+    with pytest.raises(errors.InvalidParameterValueError, match="with replacement"):
+        sim.FixedNumberPostConnector(7, procedural=True)
+
+
 def test_the_seed_draws_the_connections(sim):
     """The same seed draws the same connections (again after reset(), and in a new setup()); another seed other
     ones; two projections between the same populations different ones."""
