@@ -346,7 +346,7 @@ class SourceTable:
 
 @dataclass(eq=False)
 class ProceduralSpec:
-    """A ProceduralGroup placed: its presynaptic cells are ``pre_start`` ... ``pre_start + group.pre.size - 1``,
+    """A ProceduralGroup placed: its presynaptic cells are ``pre_start`` ... ``pre_start + group.n_pre - 1``,
     the target of candidate ``j`` is ``target_base + j`` (receptor plane included), and its gap table is
     ``table_size`` entries of PROCEDURAL_TABLES from ``table_offset`` (none for a fixed total number)."""
 
@@ -371,7 +371,7 @@ class ProceduralBlock:
     specs: list
 
     INT_FIELDS = ("pre_start", "pre_end", "n_post", "target_base", "table_offset", "table_size", "rows_offset",
-                  "stream", "delay", "no_self")
+                  "stream", "delay", "no_self", "self_shift")
     #: a random value's (a, b) are (low, high - low) if uniform, (mu, sigma) if normal; (low, high) its bounds
     SCALAR_FIELDS = ("weight", "inv_log2_q", "w_a", "w_b", "w_low", "w_high", "d_a", "d_b", "d_low", "d_high")
 
@@ -387,9 +387,9 @@ class ProceduralBlock:
         rows = []
         for spec in self.specs:
             pg = spec.group
-            rows.append([spec.pre_start, spec.pre_start + pg.pre.size, pg.post.size, spec.target_base,
+            rows.append([spec.pre_start, spec.pre_start + pg.n_pre, pg.n_post, spec.target_base,
                          spec.table_offset, spec.table_size, spec.rows_offset, pg.stream, pg.delay_steps,
-                         int(not pg.allow_self and pg.pre is pg.post)])
+                         int(pg.self_shift is not None), pg.self_shift or 0])
         return np.array(rows, np.int32).ravel()
 
     def scalar_rows(self, precision: str) -> np.ndarray:

@@ -75,6 +75,25 @@ class ProceduralGroup:
     n_total: int | None = None
     #: each presynaptic cell's number of connections (fixed number per cell), instead of ``n_total`` split
     n_per_pre: int | None = None
+    #: the cells of ``pre`` and ``post`` it joins: (first, count) of a contiguous range, None for all
+    pre_range: tuple | None = None
+    post_range: tuple | None = None
+
+    @property
+    def n_pre(self) -> int:
+        return self.pre_range[1] if self.pre_range else self.pre.size
+
+    @property
+    def n_post(self) -> int:
+        return self.post_range[1] if self.post_range else self.post.size
+
+    @property
+    def self_shift(self) -> int | None:
+        """Without self-connections, the candidate j of presynaptic cell i to pass over is i + self_shift (None:
+        self-connections allowed, or pre and post are different populations)."""
+        if self.allow_self or self.pre is not self.post:
+            return None
+        return (self.pre_range[0] if self.pre_range else 0) - (self.post_range[0] if self.post_range else 0)
 
     @property
     def drawn_rows(self) -> bool:

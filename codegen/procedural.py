@@ -11,7 +11,8 @@ kernel on any device and the host draw the same connections, bit for bit.
 
 The words: Philox4x32-10 keyed by the network's seed, counter ``(0xFFFFFFFF, i, stream, block)``, the four words
 of each block in turn (``pg_philox`` in the kernels' prelude); ``stream`` is the projection's.  Without
-self-connections a candidate ``j == i`` is passed over (its word still used).
+self-connections a candidate ``j == i`` (or ``j == i + shift`` for views of one population) is passed over (its
+word still used).
 
 Fixed total number, with replacement (GeNN's FixedNumberTotalWithReplacement), and fixed number per presynaptic
 cell (FixedNumberPostWithReplacement).  The number of connections of each presynaptic cell (a multinomial split of
@@ -70,9 +71,10 @@ def gaps(words: np.ndarray, table: np.ndarray) -> np.ndarray:
     return len(table) - np.searchsorted(table[::-1], words, side="right")
 
 
-def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int, allow_self: bool = True):
+def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int, self_shift: int | None = None):
     """``(pre, post)``: the connections the kernels draw for a fixed-probability projection of ``n_pre`` x
-    ``n_post`` cells, by presynaptic cell and then target (``allow_self=False``: without ``j == i``)."""
+    ``n_post`` cells, by presynaptic cell and then target (``self_shift``: without ``j == i + self_shift``, the
+    cell itself where pre and post are views of one population)."""
     table = gap_table(p)
     size = len(table)
     k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
@@ -92,8 +94,8 @@ def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int,
         position[done] += 1 + pending[done]
         pending[done] = 0
         hit = done & (position < n_post)
-        if not allow_self:
-            hit &= position != rows
+        if self_shift is not None:
+            hit &= position != rows + self_shift
         pre.append(rows[hit])
         post.append(position[hit])
         keep = ~(done & (position >= n_post))
@@ -115,8 +117,8 @@ def row_lengths(n_pre: int, n_total: int, seed: int, stream: int) -> np.ndarray:
 def procedural_rows(group, seed: int) -> np.ndarray:
     """The row lengths of a procedural group whose rows are drawn with replacement (network.ProceduralGroup)."""
     if group.n_per_pre is not None:
-        return np.full(group.pre.size, group.n_per_pre, np.int64)
-    return row_lengths(group.pre.size, group.n_total, seed, group.stream)
+        return np.full(group.n_pre, group.n_per_pre, np.int64)
+    return row_lengths(group.n_pre, group.n_total, seed, group.stream)
 
 
 def fixed_total_number(n_pre: int, n_post: int, n_total: int, seed: int, stream: int):

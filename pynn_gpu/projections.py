@@ -33,7 +33,6 @@ from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .connectors import FixedNumberPostConnector
-from .populations import Population
 from .rng import NativeRNG
 from .standardmodels.synapses import StaticSynapse
 
@@ -248,11 +247,16 @@ class Projection(common.Projection):
     def _procedural_spec(self, connector) -> dict:
         """Check a procedural projection and return what its procedural group needs."""
         where = f"projection '{self.label}' (procedural connections)"
+        ranges = []
         for side, cells in (("presynaptic", self.pre), ("postsynaptic", self.post)):
-            if not isinstance(cells, Population):
+            which, local = _population_index(cells)
+            if not cells.size or which.min() != which.max() or np.any(local != local[0] + np.arange(cells.size)):
                 raise errors.ConnectionError(
-                    f"{where}: the {side} cells must be a whole Population, not a {type(cells).__name__}; connect "
-                    "the population, or draw stored connections (procedural=False)")
+                    f"{where}: the {side} cells must be a Population or a view of consecutive cells of one (a "
+                    f"slice), not this {type(cells).__name__}; or draw stored connections (procedural=False)")
+            pop = simulator.state.populations[int(which[0])]
+            whole = cells.size == pop.size
+            ranges.append((pop, None if whole else (int(local[0]), int(cells.size))))
         if type(self.synapse_type) is not StaticSynapse:
             raise errors.ConnectionError(
                 f"{where}: the synapse type must be StaticSynapse (connections not stored cannot learn or keep a "
@@ -274,7 +278,7 @@ class Projection(common.Projection):
         state = simulator.state
         n = getattr(connector, "n", None) if not hasattr(connector, "p_connect") else None
         per_pre = n is not None and isinstance(connector, FixedNumberPostConnector)
-        spec = dict(p=float(connector.p_connect) if n is None else None,
+        spec = dict(cells=ranges, p=float(connector.p_connect) if n is None else None,
                     n_total=int(n) if n is not None and not per_pre else None,
                     n_per_pre=int(n) if per_pre else None, allow_self=bool(connector.allow_self_connections),
                     weight=float(values["weight"][0]), delay=float(values["delay"][0]),
@@ -320,15 +324,15 @@ class Projection(common.Projection):
         spec = self._procedural
         if not self._may_connect():
             pre = post = np.zeros(0, np.int64)
-        elif spec["n_per_pre"] is not None:
-            pre, post = procedural.with_replacement(np.full(self.pre.size, spec["n_per_pre"]), self.post.size,
-                                                    simulator.state.rng_seed, spec["stream"])
-        elif spec["n_total"] is not None:
-            pre, post = procedural.fixed_total_number(self.pre.size, self.post.size, spec["n_total"],
-                                                      simulator.state.rng_seed, spec["stream"])
         else:
-            pre, post = procedural.fixed_probability(self.pre.size, self.post.size, spec["p"],
-                                                     simulator.state.rng_seed, spec["stream"], spec["allow_self"])
+            group = self._procedural_groups()[0]
+            seed = simulator.state.rng_seed
+            if group.drawn_rows:
+                pre, post = procedural.with_replacement(procedural.procedural_rows(group, seed), group.n_post, seed,
+                                                        group.stream)
+            else:
+                pre, post = procedural.fixed_probability(group.n_pre, group.n_post, group.p, seed, group.stream,
+                                                         group.self_shift)
         self._pre, self._post = pre.astype(self._index_type), post.astype(self._index_type)
         state = simulator.state
         key = (state.rng_seed, spec["stream"], state.precision)
@@ -738,9 +742,11 @@ class Projection(common.Projection):
         spec = self._procedural
         if spec is None or not self._may_connect():
             return []
-        receptor = getattr(self.post.celltype, "model_receptor", str)(self.receptor_type)
+        (pre, pre_range), (post, post_range) = spec["cells"]
+        receptor = getattr(post.celltype, "model_receptor", str)(self.receptor_type)
         return [ProceduralGroup(
-            name=self.label, pre=self.pre._group, post=self.post._group, receptor=receptor,
+            name=self.label, pre=pre._group, post=post._group, receptor=receptor, pre_range=pre_range,
+            post_range=post_range,
             p=spec["p"] if spec["p"] is not None else 1.0, n_total=spec["n_total"], n_per_pre=spec["n_per_pre"],
             allow_self=spec["allow_self"], weight=spec["weight"], random_weight=spec["random_weight"],
             random_delay=spec["random_delay"], delay_range=self._procedural_delay_steps(), stream=spec["stream"])]

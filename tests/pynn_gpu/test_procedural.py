@@ -138,6 +138,31 @@ def test_fixed_total_number(sim, step_kernels):
         assert counts.var() == pytest.approx(200000 / n * (1 - 1 / n), rel=0.2)     # multinomial
 
 
+@pytest.mark.parametrize("allow_self", [True, False])
+def test_views(sim, allow_self):
+    """Slices of one population on both sides (overlapping): the same network stored gives identical v; without
+    self-connections no cell connects to itself (its place differs in the two views)."""
+    def network(stored=None):
+        sim.setup(timestep=0.1, min_delay=0.1, precision="double", rng_seed=4)
+        cells = sim.Population(60, sim.IF_curr_exp(i_offset=0.45, tau_refrac=1.0), label="cells")
+        cells.initialize(v=sim.RandomDistribution("uniform", (-65.0, -50.0), rng=sim.NumpyRNG(2)))
+        cells.record("v")
+        prj = _procedural_or_stored(
+            sim, cells[10:50], cells[5:45], "excitatory", stored,
+            lambda: sim.FixedProbabilityConnector(0.3, allow_self_connections=allow_self, procedural=True),
+            lambda: sim.StaticSynapse(weight=0.4, delay=0.3))
+        sim.run(100.0)
+        return np.array(prj.get(["weight", "delay"], format="list")), cells.get_data().segments[0].filter(
+            name="v")[0].magnitude
+
+    drawn, v = network()
+    _, v_stored = network(drawn.tolist())
+    assert np.array_equal(v, v_stored) and v.std() > 1.0
+    same_cell = drawn[:, 0] + 10 == drawn[:, 1] + 5
+    assert same_cell.any() == allow_self
+    assert drawn[:, 0].max() < 40 and drawn[:, 1].max() < 40 and abs(len(drawn) - 0.3 * 1600) < 80
+
+
 def test_fixed_number_post(sim):
     """FixedNumberPostConnector(n, with_replacement=True, procedural=True): n targets per source, the same network
     stored gives identical v."""
@@ -252,7 +277,8 @@ def test_procedural_errors(sim):
                           (dict(rng=sim.NumpyRNG(2)), "leave out rng")):
         with pytest.raises(errors.InvalidParameterValueError, match=words):
             sim.FixedTotalNumberConnector(10, procedural=True, **kwargs)
-    cases = [(a[:5], b, sim.StaticSynapse(weight=0.1), "whole Population, not a PopulationView"),
+    cases = [(a[::2], b, sim.StaticSynapse(weight=0.1), "view of consecutive cells of one"),
+             (a, a[:3] + b, sim.StaticSynapse(weight=0.1), "not this Assembly"),
              (a, b, sim.TsodyksMarkramSynapse(weight=0.1), "must be StaticSynapse"),
              (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 0.2))), "rng=sim.NativeRNG"),
              (a, b, sim.StaticSynapse(weight=sim.RandomDistribution("gamma", (1.0, 0.1), rng=sim.NativeRNG())),
