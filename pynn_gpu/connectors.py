@@ -414,10 +414,10 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
     pyNN.gpu: `procedural` -- if True, the connections are not stored: the kernels draw each presynaptic cell's
         targets again at each of its spikes, from the device's counter-based generator keyed by
         ``setup(rng_seed=...)`` (GeNN's procedural connectivity; no `rng`).  The projection must join populations
-        or slices of them (views of consecutive cells) with a StaticSynapse of one weight and one delay, or weights and delays drawn on the device (a
-        'uniform', 'normal' or 'normal_clipped' RandomDistribution with ``rng=sim.NativeRNG()``); ``get``,
-        ``size`` and iteration draw the same connections, weights and delays on the host.  See README.md, 'Procedural
-        connectivity'.
+        or slices of them (views of consecutive cells) with a StaticSynapse of one weight and one delay, or
+        weights and delays drawn on the device (a 'uniform', 'normal' or 'normal_clipped' RandomDistribution with
+        ``rng=sim.NativeRNG()``); ``get``, ``size`` and iteration draw the same connections, weights and delays on
+        the host.  See README.md, 'Procedural connectivity'.
     """
 
     def __init__(self, p_connect, allow_self_connections=True, location_selector=None, rng=None, safe=True,

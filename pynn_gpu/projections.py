@@ -322,6 +322,16 @@ class Projection(common.Projection):
     def _draw_procedural(self):
         """The connections the kernels draw, drawn on the host (kept until the projection goes)."""
         spec = self._procedural
+        expected = (spec["n_total"] if spec["n_total"] is not None else
+                    spec["n_per_pre"] * self.pre.size if spec["n_per_pre"] is not None else
+                    spec["p"] * self.pre.size * self.post.size)
+        need = int(expected * 8 * 6)        # indices, weights, delays and the draws' temporaries
+        free = short_of_host_memory(need)
+        if free is not None:
+            raise HostMemoryError(
+                f"projection '{self.label}': drawing its procedural connections on the host (about {int(expected):,}, "
+                f"for get(), size(), iteration or save()) needs about {_fmt_bytes(need)}, but {_fmt_bytes(free)} "
+                "is available; the simulation itself does not need them")
         if not self._may_connect():
             pre = post = np.zeros(0, np.int64)
         else:

@@ -301,3 +301,25 @@ def test_procedural_errors(sim):
         with pytest.raises(errors.ConnectionError, match=f"projection 'P'.*procedural.*{what}"):
             call()
     assert np.all(np.array(prj.get("weight", format="list"))[:, 2] == 0.1)
+
+
+def test_a_rebuild_between_runs_changes_nothing(sim):
+    """A structural change between runs rebuilds the network: procedural connections (random delays, fixed total
+    number) and the spikes on their way stay as they were, v to the last bit."""
+    def run(split):
+        sim.setup(timestep=0.1, min_delay=0.1, rng_seed=3, precision="double")
+        src = sim.Population(30, sim.SpikeSourcePoisson(rate=80.0))
+        cells = sim.Population(50, sim.IF_curr_exp(i_offset=0.3))
+        sim.Projection(src, cells, sim.FixedProbabilityConnector(0.3, procedural=True), sim.StaticSynapse(
+            weight=0.5, delay=sim.RandomDistribution("uniform", (0.5, 3.0), rng=sim.NativeRNG())))
+        sim.Projection(cells, cells, sim.FixedTotalNumberConnector(300, procedural=True),
+                       sim.StaticSynapse(weight=-0.3, delay=1.5), receptor_type="inhibitory")
+        cells.record("v")
+        if split:
+            sim.run(47.3)
+        cells.record("spikes")      # after a run: a rebuild
+        sim.run(100.0 - sim.get_current_time())
+        return cells.get_data().segments[0].filter(name="v")[0].magnitude
+
+    whole, split = run(False), run(True)
+    assert whole.shape == (1001, 50) and whole.std() > 0.5 and np.array_equal(whole, split)
