@@ -87,7 +87,7 @@ def test_every_kernel_compiles_for_the_architecture(sim, arch, precision):
         assert kernel.registers > 0, kernel
         assert kernel.spill_bytes == 0, kernel
     text = str(report)
-    assert "neuron_update" in text and arch in text and "registers" in text
+    assert "neuron_update" in text and arch in text and "registers" in text and "4 procedural group(s)" in text
 
 
 @needs_nvrtc
