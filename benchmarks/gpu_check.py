@@ -9,8 +9,9 @@ Each configuration runs in its own processes with ``PYNN_GPU_BACKEND`` / ``PYNN_
 ``sim.setup()`` honours: ``cuda`` (when the CUDA driver sees a GPU and NVRTC is installed) and ``opencl-gpu``
 (when an OpenCL platform lists a GPU).  For each: ``pytest tests`` (counts, failures, time from its JUnit
 report), ``benchmarks/va_benchmark.py`` (COBA and CUBA) and ``benchmarks/microcircuit.py`` (pyNN.nest once
-beside the first configuration for the ratios; its own results go to ``<out>/<configuration>/``), and the mushroom-body
-example's full default run (accuracy, images/s).  The summary goes into ``<out>/gpu_check_<date>_<device>.json``
+beside the first configuration for the ratios; its own results go to ``<out>/<configuration>/``), the mushroom-body
+example's full default run (accuracy, images/s), and the full-scale microcircuit with procedural connections (gpu
+only).  The summary goes into ``<out>/gpu_check_<date>_<device>.json``
 (``_tests`` / ``_benchmarks`` added when one part is skipped): device name, compute capability, memory, driver
 and NVRTC versions, commit, test results, times and firing rates.  Exit status 1 if a test or a benchmark failed.
 
@@ -46,6 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+#: The runs after the VA benchmark, per configuration
+PARTS = ("microcircuit", "mushroom_body", "microcircuit_full_procedural")
 NO_GPU = 2
 
 
@@ -161,10 +164,11 @@ def run_script(env: dict, args: list, timeout: float, lines: int = 30) -> dict:
     return {"ok": status == 0, "exit_status": status, "wall_s": round(time.perf_counter() - t0, 1), "output": out}
 
 
-def run_microcircuit(env: dict, sims: list, out: Path, timeout: float) -> dict:
-    """benchmarks/microcircuit.py (scale 0.1, Poisson drive) for ``sims``, its results into ``out``."""
+def run_microcircuit(env: dict, sims: list, out: Path, timeout: float, extra: tuple = ()) -> dict:
+    """benchmarks/microcircuit.py (scale 0.1, Poisson drive, unless ``extra`` arguments say otherwise) for
+    ``sims``, its results into ``out``."""
     return run_script(env, [str(REPO / "benchmarks" / "microcircuit.py"), "--sims", *sims, "--out", str(out),
-                            "--timeout", str(timeout)], timeout * len(sims) + 300)
+                            "--timeout", str(timeout), *extra], timeout * len(sims) + 300)
 
 
 def run_mushroom_body(env: dict, timeout: float) -> dict:
@@ -256,7 +260,11 @@ def main(argv=None) -> int:
             report["benchmarks"][name]["microcircuit"] = micro
             save()
             report["benchmarks"][name]["mushroom_body"] = run_mushroom_body(env, args.timeout)
-            for part in ("microcircuit", "mushroom_body"):
+            save()
+            # the full-scale model with procedural connections (GeNN's way at this size): gpu only
+            report["benchmarks"][name]["microcircuit_full_procedural"] = run_microcircuit(
+                env, ["gpu"], args.out / name, args.timeout, ("--scale", "1", "--procedural"))
+            for part in PARTS:
                 r = report["benchmarks"][name][part]
                 print(f"    {part}: {'ok' if r['ok'] else 'FAILED'} in {r['wall_s']} s; {(r['output'] or [''])[-1]}",
                       flush=True)
@@ -265,7 +273,7 @@ def main(argv=None) -> int:
     print(f"wrote {path}")
     results = [r["ok"] for r in report["tests"].values()]
     results += [b["va"]["ok"] for b in report["benchmarks"].values()]
-    results += [b[part]["ok"] for b in report["benchmarks"].values() for part in ("microcircuit", "mushroom_body")]
+    results += [b[part]["ok"] for b in report["benchmarks"].values() for part in PARTS]
     return 0 if all(results) else 1
 
 
