@@ -7,8 +7,8 @@ value per connection), through a permutation computed on the host.  At build tim
 becomes one synapse group per (presynaptic population, postsynaptic population) pair; delays are
 stored as simulated: rounded to whole steps as NEST rounds them, and refused where NEST refuses them.
 
-A procedural projection (``FixedProbabilityConnector(..., procedural=True)``) stores nothing: it becomes one
-procedural group, whose connections the kernels draw again at every spike, and the host draws the same ones
+A procedural projection (a connector with ``procedural=True``) stores nothing: it becomes one procedural group,
+whose connections the kernels draw again at every spike, and the host draws the same ones
 (:mod:`.codegen.procedural`) only when they are asked for.
 """
 from __future__ import annotations
@@ -25,14 +25,14 @@ from pyNN.standardmodels import StandardSynapseType
 
 from . import simulator
 from .bulk import collector_paused
-from .codegen.library.timing import steps_round, steps_to_ms
 from .codegen import procedural
+from .codegen.library.timing import steps_round, steps_to_ms
 from .codegen.sorting import compact, index_dtype, stable_order
 from .codegen.network import ProceduralGroup, SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
-from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .connectors import FixedNumberPostConnector
+from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .rng import NativeRNG
 from .standardmodels.synapses import StaticSynapse
 
@@ -228,7 +228,7 @@ class Projection(common.Projection):
         self._post = np.zeros(0, self._index_type)
         self._attributes = {name: np.zeros(0) for name in self.synapse_type.get_native_names()}
         self._order = None      # NEST's order of the connections (see _source_order), computed when first needed
-        self._procedural = None     # (p, allow_self, weight, delay, stream) of a procedural projection
+        self._procedural = None     # a procedural projection's description (see _procedural_spec)
         simulator.state.projections.append(self)
         try:
             if getattr(connector, "procedural", False):
