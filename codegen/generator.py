@@ -616,7 +616,10 @@ class Generator:
             return {"kind": kind, "word": word, "low": a, "spread": b, "mu": a, "sigma": b,
                     "bounds": (scalars[f"{prefix}_low"], scalars[f"{prefix}_high"]), "table": NORMAL_TABLE,
                     "attempts": 1 << ATTEMPT_BITS}
-        return {"names": [spec.group.name for spec in block.specs], "n_groups": len(block.specs),
+        # (the groups' names go into a C comment: plain ASCII, no end of comment)
+        names = [spec.group.name.encode("ascii", "replace").decode().replace("*/", "*_/").replace("/*", "/_*")
+                 for spec in block.specs]
+        return {"names": names, "n_groups": len(block.specs),
                 "ints": block.ints_buffer, "scalars": block.scalars_buffer, "n_ints": len(block.INT_FIELDS),
                 "n_scalars": len(block.SCALAR_FIELDS), "total": total, "gap_table": table, **ints,
                 "weight": scalars["weight"], "inv_log2_q": f"(float){scalars['inv_log2_q']}",

@@ -297,6 +297,8 @@ def test_procedural_errors(sim):
             sim.Projection(pre, post, fp(0.5, procedural=True), synapse, label="P")
     assert not sim.simulator.state.projections         # a refused projection leaves nothing behind
     prj = sim.Projection(a, b, fp(0.5, procedural=True), sim.StaticSynapse(weight=0.1), label="P")
+    sim.Projection(b, a, fp(0.5, procedural=True), sim.StaticSynapse(weight=0.1), label="a label /* with */ ünïcode")
+    sim.run(1.0)       # (labels go into a comment of the generated code)
     for call, what in ((lambda: prj.set(weight=0.2), "set"), (lambda: prj.initialize(weight=0.2), "initialize")):
         with pytest.raises(errors.ConnectionError, match=f"projection 'P'.*procedural.*{what}"):
             call()
