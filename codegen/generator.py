@@ -280,14 +280,12 @@ class Generator:
         for pg in self.net.procedural_groups:
             _check_connects(pg, "procedural group", group_slot)
             post_block, post_slot = group_slot[pg.post]
-            size = len(gap_table(pg.p)) if not pg.drawn_rows else 0
-            pre_first = pg.pre_range[0] if pg.pre_range else 0
-            post_first = pg.post_range[0] if pg.post_range else 0
+            table = gap_table(pg.p) if not pg.drawn_rows else np.zeros(0, np.uint32)
             procedural.append(ProceduralSpec(
-                pg, group_slot[pg.pre][1].global_start + pre_first,
-                planes[(post_block.index, pg.receptor)] * offset + post_slot.global_start + post_first, table_offset,
-                size, rows_offset))
-            table_offset += size
+                pg, group_slot[pg.pre][1].global_start + pg.pre_first,
+                planes[(post_block.index, pg.receptor)] * offset + post_slot.global_start + pg.post_first, table,
+                table_offset, rows_offset))
+            table_offset += len(table)
             rows_offset += pg.n_pre if pg.drawn_rows else 0
         shapes = {}
         for spec in procedural:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .procedural import uniform_spread
+from .procedural import scalar_type, uniform_spread
 
 
 @dataclass(frozen=True)
@@ -347,16 +347,20 @@ class SourceTable:
 @dataclass(eq=False)
 class ProceduralSpec:
     """A ProceduralGroup placed: its presynaptic cells are ``pre_start`` ... ``pre_start + group.n_pre - 1``,
-    the target of candidate ``j`` is ``target_base + j`` (receptor plane included), and its gap table is
-    ``table_size`` entries of PROCEDURAL_TABLES from ``table_offset`` (none for a fixed total number)."""
+    the target of candidate ``j`` is ``target_base + j`` (receptor plane included), and its gap ``table`` (empty
+    where the rows are drawn with replacement) sits in PROCEDURAL_TABLES from ``table_offset``."""
 
     group: object
     pre_start: int
     target_base: int
+    table: np.ndarray
     table_offset: int
-    table_size: int
-    #: a fixed-total-number group's row lengths: its cells' entries of PROCEDURAL_ROWS from here
+    #: the row lengths of a group whose rows are drawn with replacement: its cells' entries of PROCEDURAL_ROWS
     rows_offset: int = 0
+
+    @property
+    def table_size(self) -> int:
+        return len(self.table)
 
 
 @dataclass(eq=False)
@@ -395,7 +399,7 @@ class ProceduralBlock:
     def scalar_rows(self, precision: str) -> np.ndarray:
         """The groups' values in the device's precision; an infinite bound becomes the largest finite number
         (every value drawn is finite, so it compares alike)."""
-        dtype = np.float64 if precision == "double" else np.float32
+        dtype = scalar_type(precision)
         rows = []
         for spec in self.specs:
             pg = spec.group

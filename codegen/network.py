@@ -51,18 +51,17 @@ class SynapseGroup:
 
 @dataclass(eq=False)
 class ProceduralGroup:
-    """Fixed-probability or fixed-total-number connections from ``pre`` to ``post`` onto ``receptor`` that are not
-    stored: the kernels
-    draw a presynaptic cell's targets again at each of its spikes (:mod:`.procedural`), every connection with the
-    same delay and ``weight``, or weights and delays drawn from ``random_weight`` and ``random_delay``.
-    ``stream`` keys the draws of this group."""
+    """Connections from ``pre`` to ``post`` onto ``receptor`` that are not stored: the kernels draw a presynaptic
+    cell's targets again at each of its spikes (:mod:`.procedural`), every connection with the same delay and
+    ``weight``, or weights and delays drawn from ``random_weight`` and ``random_delay``.  ``stream`` keys the draws
+    of this group."""
 
     name: str
     pre: NeuronGroup
     post: NeuronGroup
     receptor: str
-    #: fixed probability ``p``, or (with ``n_total`` or ``n_per_pre``) connections drawn with replacement
-    p: float
+    #: fixed probability ``p`` (None: ``n_total`` or ``n_per_pre`` connections drawn with replacement)
+    p: float | None
     allow_self: bool
     weight: float
     #: the least and the most steps of its delays (equal: one delay)
@@ -72,12 +71,21 @@ class ProceduralGroup:
     random_weight: tuple | None = None
     #: random delays (ms) the same way, or None: ``delay_range[0]`` steps
     random_delay: tuple | None = None
+    #: the number of connections, split among the presynaptic cells at random
     n_total: int | None = None
     #: each presynaptic cell's number of connections (fixed number per cell), instead of ``n_total`` split
     n_per_pre: int | None = None
     #: the cells of ``pre`` and ``post`` it joins: (first, count) of a contiguous range, None for all
     pre_range: tuple | None = None
     post_range: tuple | None = None
+
+    @property
+    def pre_first(self) -> int:
+        return self.pre_range[0] if self.pre_range else 0
+
+    @property
+    def post_first(self) -> int:
+        return self.post_range[0] if self.post_range else 0
 
     @property
     def n_pre(self) -> int:
@@ -93,7 +101,7 @@ class ProceduralGroup:
         self-connections allowed, or pre and post are different populations)."""
         if self.allow_self or self.pre is not self.post:
             return None
-        return (self.pre_range[0] if self.pre_range else 0) - (self.post_range[0] if self.post_range else 0)
+        return self.pre_first - self.post_first
 
     @property
     def drawn_rows(self) -> bool:

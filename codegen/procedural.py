@@ -50,6 +50,16 @@ ATTEMPT_BITS = 6
 MAX_TABLE = 1 << 12
 
 
+def scalar_type(precision: str):
+    """numpy's type for the device's ``scalar`` in ``precision`` ('single' or 'double')."""
+    return np.float64 if precision == "double" else np.float32
+
+
+def _key(seed: int) -> tuple:
+    """The Philox key (k0, k1) of the network's 64-bit ``seed``."""
+    return seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+
+
 def gap_table(p: float) -> np.ndarray:
     """The thresholds ``T[k] = round(2^32 (1 - p)^(k + 1))`` (uint32) down to the last that is at least 1, at most
     MAX_TABLE of them; empty for p = 1 (every candidate is a target)."""
@@ -77,7 +87,7 @@ def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int,
     cell itself where pre and post are views of one population)."""
     table = gap_table(p)
     size = len(table)
-    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    k0, k1 = _key(seed)
     rows = np.arange(n_pre, dtype=np.int64)
     position = np.full(n_pre, -1, np.int64)     # each row's last candidate
     pending = np.zeros(n_pre, np.int64)         # gap drawn so far, where it continues into the next word
@@ -110,7 +120,7 @@ def fixed_probability(n_pre: int, n_post: int, p: float, seed: int, stream: int,
 
 def row_lengths(n_pre: int, n_total: int, seed: int, stream: int) -> np.ndarray:
     """How many of ``n_total`` connections (each from a presynaptic cell drawn uniformly) each cell has."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed & 0xFFFFFFFF, seed >> 32, stream])))
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([*_key(seed), stream])))
     return rng.multinomial(n_total, np.full(n_pre, 1.0 / n_pre)).astype(np.int64)
 
 
@@ -133,7 +143,7 @@ def with_replacement(lengths: np.ndarray, n_post: int, seed: int, stream: int):
     n_pre = len(lengths)
     pre = np.repeat(np.arange(n_pre, dtype=np.int64), lengths)
     k = row_ranks(pre)
-    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    k0, k1 = _key(seed)
     post = np.empty(len(pre), np.int64)
     chunk = 1 << 22
     for a in range(0, len(pre), chunk):          # bounded memory: the four words of every block in turn
@@ -154,7 +164,7 @@ def row_ranks(pre: np.ndarray) -> np.ndarray:
 
 def uniform_spread(params: dict, precision: str) -> float:
     """``high - low`` of a uniform weight, as the device's precision computes it (a literal of the kernels)."""
-    dtype = np.float64 if precision == "double" else np.float32
+    dtype = scalar_type(precision)
     return float(dtype(dtype(params["high"]) - dtype(params["low"])))
 
 
@@ -163,10 +173,10 @@ def values(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, pre
     """The values the kernels draw (weights, or with DELAY_WORD delays in ms) for connections ``pre`` (sorted by
     presynaptic cell, each row in the order drawn) of a projection, from ``kind`` ('uniform': low, high;
     'normal_clipped': mu, sigma, low, high), in the device's ``precision``."""
-    dtype = np.float64 if precision == "double" else np.float32
+    dtype = scalar_type(precision)
     pre = np.asarray(pre, np.int64)
     place = row_ranks(pre) << ATTEMPT_BITS
-    k0, k1 = seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF
+    k0, k1 = _key(seed)
     if kind == "uniform":
         r = philox_block(VALUE_COUNTER, pre, stream, place, k0, k1)[word]
         x = (r.astype(np.float64) * 2.0 ** -32) if dtype == np.float64 else \
@@ -188,6 +198,6 @@ def values(pre: np.ndarray, kind: str, params: dict, seed: int, stream: int, pre
 def delay_steps(delays, dt: float, precision: str) -> np.ndarray:
     """Drawn delays (ms) in steps as the kernels round them: ``floor(d * (1 / dt) + 0.5)`` in the device's
     precision (so on the host too), each operation rounded on its own."""
-    dtype = np.float64 if precision == "double" else np.float32
+    dtype = scalar_type(precision)
     scaled = (np.asarray(delays).astype(dtype) * dtype(1.0 / dt)).astype(dtype)
     return np.floor((scaled + dtype(0.5)).astype(dtype)).astype(np.int64)

@@ -17,7 +17,7 @@ from .generator import INJECTED, Generator, Program, history_size
 from .layout import PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
-from .procedural import gap_table, procedural_rows
+from .procedural import procedural_rows
 from .sorting import compact, stable_order
 
 #: Up to this many synapse values are read or written one copy each; more, as the span they lie in.
@@ -368,7 +368,7 @@ class Simulation:
             self._pack_synapses(sb)
         if lay.synapse_blocks:
             self._pack_pre_rows()
-        tables = [gap_table(spec.group.p) for spec in lay.procedural if spec.table_size]
+        tables = [spec.table for spec in lay.procedural if spec.table_size]
         if tables:
             self._host[PROCEDURAL_TABLES] = np.concatenate(tables)
         rows = [procedural_rows(spec.group, self.net.seed) for spec in lay.procedural if spec.group.drawn_rows]

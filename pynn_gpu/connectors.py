@@ -409,6 +409,17 @@ def _procedural_flag(connector: str, procedural, rng) -> bool:
     return bool(procedural)
 
 
+def _check_procedural_with_replacement(connector: str, n, with_replacement, allow_self_connections):
+    """Procedural connections drawn with replacement (FixedTotalNumber, FixedNumberPost) take a whole number n,
+    with_replacement=True and allow_self_connections=True."""
+    if with_replacement is not True or allow_self_connections is not True or isinstance(n, bool) \
+            or not isinstance(n, (int, np.integer)) or n < 0:
+        raise errors.InvalidParameterValueError(
+            f"{connector}: procedural connections take a whole number n >= 0, drawn with replacement and "
+            f"self-connections allowed (with_replacement=True, allow_self_connections=True; got n={n!r}, "
+            f"with_replacement={with_replacement!r}, allow_self_connections={allow_self_connections!r})")
+
+
 class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnector):
     __doc__ = _pynn.FixedProbabilityConnector.__doc__ + """
     pyNN.gpu: `procedural` -- if True, the connections are not stored: the kernels draw each presynaptic cell's
@@ -440,6 +451,10 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
                     f"{p_connect!r})")
         super().__init__(p_connect, allow_self_connections, location_selector=location_selector, rng=rng, safe=safe,
                          callback=callback)
+
+    def _procedural_rule(self) -> dict:
+        """How a procedural projection draws its connections (see Projection._procedural_spec)."""
+        return {"p": float(self.p_connect)}
 
     def connect(self, projection):
         try:
@@ -673,13 +688,14 @@ class FixedNumberPostConnector(_FixedNumberMixin, _pynn.FixedNumberPostConnector
     def __init__(self, n, allow_self_connections=True, with_replacement=False, location_selector=None, rng=None,
                  safe=True, callback=None, procedural=False):
         self.procedural = _procedural_flag("FixedNumberPostConnector", procedural, rng)
-        if procedural and (with_replacement is not True or allow_self_connections is not True
-                           or isinstance(n, bool) or not isinstance(n, (int, np.integer))):
-            raise errors.InvalidParameterValueError(
-                "FixedNumberPostConnector: procedural connections take a whole number n, drawn with replacement and "
-                "self-connections allowed (with_replacement=True, allow_self_connections=True)")
+        if procedural:
+            _check_procedural_with_replacement("FixedNumberPostConnector", n, with_replacement,
+                                               allow_self_connections)
         super().__init__(n, allow_self_connections=allow_self_connections, with_replacement=with_replacement,
                          location_selector=location_selector, rng=rng, safe=safe, callback=callback)
+
+    def _procedural_rule(self) -> dict:
+        return {"n_per_pre": int(self.n)}
 
     def connect(self, projection):
         try:
@@ -792,15 +808,13 @@ class FixedTotalNumberConnector(_VectorisedConnect, _pynn.FixedTotalNumberConnec
                  safe=True, callback=None, procedural=False):
         self.procedural = _procedural_flag("FixedTotalNumberConnector", procedural, rng)
         if procedural:
-            if with_replacement is not True or allow_self_connections is not True:
-                raise errors.InvalidParameterValueError(
-                    "FixedTotalNumberConnector: procedural connections are drawn with replacement and self-connections "
-                    "allowed (with_replacement=True, allow_self_connections=True)")
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise errors.InvalidParameterValueError(
-                    f"FixedTotalNumberConnector: n must be a whole number >= 0 for procedural connections (got {n!r})")
+            _check_procedural_with_replacement("FixedTotalNumberConnector", n, with_replacement,
+                                               allow_self_connections)
         super().__init__(n, allow_self_connections, with_replacement, location_selector=location_selector, rng=rng,
                          safe=safe, callback=callback)
+
+    def _procedural_rule(self) -> dict:
+        return {"n_total": int(self.n)}
 
     def connect(self, projection):
         try:

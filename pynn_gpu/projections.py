@@ -31,7 +31,6 @@ from .codegen.sorting import compact, index_dtype, stable_order
 from .codegen.network import ProceduralGroup, SynapseGroup
 from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
-from .connectors import FixedNumberPostConnector
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .rng import NativeRNG
 from .standardmodels.synapses import StaticSynapse
@@ -276,17 +275,16 @@ class Projection(common.Projection):
                 LazyArray(value, shape=(1,)).evaluate()
         values = self._check_values(values)       # the extremes of random values: the sign rule, the delay range
         state = simulator.state
-        n = getattr(connector, "n", None) if not hasattr(connector, "p_connect") else None
-        per_pre = n is not None and isinstance(connector, FixedNumberPostConnector)
-        spec = dict(cells=ranges, p=float(connector.p_connect) if n is None else None,
-                    n_total=int(n) if n is not None and not per_pre else None,
-                    n_per_pre=int(n) if per_pre else None, allow_self=bool(connector.allow_self_connections),
-                    weight=float(values["weight"][0]), delay=float(values["delay"][0]),
+        if "delay" in random:       # the least and the most steps, rounded as the kernels round drawn delays
+            delay_range = procedural.delay_steps(np.array([values["delay"].min(), values["delay"].max()]), state.dt,
+                                                 state.precision)
+        else:
+            delay_range = steps_round(values["delay"][[0, 0]], state.dt)
+        spec = dict(cells=ranges, **{"p": None, "n_total": None, "n_per_pre": None, **connector._procedural_rule()},
+                    allow_self=bool(connector.allow_self_connections), weight=float(values["weight"][0]),
+                    delay=float(values["delay"][0]), delay_range=tuple(int(x) for x in delay_range),
                     random_weight=random.get("weight"), random_delay=random.get("delay"),
                     stream=state.procedural_streams)
-        if "delay" in random:       # in steps as the kernels round them
-            spec["delay_range"] = tuple(int(x) for x in procedural.delay_steps(
-                np.array([values["delay"].min(), values["delay"].max()]), state.dt, state.precision))
         state.procedural_streams += 1
         connector._done()
         return spec
@@ -322,9 +320,7 @@ class Projection(common.Projection):
     def _draw_procedural(self):
         """The connections the kernels draw, drawn on the host (kept until the projection goes)."""
         spec = self._procedural
-        expected = (spec["n_total"] if spec["n_total"] is not None else
-                    spec["n_per_pre"] * self.pre.size if spec["n_per_pre"] is not None else
-                    spec["p"] * self.pre.size * self.post.size)
+        expected = self._procedural_count()
         need = int(expected * 8 * 6)        # indices, weights, delays and the draws' temporaries
         free = short_of_host_memory(need)
         if free is not None:
@@ -332,7 +328,7 @@ class Projection(common.Projection):
                 f"projection '{self.label}': drawing its procedural connections on the host (about {int(expected):,}, "
                 f"for get(), size(), iteration or save()) needs about {_fmt_bytes(need)}, but {_fmt_bytes(free)} "
                 "is available; the simulation itself does not need them")
-        if not self._may_connect():
+        if not expected:
             pre = post = np.zeros(0, np.int64)
         else:
             group = self._procedural_groups()[0]
@@ -496,30 +492,27 @@ class Projection(common.Projection):
 
     def _min_delay_value(self):
         if self._procedural is not None:
-            return float(steps_to_ms(self._procedural_delay_steps()[0], simulator.state.dt))
+            return float(steps_to_ms(self._procedural["delay_range"][0], simulator.state.dt))
         return float(self._attributes["delay"].min())      # as simulated: a whole number of steps, >= dt
 
     def _max_delay_value(self):
         if self._procedural is not None:
-            return float(steps_to_ms(self._procedural_delay_steps()[1], simulator.state.dt))
+            return float(steps_to_ms(self._procedural["delay_range"][1], simulator.state.dt))
         return float(self._attributes["delay"].max())
 
-    def _procedural_delay_steps(self) -> tuple:
-        """The least and the most steps a procedural projection's delays can take."""
+    def _procedural_count(self) -> float:
+        """A procedural projection's number of connections: exact with a fixed number, expected with a fixed
+        probability (counting them would draw them all on the host)."""
         spec = self._procedural
-        if spec["random_delay"] is not None:
-            return spec["delay_range"]
-        steps = int(steps_round(spec["delay"], simulator.state.dt))
-        return steps, steps
+        if spec["n_total"] is not None:
+            return spec["n_total"]
+        if spec["n_per_pre"] is not None:
+            return spec["n_per_pre"] * self.pre.size
+        return spec["p"] * self.pre.size * self.post.size
 
     def _may_connect(self) -> bool:
-        """Whether the projection has connections; for a procedural one, whether it may have any (counting them
-        would draw them all on the host)."""
-        spec = self._procedural
-        if spec is None:
-            return len(self) > 0
-        n = spec["n_total"] if spec["n_total"] is not None else spec["n_per_pre"]
-        return n > 0 if n is not None else spec["p"] > 0
+        """Whether the projection has connections; for a procedural one, whether it may have any."""
+        return len(self) > 0 if self._procedural is None else self._procedural_count() > 0
 
     def _source_order(self):
         """Position ``i`` of NEST's connection order -> index into the arrays.
@@ -756,10 +749,9 @@ class Projection(common.Projection):
         receptor = getattr(post.celltype, "model_receptor", str)(self.receptor_type)
         return [ProceduralGroup(
             name=self.label, pre=pre._group, post=post._group, receptor=receptor, pre_range=pre_range,
-            post_range=post_range,
-            p=spec["p"] if spec["p"] is not None else 1.0, n_total=spec["n_total"], n_per_pre=spec["n_per_pre"],
+            post_range=post_range, p=spec["p"], n_total=spec["n_total"], n_per_pre=spec["n_per_pre"],
             allow_self=spec["allow_self"], weight=spec["weight"], random_weight=spec["random_weight"],
-            random_delay=spec["random_delay"], delay_range=self._procedural_delay_steps(), stream=spec["stream"])]
+            random_delay=spec["random_delay"], delay_range=spec["delay_range"], stream=spec["stream"])]
 
     def _synapse_groups(self):
         """One synapse group per (presynaptic population, postsynaptic population) pair."""

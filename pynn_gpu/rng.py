@@ -4,8 +4,8 @@
 seeded from ``seed`` on the host (connectivity and parameter values are built on the host), so a
 script written for another backend's ``NativeRNG`` runs unchanged and reproducibly; the device's
 Philox generator serves what happens during the run (Poisson input, stochastic synapses, noise), and the random
-weights of procedural connections (``FixedProbabilityConnector(..., procedural=True)``), which a distribution
-with ``rng=NativeRNG()`` asks for.
+weights and delays of procedural connections (a connector with ``procedural=True``), which a distribution with
+``rng=NativeRNG()`` asks for.
 """
 from pyNN.random import NumpyRNG
 
