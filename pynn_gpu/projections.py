@@ -811,4 +811,8 @@ class Projection(common.Projection):
         for sg, sel, local, at in self._group_parts(index):
             for name in self._attributes:
                 if sim.changes_on_device(sg, name):
-                    self._writable(name)[at] = sim.read_synapse_var(sg, name, index=local)
+                    given = self._attributes[name][at]
+                    read = sim.read_synapse_var(sg, name, index=local)
+                    # a value the device left alone keeps the form it was given in: in single precision the
+                    # device holds 0.3 as 0.30000001192092896
+                    self._writable(name)[at] = np.where(read == given.astype(sim.dtype), given, read)

@@ -161,7 +161,7 @@ class State(common.control.BaseState):
         """The smallest synaptic delay: as set, or with 'auto' the smallest delay in the network (else dt)."""
         if self._min_delay == "auto":
             delays = [p._min_delay_value() for p in self.projections if p._may_connect()]
-            return min(delays) if delays else self.dt
+            return round(min(delays), 9) if delays else self.dt   # 3 steps of 0.1: 0.3, as NEST says, not 0.3000...04
         return self._min_delay
 
     @min_delay.setter

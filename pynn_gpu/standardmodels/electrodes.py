@@ -172,9 +172,9 @@ class GPUCurrentSource(StandardCurrentSource):
         segment = simulator.state.segment_counter
         current = [(e["key"][1], e) for e in self._epochs if e["key"][0] == segment]
         earlier = [e for e in self._epochs if e["key"][0] < segment]
-        if not current or current[0][0] > 0:
-            current.insert(0, (0, earlier[-1] if earlier else current[0][1]))
-        return current
+        if earlier and (not current or current[0][0] > 0):     # from the segment's start: the last parameters
+            current.insert(0, (0, earlier[-1]))
+        return current         # (a source made during this segment injects nothing before it was made)
 
     def record(self):
         object.__setattr__(self, "_recording", True)

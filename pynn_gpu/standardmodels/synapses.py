@@ -94,8 +94,10 @@ class GPUSynapseMixin:
         return super().get_native_names(*names)
 
     def _get_minimum_delay(self):
+        """The default delay: the minimum delay, with 'auto' the network's smallest so far (dt before any), as
+        NEST's kernel min_delay for pyNN.nest."""
         from ..simulator import state
-        return state.min_delay if state._min_delay != "auto" else state.dt
+        return state.min_delay
 
 
 

@@ -30,6 +30,22 @@ def test_delay_rounding_and_min_delay_auto(sim):
     assert up.get("delay", format="list", with_address=False) == [pytest.approx(0.6)]
 
 
+def test_default_delay_with_min_delay_auto_is_the_network_minimum(sim):
+    """As pyNN.nest (NEST's kernel min_delay): a synapse without a delay gets the smallest delay of the network so
+    far, dt before any projection; get_min_delay() reports it as a decimal (0.3, not 3 * 0.1)."""
+    sim.setup(timestep=0.1, min_delay="auto")
+    cells = sim.Population(2, sim.IF_curr_exp())
+    first = sim.Projection(cells, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1))
+    assert first.get("delay", format="list", with_address=False) == [0.1, 0.1]
+    sim.setup(timestep=0.1, min_delay="auto")
+    cells = sim.Population(2, sim.IF_curr_exp())
+    sim.Projection(cells, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.3))
+    assert sim.get_min_delay() == 0.3
+    later = sim.Projection(cells, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1))
+    assert later.get("delay", format="list", with_address=False) == [pytest.approx(0.3, abs=1e-12)] * 2
+    assert sim.get_min_delay() == 0.3
+
+
 @pytest.mark.parametrize("min_delay", ["auto", 1.0, 0.1])
 def test_spike_source_array_arrives_at_its_time_plus_the_delay(sim, min_delay):
     """With any min_delay, 'auto' included, a SpikeSourceArray spike at 5 ms on a 1 ms synapse reaches the cell at

@@ -151,6 +151,26 @@ def test_changes_between_runs(sim):
         assert np.abs(v[:, col] - propagate(current)).max() < 1e-8
 
 
+def test_a_source_made_after_a_run_records_nothing_before_it(sim):
+    """Its recorded current is 0 until it was made (it acted on nothing then), and the membrane follows that
+    recorded current."""
+    sim.setup(timestep=DT, min_delay=DT, precision="double")
+    cells = sim.Population(1, sim.IF_curr_exp(tau_m=TAU_M, cm=CM, v_rest=V_REST, i_offset=0.0))
+    cells.record("v")
+    sim.run(5.0)
+    dc = sim.DCSource(amplitude=0.5, start=1.0, stop=8.0)
+    cells.inject(dc)
+    dc.record()
+    sim.run(5.0)
+    i_dc = dc.get_data().magnitude[:, 0]
+    assert len(i_dc) == 101
+    np.testing.assert_array_equal(i_dc[:50], 0.0)
+    np.testing.assert_array_equal(i_dc[50:80], 0.5)
+    np.testing.assert_array_equal(i_dc[80:], 0.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    assert np.abs(v - propagate(i_dc)).max() < 1e-10
+
+
 def test_changes_take_effect_without_rebuild_and_reset(sim):
     sim.setup(timestep=DT, min_delay=DT)
     p = cells(sim, 1, "p")

@@ -266,3 +266,24 @@ def test_vogels_rule_on_inhibitory_current_based_synapses(sim):
     np.testing.assert_array_equal(s_exc, s_inh)
     assert np.ptp(w_exc) > 0.01                          # it learned
     np.testing.assert_allclose(w_inh, -w_exc, rtol=1e-12)
+
+
+def test_weights_the_run_left_alone_keep_their_given_value(sim):
+    """In single precision the device holds 0.3 as 0.30000001192092896: a weight no spike changed reads back as
+    given (0.3, as pyNN.nest), a learned one as the device has it."""
+    sim.setup(timestep=0.1, min_delay=0.1, precision="single")
+    pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[[5.0], [50.0]]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.5]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.01,
+                                                                 A_minus=0.012),
+                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), weight=0.3,
+                             delay=1.0)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    post.record("spikes")
+    sim.run(10.0)
+    assert len(post.get_data().segments[0].spiketrains[0]) == 1
+    learned, untouched = prj.get("weight", format="list", with_address=False)
+    assert untouched == 0.3
+    assert learned == float(np.float32(learned)) and learned < 0.3        # depressed (pre 3 ms after post)
