@@ -435,9 +435,9 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
                  callback=None, procedural=False):
         # (PyNN's own checks are bare asserts)
         if isinstance(p_connect, bool) or not isinstance(p_connect, (int, float, np.integer, np.floating)) \
-                or not p_connect >= 0:
+                or not 0 <= p_connect <= 1:
             raise errors.InvalidParameterValueError(
-                f"FixedProbabilityConnector: p_connect must be a probability, a number >= 0 (got {p_connect!r})")
+                f"FixedProbabilityConnector: p_connect must be a probability, from 0 to 1 (got {p_connect!r})")
         _check_self_connections("FixedProbabilityConnector", allow_self_connections)
         self.procedural = _procedural_flag("FixedProbabilityConnector", procedural, rng)
         if procedural:
@@ -445,10 +445,6 @@ class FixedProbabilityConnector(_VectorisedConnect, _pynn.FixedProbabilityConnec
                 raise errors.InvalidParameterValueError(
                     "FixedProbabilityConnector: procedural connections allow_self_connections True or False, "
                     "not 'NoMutual'")
-            if not p_connect <= 1:
-                raise errors.InvalidParameterValueError(
-                    f"FixedProbabilityConnector: p_connect must be at most 1 for procedural connections (got "
-                    f"{p_connect!r})")
         super().__init__(p_connect, allow_self_connections, location_selector=location_selector, rng=rng, safe=safe,
                          callback=callback)
 

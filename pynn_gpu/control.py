@@ -1,4 +1,6 @@
 """setup(), end() and the run/reset/state functions of pyNN.gpu."""
+import difflib
+
 import numpy as np
 from pyNN import common, errors
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
@@ -22,6 +24,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     _check_times(timestep=timestep, min_delay=min_delay, max_delay=max_delay)
+    _check_keywords(extra_params)
     common.setup(timestep, min_delay, **extra_params)
     simulator.state.clear()
     simulator.state.configure(timestep, min_delay, max_delay, backend=extra_params.get("backend"),
@@ -30,6 +33,30 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                               spike_precision=extra_params.get("spike_precision", "off_grid"),
                               ode_integrator=extra_params.get("ode_integrator", "auto"))
     return rank()
+
+
+#: setup()'s own keywords besides PyNN's, and those other backends take (accepted, no effect here)
+OWN_KEYWORDS = ("max_delay", "backend", "device", "precision", "rng_seed", "ode_integrator", "spike_precision")
+OTHER_KEYWORDS = ("threads", "verbosity", "recording_precision", "rng_type", "rng_seeds", "rng_seeds_seed",
+                  "grng_seed", "t_flush", "use_cvode", "rtol", "atol", "returned_variables", "default_maxdelay",
+                  "rank", "num_processes")
+SPIKE_PRECISIONS = ("off_grid", "on_grid")
+
+
+def _check_keywords(extra_params):
+    """A misspelt keyword of this backend would otherwise be ignored like another backend's: refuse one that is
+    close to one of ours (and not another backend's); check spike_precision's value as pyNN.nest does."""
+    for key in extra_params:
+        if key in OWN_KEYWORDS or key in OTHER_KEYWORDS:
+            continue
+        close = difflib.get_close_matches(key, OWN_KEYWORDS, n=1, cutoff=0.75)
+        if close:
+            raise errors.InvalidParameterValueError(
+                f"setup({key}=...): unknown keyword; did you mean {close[0]!r}? (keywords: {', '.join(OWN_KEYWORDS)})")
+    precision = extra_params.get("spike_precision", "off_grid")
+    if precision not in SPIKE_PRECISIONS:
+        raise errors.InvalidParameterValueError(
+            f"setup(spike_precision={precision!r}): allowed values are {SPIKE_PRECISIONS}")
 
 
 def _check_times(**times):

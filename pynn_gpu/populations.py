@@ -161,6 +161,8 @@ class _ParameterAccess:
     def set(self, **parameters):
         _refuse_stale(self._owner()[0], "set()", errors.InvalidParameterValueError)
         refuse_non_values(f"population '{self._owner()[0].label}'", parameters)
+        _check_lengths(f"set() of population '{self._owner()[0].label}'", parameters, self.size,
+                       self.celltype.get_schema())
         super().set(**parameters)
 
     def initialize(self, **initial_values):

@@ -33,6 +33,7 @@ from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .rng import NativeRNG
+from .standardmodels.cells import refuse_unknown_names
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -188,6 +189,12 @@ class Projection(common.Projection):
                 raise errors.ConnectionError(f"{side}synaptic_neurons must be a Population, PopulationView or "
                                              f"Assembly, not a {type(cells)}" + (f" (projection {label!r})" if label
                                                                                  else ""))
+        for what, value in (("connector", connector), ("synapse_type", synapse_type)):
+            if isinstance(value, type):      # a class where PyNN wants an instance: say so, not an AttributeError
+                where = repr(label) if label else \
+                    f"from '{presynaptic_population.label}' to '{postsynaptic_population.label}'"
+                raise TypeError(f"`{what}` should be an instance, not the class {value.__name__} (projection "
+                                f"{where}): write {value.__name__}(...)")
         if synapse_type is not None and getattr(synapse_type, "codegen_model", None) is None:
             raise NotImplementedError(
                 f"pyNN.gpu does not support synapse type {type(synapse_type).__name__} (projection {label!r}); "
@@ -609,6 +616,8 @@ class Projection(common.Projection):
         ``get(..., format="list")`` and iteration (so what get() returned can be written back, several
         connections between one pair of cells included)."""
         self._refuse_procedural("set()")
+        refuse_unknown_names(f"{type(self.synapse_type).__name__} (projection '{self.label}')", attributes,
+                             self.synapse_type.get_schema())
         self._finalise()
         per_connection = {name: value for name, value in attributes.items()
                           if isinstance(value, (list, np.ndarray)) and np.ndim(value) == 1

@@ -92,7 +92,17 @@ class Recorder(recording.Recorder):
             # PyNN's count() leaves an empty entry for a variable not recorded (get_spike_counts() without spikes
             # recorded): its get_data() then failed with a bare ValueError, in pyNN.nest too
             del self.recorded[variable]
+        self._refuse_unknown(variables)
         return super().get(variables, gather, filter_ids, clear, annotations, locations)
+
+    def _refuse_unknown(self, variables):
+        """A name the cell type cannot record is a mistake (PyNN returns no signal for it); one it can record but
+        that was not recorded gives no signal, as in PyNN."""
+        names = [variables] if isinstance(variables, str) else list(variables or [])
+        recordable = list(self.population.celltype.recordable)
+        for name in names:
+            if name != "all" and name not in recordable:
+                raise errors.RecordingError(name, self.population.celltype)
 
     def _check_sampling_interval(self, sampling_interval):
         super()._check_sampling_interval(sampling_interval)

@@ -35,6 +35,15 @@ def refuse_non_values(where: str, values: dict):
                                              f"RandomDistribution or a function of position, not {value!r}")
 
 
+def refuse_unknown_names(where: str, names, valid):
+    """NonExistentParameterError naming the model and its owner (PyNN's parameter spaces know neither and say
+    'valid parameters for unknown')."""
+    valid = sorted(valid)
+    for name in names:
+        if name not in valid:
+            raise NonExistentParameterError(name, where, valid)
+
+
 def _identity(*names):
     return build_translations(*[(n, n) for n in names])
 

@@ -20,7 +20,7 @@ from pyNN.standardmodels import StandardCurrentSource, build_translations, elect
 from ..codegen.library import current_sources as library
 from ..codegen.network import CurrentSourceGroup
 from .. import simulator
-from .cells import refuse_non_values
+from .cells import refuse_non_values, refuse_unknown_names
 from .validation import (FINITE, FINITE_NON_NEGATIVE, NON_NEGATIVE, check_on_grid, check_start_before_stop,
                          check_values)
 
@@ -35,6 +35,7 @@ class GPUCurrentSource(StandardCurrentSource):
 
     def __init__(self, **parameters):
         refuse_non_values(type(self).__name__, parameters)
+        refuse_unknown_names(type(self).__name__, parameters, self.get_schema())
         object.__setattr__(self, "_native", {})
         object.__setattr__(self, "_targets", [])     # cell ids
         object.__setattr__(self, "_recording", False)
@@ -49,6 +50,10 @@ class GPUCurrentSource(StandardCurrentSource):
         simulator.state.current_sources.append(self)
 
     # ---- parameters -----------------------------------------------------------------------------
+
+    def set_parameters(self, copy=True, **parameters):
+        refuse_unknown_names(type(self).__name__, parameters, self.get_schema())
+        super().set_parameters(copy=copy, **parameters)
 
     def get_native_parameters(self):
         return ParameterSpace(dict(self._native), shape=(1,))

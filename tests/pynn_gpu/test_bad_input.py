@@ -735,3 +735,57 @@ def test_integer_state_variable_takes_whole_numbers(gpu):
     cells.record("k")
     gpu.run(1.0)
     np.testing.assert_array_equal(cells.get_data().segments[0].filter(name="k")[0].magnitude[-1], [12, 13])
+
+
+# ---- names, types and lengths PyNN's own code lets through or reports vaguely -------------------------------
+
+def test_misspelt_setup_keyword_and_bad_spike_precision(sim):
+    check_raises(InvalidParameterValueError, lambda: sim.setup(rng_sed=5), "rng_sed", "did you mean 'rng_seed'")
+    check_raises(InvalidParameterValueError, lambda: sim.setup(precison="double"), "'precision'")
+    check_raises(InvalidParameterValueError, lambda: sim.setup(spike_precision="exact"), "spike_precision",
+                 "'off_grid'", "'on_grid'")
+    sim.setup(timestep=0.1, threads=4, verbosity="error", rng_seeds=[1], t_flush=1.0)   # other backends': accepted
+
+
+def test_unknown_names_say_which_model_and_projection(gpu):
+    cells = gpu.Population(3, gpu.IF_curr_exp(), label="exc")
+    prj = gpu.Projection(cells, cells, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1), label="rec")
+    check_raises(NonExistentParameterError, lambda: prj.set(wieght=0.5), "wieght", "StaticSynapse", "'rec'",
+                 "delay, weight")
+    check_raises(NonExistentParameterError, lambda: gpu.DCSource(amplitud=1.0), "amplitud", "DCSource",
+                 "amplitude")
+    dc = gpu.DCSource(amplitude=1.0)
+    check_raises(NonExistentParameterError, lambda: dc.set_parameters(amplitud=2.0), "amplitud", "DCSource")
+    assert dc.amplitude == 1.0
+
+
+def test_a_class_where_an_instance_belongs(gpu):
+    cells = gpu.Population(3, gpu.IF_curr_exp(), label="exc")
+    check_raises(TypeError, lambda: gpu.Projection(cells, cells, gpu.AllToAllConnector(), gpu.StaticSynapse),
+                 "synapse_type", "StaticSynapse(...)", "from 'exc' to 'exc'")
+    check_raises(TypeError, lambda: gpu.Projection(cells, cells, gpu.AllToAllConnector, gpu.StaticSynapse()),
+                 "connector", "AllToAllConnector(...)")
+
+
+def test_set_with_a_list_of_the_wrong_length_names_it(gpu):
+    cells = gpu.Population(3, gpu.IF_curr_exp(), label="exc")
+    check_raises(errors.InvalidDimensionsError, lambda: cells.set(tau_m=[10.0, 20.0]), "'tau_m'", "'exc'",
+                 "2 values for 3 cells")
+    check_raises(errors.InvalidDimensionsError, lambda: cells[0:2].set(tau_m=[10.0, 20.0, 30.0]), "'tau_m'",
+                 "3 values for 2 cells")
+    assert cells.get("tau_m") == 20.0
+
+
+@pytest.mark.parametrize("p", [1.5, -0.1, NAN])
+def test_a_connection_probability_is_from_0_to_1(gpu, p):
+    check_raises(InvalidParameterValueError, lambda: gpu.FixedProbabilityConnector(p), "p_connect", "from 0 to 1")
+
+
+def test_get_data_of_a_variable_the_cell_cannot_record(gpu):
+    cells = gpu.Population(2, gpu.IF_curr_exp(), label="exc")
+    cells.record(["spikes", "v"])
+    gpu.run(1.0)
+    check_raises(RecordingError, lambda: cells.get_data("vv"), "vv", "IF_curr_exp")
+    check_raises(RecordingError, lambda: cells.get_data(["v", "gsyn_exc"]), "gsyn_exc")
+    assert len(cells.get_data("isyn_exc").segments[0].analogsignals) == 0      # recordable, not recorded: none
+    assert len(cells.get_data("v").segments[0].analogsignals) == 1

@@ -270,7 +270,7 @@ def test_procedural_errors(sim):
                           (dict(procedural="yes"), "procedural must be True or False")):
         with pytest.raises(errors.InvalidParameterValueError, match=words):
             fp(0.5, **{"procedural": True, **kwargs})
-    with pytest.raises(errors.InvalidParameterValueError, match="at most 1"):
+    with pytest.raises(errors.InvalidParameterValueError, match="from 0 to 1"):
         fp(1.5, procedural=True)
     for kwargs, words in ((dict(with_replacement=False), "with replacement"),
                           (dict(allow_self_connections=False), "with replacement"),
