@@ -81,7 +81,31 @@ def end(compatible_output=True):
     simulator.state.write_on_end = []
 
 
-run, run_until = common.build_run(simulator)
+_pynn_run, _pynn_run_until = common.build_run(simulator)
+
+
+def _check_time(call: str, name: str, value, least: float):
+    """run()'s and run_until()'s time is a number of ms, not before ``least`` (PyNN's code fails on a string with
+    a bare TypeError and says a negative duration is 'in the past')."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise errors.InvalidParameterValueError(f"{call}({name}={value!r}): {name} is a number of ms")
+    if value < least - simulator.state.dt / 2:
+        raise errors.InvalidParameterValueError(
+            f"{call}({name}={value!r}): the simulation is at {simulator.state.t:g} ms and cannot go back (reset() "
+            "starts again from 0)")
+
+
+def run(simtime, callbacks=None):
+    _check_time("run", "simtime", simtime, 0.0)
+    return _pynn_run(simtime, callbacks)
+
+
+def run_until(time_point, callbacks=None):
+    _check_time("run_until", "time_point", time_point, simulator.state.t)
+    return _pynn_run_until(time_point, callbacks)
+
+
+run.__doc__, run_until.__doc__ = _pynn_run.__doc__, _pynn_run_until.__doc__
 run_for = run
 reset = common.build_reset(simulator)
 initialize = common.initialize

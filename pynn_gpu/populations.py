@@ -20,7 +20,7 @@ from .codegen.simulation import _fmt_bytes
 from .kernels.errors import HostMemoryError
 from .kernels.runtime.host import short_of_host_memory
 from .recording import Recorder, model_variable
-from .standardmodels.cells import refuse_non_values
+from .standardmodels.cells import refuse_fractions, refuse_non_values
 
 
 def _per_cell(value, size):
@@ -140,11 +140,17 @@ def _check_lengths(what: str, values: dict, size: int, schema: dict | None = Non
     ValueError naming no parameter); parameters whose values are themselves sequences (spike_times) are not
     per-cell lists."""
     for name, value in values.items():
-        if isinstance(value, (list, tuple, np.ndarray)) and not isinstance(value, Sequence) and np.ndim(value) \
-                and (schema is None or schema.get(name) in (float, int, None)) and len(value) != size:
+        if not isinstance(value, (list, tuple, np.ndarray)) or isinstance(value, Sequence) or len(value) == size:
+            continue
+        kind = None if schema is None else schema.get(name)
+        if kind in (float, int, None) and np.ndim(value):
             raise errors.InvalidDimensionsError(
                 f"{what}: '{name}' has {len(value)} values for {size} cells; give one value, one per cell or a "
                 "RandomDistribution")
+        if kind is Sequence and len(value) and all(isinstance(v, Sequence) for v in value):
+            raise errors.InvalidDimensionsError(
+                f"{what}: '{name}' has {len(value)} Sequences for {size} cells; give one Sequence for all or one per "
+                "cell")
 
 
 def _refuse_stale(population, what: str, error):
@@ -161,6 +167,7 @@ class _ParameterAccess:
     def set(self, **parameters):
         _refuse_stale(self._owner()[0], "set()", errors.InvalidParameterValueError)
         refuse_non_values(f"population '{self._owner()[0].label}'", parameters)
+        refuse_fractions(f"population '{self._owner()[0].label}'", parameters, self.celltype.default_parameters)
         _check_lengths(f"set() of population '{self._owner()[0].label}'", parameters, self.size,
                        self.celltype.get_schema())
         super().set(**parameters)

@@ -217,7 +217,7 @@ class Projection(common.Projection):
         shape = (presynaptic_population.size, postsynaptic_population.size)
         for pname, value in (synapse_type.parameter_space.items() if synapse_type is not None else ()):
             base = getattr(value, "base_value", None)        # (lazyarray: a bare IndexError)
-            if isinstance(base, np.ndarray) and base.ndim == 2 and base.shape != shape:
+            if isinstance(base, np.ndarray) and base.ndim >= 1 and base.shape != shape:
                 raise errors.InvalidDimensionsError(
                     f"projection {name}: '{pname}' is an array of shape {base.shape}; an array gives a value per pair "
                     f"of cells, of shape {shape} (presynaptic x postsynaptic cells)")

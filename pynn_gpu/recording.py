@@ -104,6 +104,21 @@ class Recorder(recording.Recorder):
             if name != "all" and name not in recordable:
                 raise errors.RecordingError(name, self.population.celltype)
 
+    def _localize_variables(self, variables, locations):
+        """As PyNN's, but 'all' records every variable the cell type can (PyNN 0.13 took it for the names 'a', 'l',
+        'l'), and what is neither a name nor a list of names (record(5)) is a RecordingError, not a bare TypeError."""
+        if isinstance(variables, str) and variables == "all":
+            variables = list(self.population.celltype.recordable)
+        names = [variables] if isinstance(variables, str) else variables
+        try:
+            names = list(names)
+        except TypeError:
+            raise errors.RecordingError(variables, self.population.celltype) from None
+        for name in names:
+            if not isinstance(name, str):
+                raise errors.RecordingError(name, self.population.celltype)
+        return super()._localize_variables(variables, locations)
+
     def _check_sampling_interval(self, sampling_interval):
         super()._check_sampling_interval(sampling_interval)
         if sampling_interval is not None:

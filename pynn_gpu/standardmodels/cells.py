@@ -35,6 +35,37 @@ def refuse_non_values(where: str, values: dict):
                                              f"RandomDistribution or a function of position, not {value!r}")
 
 
+def refuse_fractions(where: str, values: dict, defaults: dict):
+    """A parameter whose default is a whole number (a Gamma source's alpha, a synapse's number of release sites)
+    takes whole numbers: PyNN's integer parameter spaces would truncate 2.5 to 2 without a word."""
+    for name, value in values.items():
+        default = defaults.get(name)
+        if not isinstance(default, (int, np.integer)) or isinstance(default, bool):
+            continue
+        try:
+            numbers = np.asarray(value, float)
+        except (TypeError, ValueError):       # a RandomDistribution or a function: drawn later
+            continue
+        if numbers.size and not np.all(numbers == np.round(numbers)):
+            raise InvalidParameterValueError(f"{where}: parameter '{name}' must be a whole number (got {value!r})")
+
+
+def refuse_bad_shapes(where: str, values: dict, schema: dict):
+    """A number parameter takes one value, one per cell (1-D) or a distribution, not a table or a Sequence; a
+    Sequence parameter (spike_times) one Sequence or one per cell, not a 2-D array (PyNN's lazy arrays fail on
+    these with messages that name no parameter)."""
+    for name, value in values.items():
+        kind = schema.get(name)
+        if kind in (float, int) and (isinstance(value, Sequence) or np.ndim(value) > 1):
+            got = "a Sequence" if isinstance(value, Sequence) else f"an array of shape {np.shape(value)}"
+            raise InvalidParameterValueError(f"{where}: parameter '{name}' takes a number, one per cell (a list or "
+                                             f"1-D array) or a RandomDistribution, not {got}")
+        if kind is Sequence and isinstance(value, np.ndarray) and value.ndim > 1:
+            raise InvalidParameterValueError(
+                f"{where}: parameter '{name}' takes a Sequence, or a list of Sequences (one per cell), not an array of "
+                f"shape {value.shape}: write [Sequence(row) for row in array]")
+
+
 def refuse_unknown_names(where: str, names, valid):
     """NonExistentParameterError naming the model and its owner (PyNN's parameter spaces know neither and say
     'valid parameters for unknown')."""
@@ -56,6 +87,8 @@ class GPUCellMixin:
 
     def __init__(self, *args, **parameters):
         refuse_non_values(type(self).__name__, parameters)
+        refuse_fractions(type(self).__name__, parameters, self.default_parameters)
+        refuse_bad_shapes(type(self).__name__, parameters, self.get_schema())
         super().__init__(*args, **parameters)
 
     #: Native parameters that must be whole numbers of timesteps (NEST refuses others).

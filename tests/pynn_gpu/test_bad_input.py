@@ -789,3 +789,60 @@ def test_get_data_of_a_variable_the_cell_cannot_record(gpu):
     check_raises(RecordingError, lambda: cells.get_data(["v", "gsyn_exc"]), "gsyn_exc")
     assert len(cells.get_data("isyn_exc").segments[0].analogsignals) == 0      # recordable, not recorded: none
     assert len(cells.get_data("v").segments[0].analogsignals) == 1
+
+
+def test_synapse_parameter_array_of_another_shape(gpu):
+    a, b = gpu.Population(3, gpu.IF_curr_exp()), gpu.Population(4, gpu.IF_curr_exp())
+    for weight in (np.ones(4), np.ones(12), np.ones((4, 3))):
+        check_raises(errors.InvalidDimensionsError,
+                     lambda: gpu.Projection(a, b, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=weight)),
+                     "'weight'", f"shape {weight.shape}", "(3, 4)")
+    prj = gpu.Projection(a, b, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=np.arange(12.0).reshape(3, 4)))
+    np.testing.assert_array_equal(prj.get("weight", format="array"), np.arange(12.0).reshape(3, 4))
+
+
+def test_whole_number_parameters_are_not_truncated(gpu):
+    """PyNN's integer parameter spaces would make 2.5 release sites 2."""
+    check_raises(InvalidParameterValueError, lambda: gpu.SpikeSourceGamma(alpha=2.5), "'alpha'", "whole number")
+    check_raises(InvalidParameterValueError, lambda: gpu.MultiQuantalSynapse(n=2.5), "'n'", "whole number")
+    sources = gpu.Population(2, gpu.SpikeSourceGamma(alpha=3.0), label="gamma")
+    check_raises(InvalidParameterValueError, lambda: sources.set(alpha=[2, 3.5]), "'alpha'", "'gamma'")
+    sources.set(alpha=[2, 4])
+    assert list(sources.get("alpha")) == [2, 4]
+
+
+def test_parameter_tables_and_sequences_where_they_do_not_belong(gpu):
+    check_raises(InvalidParameterValueError, lambda: gpu.IF_curr_exp(tau_m=np.ones((3, 2))), "'tau_m'",
+                 "shape (3, 2)")
+    check_raises(InvalidParameterValueError, lambda: gpu.IF_curr_exp(tau_m=gpu.Sequence([1.0, 2.0])), "'tau_m'",
+                 "not a Sequence")
+    check_raises(InvalidParameterValueError, lambda: gpu.SpikeSourceArray(spike_times=np.array([[1.0, 2.0]] * 2)),
+                 "'spike_times'", "list of Sequences")
+    two = [gpu.Sequence([1.0]), gpu.Sequence([2.0])]
+    check_raises(errors.InvalidDimensionsError, lambda: gpu.Population(3, gpu.SpikeSourceArray(spike_times=two),
+                                                                     label="src"),
+                 "'src'", "2 Sequences for 3 cells")
+    assert gpu.Population(2, gpu.SpikeSourceArray(spike_times=two)).get("spike_times")[1].value.tolist() == [2.0]
+
+
+def test_run_takes_a_number_of_ms_forward(gpu):
+    gpu.Population(1, gpu.IF_curr_exp())
+    for bad in ("1.0", None, True):
+        check_raises(InvalidParameterValueError, lambda: gpu.run(bad), "simtime", "number of ms")
+    assert gpu.run(1.0) == 1.0
+    check_raises(InvalidParameterValueError, lambda: gpu.run(-0.5), "cannot go back")
+    check_raises(InvalidParameterValueError, lambda: gpu.run_until(0.5), "time_point=0.5", "at 1 ms")
+    assert gpu.run_until(2.0) == 2.0
+
+
+def test_record_takes_names_and_all(gpu):
+    cells = gpu.Population(2, gpu.IF_curr_exp(i_offset=2.0), label="exc")
+    check_raises(RecordingError, lambda: cells.record(5), "Cannot record 5")
+    check_raises(RecordingError, lambda: cells.record(["v", 3]), "Cannot record 3")
+    cells.record("all")         # every recordable variable (PyNN 0.13 itself fails on 'all')
+    gpu.run(20.0)
+    segment = cells.get_data().segments[0]
+    assert sorted(a.name for a in segment.analogsignals) == ["isyn_exc", "isyn_inh", "v"]
+    first = 20.0 * math.log(40.0 / 25.0)         # v = -65 + 40 (1 - exp(-t / 20)) reaches -50 mV
+    for train in segment.spiketrains:
+        assert len(train) == 2 and abs(float(train[0]) - first) < 0.1
