@@ -34,6 +34,7 @@ from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .rng import NativeRNG
 from .standardmodels.cells import refuse_unknown_names
+from .standardmodels.validation import BEYOND_SINGLE, beyond_single
 from .standardmodels.synapses import StaticSynapse
 
 #: Bytes one synapse takes on the device (target, delay, weight).
@@ -426,6 +427,10 @@ class Projection(common.Projection):
             if arr.size and bad.any():
                 raise errors.ConnectionError(f"projection '{self.label}': synaptic parameter '{name}' must be a "
                                              f"finite number (got {arr[bad].flat[0]})")
+            huge = beyond_single(arr)
+            if arr.size and huge.any():
+                raise errors.ConnectionError(f"projection '{self.label}': synaptic parameter '{name}' {BEYOND_SINGLE} "
+                                             f"(got {arr[huge].flat[0]})")
         if "delay" in values and values["delay"].size:
             values = {**values, "delay": self._simulated_delays(values["delay"])}
         for name, check in getattr(self.synapse_type, "parameter_checks", {}).items() if type_checks else ():

@@ -17,6 +17,19 @@ FINITE_NON_NEGATIVE = (lambda x: np.isfinite(x) & (x >= 0), "must be a finite nu
 FINITE_POSITIVE = (lambda x: np.isfinite(x) & (x > 0), "must be a finite number > 0")
 
 
+#: The largest magnitude the device holds in single precision: beyond it a value would become inf there.
+SINGLE_MAX = float(np.finfo(np.float32).max)
+BEYOND_SINGLE = "is too large for single precision (at most 3.4e38 in magnitude; setup(precision='double') holds it)"
+
+
+def beyond_single(arr: np.ndarray) -> np.ndarray:
+    """Where finite values of ``arr`` would overflow the device's single precision (none in double)."""
+    from ..simulator import state
+    if state.precision == "double":
+        return np.zeros(np.shape(arr), bool)
+    return np.isfinite(arr) & (np.abs(arr) > SINGLE_MAX)
+
+
 def _cell(arr: np.ndarray, bad: np.ndarray):
     """(first offending value, ' for cell k' or '' for a scalar or a single cell)."""
     if arr.ndim == 0:
@@ -36,6 +49,11 @@ def check_values(model_name: str, values: dict, checks: dict, where: str = ""):
         if nan.any():
             raise InvalidParameterValueError(
                 f"{model_name}{where}: parameter '{name}' is NaN{_cell(arr, nan)[1]}; a number is required")
+        huge = beyond_single(arr)
+        if huge.any():
+            value, cell = _cell(arr, huge)
+            raise InvalidParameterValueError(f"{model_name}{where}: parameter '{name}' {BEYOND_SINGLE} (got "
+                                             f"{value}{cell})")
         if name in checks:
             ok, phrase = checks[name]
             bad = ~np.asarray(ok(arr), dtype=bool)

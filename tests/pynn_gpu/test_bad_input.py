@@ -846,3 +846,21 @@ def test_record_takes_names_and_all(gpu):
     first = 20.0 * math.log(40.0 / 25.0)         # v = -65 + 40 (1 - exp(-t / 20)) reaches -50 mV
     for train in segment.spiketrains:
         assert len(train) == 2 and abs(float(train[0]) - first) < 0.1
+
+
+@pytest.mark.parametrize("precision", ["single", "double"])
+def test_values_beyond_single_precision(sim, precision):
+    """In single precision the device would hold 1e300 as inf (while get() reported 1e300)."""
+    sim.setup(timestep=0.1, precision=precision)
+    cells = sim.Population(2, sim.IF_curr_exp(), label="exc")
+    attempts = [(ConnectionError, lambda: sim.Projection(cells, cells, sim.AllToAllConnector(),
+                                                         sim.StaticSynapse(weight=1e300), label="big"), "'big'"),
+                (InvalidParameterValueError, lambda: cells.set(i_offset=-1e39), "'i_offset'"),
+                (InvalidParameterValueError, lambda: sim.DCSource(amplitude=1e300), "'amplitude'")]
+    for error, attempt, name in attempts:
+        if precision == "single":
+            check_raises(error, attempt, name, "too large for single precision", "precision='double'")
+        else:
+            attempt()
+    if precision == "double":
+        assert cells.get("i_offset") == -1e39
