@@ -547,11 +547,15 @@ class Generator:
         return names
 
     def _synapse_vars(self, sb: SynapseBlock, args: list, names: dict) -> list:
+        """Loads of the synapse's state into locals; an 'int' variable, held in a scalar buffer like the others,
+        into an int local, so that its snippet has C's int arithmetic (as a neuron's int variables)."""
+        ints = {v.name for v in sb.model.vars if v.type == "int"}
         loads = []
         for v in sb.scalar_vars:
             _add_arg(args, KernelArg(sb.buffer(f"var_{v}"), "scalar*"))
             names[v] = f"l_{v}"
-            loads.append(f"scalar l_{v} = {sb.buffer(f'var_{v}')}[s];")
+            loads.append(f"int l_{v} = (int){sb.buffer(f'var_{v}')}[s];" if v in ints
+                         else f"scalar l_{v} = {sb.buffer(f'var_{v}')}[s];")
         return loads
 
     def _stores(self, sb: SynapseBlock, code: str) -> list:
@@ -559,7 +563,7 @@ class Generator:
         stores = []
         for v in sb.scalar_vars:
             if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
-                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")
+                stores.append(f"{sb.buffer(f'var_{v}')}[s] = (scalar)l_{v};")
                 if v not in sb.written_vars:
                     sb.written_vars.append(v)
         return stores

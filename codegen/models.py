@@ -122,6 +122,16 @@ def _source(func) -> str:
         return repr(func)
 
 
+def _ode_pairs(model: str, ode) -> tuple:
+    """``ode`` as ``((variable, right-hand side), ...)`` from a mapping or a sequence of pairs."""
+    items = list(ode.items()) if isinstance(ode, Mapping) else list(ode) if isinstance(ode, (list, tuple)) else None
+    if items is None or not all(isinstance(x, (tuple, list)) and len(x) == 2 and all(isinstance(y, str) for y in x)
+                                for x in items):
+        raise ModelError(f"model '{model}': ode must be {{variable: right-hand side}} or [(variable, right-hand "
+                         f"side), ...] with strings, e.g. {{'v': '(v_rest - v) / tau_m'}}; got {ode!r}")
+    return tuple(tuple(x) for x in items)
+
+
 @dataclass(frozen=True)
 class NeuronModel(_ModelBase):
     """A point-neuron model.
@@ -132,9 +142,10 @@ class NeuronModel(_ModelBase):
     (summed weights arriving in this step for each receptor), ``uniform()`` (a counter-based
     random number in [0, 1)), and the usual math functions.
 
-    ``ode`` optionally lists ``(variable, right-hand side)`` pairs integrated over the step by
-    ``integrator`` before ``sim_code`` runs (``'rkf45'``: NEST/GSL's adaptive Runge-Kutta-Fehlberg;
-    ``'rk4'``: one classical Runge-Kutta step of dt); ``pre_ode_code`` runs before integration.
+    ``ode`` optionally gives ``{variable: right-hand side}`` (or ``(variable, right-hand side)`` pairs),
+    integrated over the step by ``integrator`` before ``sim_code`` runs (``'rkf45'``: NEST/GSL's adaptive
+    Runge-Kutta-Fehlberg; ``'rk4'``: one classical Runge-Kutta step of dt); ``pre_ode_code`` runs before
+    integration.
 
     RKF45 follows GSL's ``gsl_odeiv_control_standard``: a step is accepted when, for every variable,
     ``|err| <= ode_tolerance + ode_eps_rel * (ode_a_y * |y| + ode_a_dydt * h * |y'|)`` (within GSL's
@@ -174,7 +185,7 @@ class NeuronModel(_ModelBase):
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "receptors", tuple(self.receptors))
-        object.__setattr__(self, "ode", tuple(tuple(x) for x in self.ode))
+        object.__setattr__(self, "ode", _ode_pairs(self.name, self.ode))
         object.__setattr__(self, "extra_globals",
                            tuple(e if isinstance(e, ExtraGlobal) else ExtraGlobal(e) for e in self.extra_globals))
         for r in self.receptors:

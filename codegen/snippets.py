@@ -33,6 +33,10 @@ MATH_FUNCTIONS = frozenset({"exp", "expm1", "exp2", "log", "log1p", "log2", "log
                             "hypot", "fabs", "fmin", "fmax", "floor", "ceil", "trunc", "round", "fmod", "fma",
                             "copysign", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh",
                             "tanh", "erf", "erfc", "lgamma", "tgamma", "isnan", "isinf", "min", "max", "abs"})
+#: How many arguments each math function takes (the others take one); checked before compilation, as a device
+#: compiler reports a wrong count against its own renamed built-ins.
+_ARITY = {**dict.fromkeys(MATH_FUNCTIONS, 1), **dict.fromkeys(("pow", "hypot", "fmin", "fmax", "fmod", "copysign",
+                                                              "atan2", "min", "max"), 2), "fma": 3}
 #: C's math constants, written out as literals (CUDA's device code has no M_PI).
 CONSTANTS = {"M_PI": "3.141592653589793", "M_E": "2.718281828459045", "M_SQRT2": "1.4142135623730951",
              "M_LN2": "0.6931471805599453", "M_LN10": "2.302585092994046", "M_PI_2": "1.5707963267948966",
@@ -82,7 +86,8 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     (a threshold condition, an injected current), which assigns nothing.  Returns the rendered code and
     the set of locals it declares (their names as written).  Raises :class:`ModelError` naming
     ``context`` and the line for any unknown name or character, an assignment the snippet may not make
-    and ``return`` (which would leave the generated kernel).
+    ``return`` (which would leave the generated kernel), ``break`` / ``continue`` outside a loop of the snippet (they
+    would leave the generated loop around it) and a math function called with the wrong number of arguments.
     """
     writable = None if writable is None else set(writable)
     functions = dict(functions or {})
@@ -109,6 +114,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
         if tokens[idx][0] not in ("space", "comment"):
             upcoming = idx
     tokens.append(("end", ""))
+    statements = []         # (text, line, context) of every token that is no space or comment, for _loose_jump
     for idx, (kind, text) in enumerate(tokens[:-1]):
         nxt = tokens[following[idx]][1]
         if kind == "comment" and (SNIPPET_START.match(text) or text == SNIPPET_END):
@@ -123,6 +129,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
             out.append(text if kind == "space" else " " * 0)
             continue
         before, prev = prev, text
+        statements.append((text, line, context))
         if kind == "number":
             if brackets and brackets[-1][2] and text.isdigit():
                 text += ".0"
@@ -165,6 +172,10 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
         elif nxt == "(" and (text in functions or text in MATH_FUNCTIONS):
             if text in NULLARY and text in functions and tokens[following[following[idx]]][1] != ")":
                 raise ModelError(f"[{context}, line {line}] {text}() takes no arguments")
+            count = None if text in functions else _argument_count(tokens, following, following[idx])
+            if count is not None and count != _ARITY[text]:
+                raise ModelError(f"[{context}, line {line}] {text}() takes {_ARITY[text]} argument"
+                                 f"{'s' if _ARITY[text] > 1 else ''}, not {count}")
             out.append(functions.get(text, _RENAMED.get(text, text)))
         elif text in locals_:
             out.append(LOCAL_PREFIX + text)
@@ -184,7 +195,77 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     if brackets:
         text, where, _ = brackets[-1]
         raise ModelError(f"[{context}, line {where}] {text!r} is never closed (missing {_CLOSING[text]!r})")
+    jump = _loose_jump(statements)
+    if jump is not None:
+        word, where, context = jump
+        raise ModelError(f"[{context}, line {where}] '{word}' outside a loop of the snippet is not allowed (it would "
+                         "leave the generated kernel's loop before the state is stored); use if / else")
     return "".join(out), declared
+
+
+def _argument_count(tokens: list, following: list, start: int) -> int | None:
+    """The number of arguments of the call whose '(' is ``tokens[start]`` (None if it is never closed)."""
+    depth, count, idx = 0, 0, start
+    while idx < len(following):
+        text = tokens[idx][1]
+        if text in _CLOSING:
+            depth += 1
+        elif text in _OPENING:
+            depth -= 1
+            if depth == 0:
+                return count
+        elif depth == 1 and (count == 0 or text == ","):
+            count += 1          # the first token opens the first argument, each comma another
+        idx = following[idx]
+    return None
+
+
+def _loose_jump(tokens: list):
+    """The first ``break`` or ``continue`` of ``tokens`` ((text, line, context), brackets paired) that is not inside a
+    ``for``, ``while`` or ``do`` loop of the snippet, or None: a small statement parser (blocks, if / else and loops;
+    anything else is a simple statement up to its ';')."""
+    found = []
+
+    def parens(i):          # past the (...) at i
+        depth = 0
+        while i < len(tokens):
+            depth += (tokens[i][0] in _CLOSING) - (tokens[i][0] in _OPENING)
+            i += 1
+            if depth <= 0:
+                break
+        return i
+
+    def statement(i, in_loop):
+        text = tokens[i][0]
+        if text == "{":
+            i += 1
+            while i < len(tokens) and tokens[i][0] != "}":
+                i = statement(i, in_loop)
+            return i + 1
+        if text in ("for", "while"):
+            i = parens(i + 1)
+            return statement(i, True) if i < len(tokens) else i
+        if text == "do":        # its 'while (...);' is then read as a loop with an empty body
+            return statement(i + 1, True) if i + 1 < len(tokens) else i + 1
+        if text == "if":
+            i = parens(i + 1)
+            i = statement(i, in_loop) if i < len(tokens) else i
+            return statement(i + 1, in_loop) if i + 1 < len(tokens) and tokens[i][0] == "else" else i
+        depth = 0
+        while i < len(tokens):
+            text = tokens[i][0]
+            if text in ("break", "continue") and not in_loop:
+                found.append(tokens[i])
+            depth += (text in _CLOSING) - (text in _OPENING)
+            i += 1
+            if depth == 0 and (text == ";" or i < len(tokens) and tokens[i][0] == "}"):     # the end of a block
+                break
+        return i
+
+    i = 0
+    while i < len(tokens) and not found:
+        i = statement(i, False)
+    return found[0] if found else None
 
 
 def assigned_names(code: str) -> dict:
@@ -203,3 +284,4 @@ def assigned_names(code: str) -> dict:
             out.setdefault(text, line)
         prev = (kind, text)
     return out
+

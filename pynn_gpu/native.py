@@ -52,12 +52,15 @@ a local that shadows a model name or hides a name of the generated kernel, a bad
 mistyped declaration or a derived parameter that reads a missing parameter raises
 :class:`~pynn_gpu.codegen.errors.ModelError` (a ``ValueError``) there, naming the model, the snippet and the
 line: ``[neuron model 'LIF' sim_code, line 2] unknown name 'v_tresh'; did you mean 'v_thresh'?``; so do brackets
-that do not pair, assignments to anything but the model's state variables (parameters included) and names that are
-not ASCII identifiers.  (Other C syntax errors such as ``v = v +;`` are found by the device compiler at the first
-run: ``KernelCompileError`` naming the model, the snippet and its line.)  A derived parameter that fails or is no
-finite number for the cells' parameters raises ``ModelError`` at the build.  Constructing a type with an unknown
-parameter raises PyNN's ``NonExistentParameterError``, a parameter that has no default and is not given, None or a
-value of the wrong type ``InvalidParameterValueError``.  Two different models may share a name.
+that do not pair, assignments to anything but the model's state variables (parameters included), names that are
+not ASCII identifiers, ``return``, ``break`` / ``continue`` outside a loop of the snippet and a math function called
+with the wrong number of arguments.  (Other C syntax errors such as ``v = v +;`` are found by the device compiler at
+the first run: ``KernelCompileError`` naming the model, the snippet and its line.)  A derived parameter that fails
+or is no finite number for the cells' parameters raises ``ModelError`` at the build; an extra global array never
+given raises ``InvalidParameterValueError`` there, naming the population or source.  Constructing a type with an
+unknown parameter raises PyNN's ``NonExistentParameterError``, a parameter that has no default and is not given,
+None or a value of the wrong type (a fraction for an ``'int'`` variable) ``InvalidParameterValueError``.  A model's
+name is any non-empty string; two different models may share one.
 
 **GeNN spellings.**  Keywords are GeNN's where GeNN has one (``threshold_condition_code``,
 ``pre_spike_syn_code``, ``post_spike_syn_code``, ``injection_code``); GeNN 4's ``sim_code`` and
@@ -117,6 +120,8 @@ _PROBE_DT = 0.1
 #: The local that holds, with auto_refractory_required, whether the threshold condition held before the update.
 _WAS_ABOVE = "above_threshold_before"
 _MISSING = float("nan")       # the default of a parameter that must be given
+#: The default of an extra global array: NaN marks it as never given (refused when the network is built).
+_NOT_GIVEN = Sequence([_MISSING])
 
 
 # ---- keyword and code-string handling -----------------------------------------------------------------
@@ -152,6 +157,12 @@ def _upgrade_code(model: str, snippet: str, code) -> str:
             return name if args is None else f"{name}({args.strip()})"
         code = _LEGACY_REF.sub(upgrade, code)
     return code
+
+
+def _check_model_name(name, kind: str):
+    """A model's name must be a non-empty string (it names the model in messages and labels its kernels)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ModelError(f"{kind} model name {name!r}: a model's name must be a non-empty string, e.g. 'LIF'")
 
 
 def _renamed(model: str, options: dict, new: str, old: str, deprecated: bool):
@@ -245,20 +256,38 @@ def _extra_globals(model: str, specs) -> tuple:
     return tuple(out)
 
 
-def _egp_values(cls_name: str, egps, native: dict, where: str, per_cell: bool):
+def _never_given(seq) -> bool:
+    """Whether an extra global array's value is the default that marks it as never given."""
+    try:
+        value = np.asarray(getattr(seq, "value", ()), float).ravel()
+    except (TypeError, ValueError):
+        return False
+    return value.size == 1 and bool(np.isnan(value[0]))
+
+
+def _egp_values(cls_name: str, egps, native: dict, where: str, per_cell: bool, build: bool = False):
     """The arrays of the extra global arrays ``egps`` in ``native`` (PyNN Sequences: one per cell, or one for all
-    when ``per_cell``; else the source's one), checked: finite numbers, whole for 'int' arrays."""
+    when ``per_cell``; else the source's one), checked: finite numbers, whole for 'int' arrays.  At the ``build``
+    an array never given is refused too."""
     out = {}
     for e in egps:
         value = native[e.name]
         seqs = np.atleast_1d(value) if per_cell else [value]
         arrays = []
+        missing = [k for k, seq in enumerate(seqs) if _never_given(seq)]
+        if missing and build:
+            cells = f" for cell(s) {', '.join(map(str, missing[:10]))}" if len(missing) < len(seqs) else ""
+            later = f"population.set({e.name}=...)" if per_cell else f"source.{e.name} = Sequence([...])"
+            raise InvalidParameterValueError(
+                f"{cls_name}{where}: extra global array '{e.name}' was never given{cells}; give it as a PyNN "
+                f"Sequence: {cls_name}({e.name}=Sequence([...])) or {later}")
         for k, seq in enumerate(seqs):
             try:
                 array = np.asarray(getattr(seq, "value", seq), float).ravel()
             except (TypeError, ValueError):
                 array = np.array([np.nan])
-            if not np.all(np.isfinite(array)) or (e.type == "int" and np.any(array % 1)):
+            bad = not np.all(np.isfinite(array)) or (e.type == "int" and np.any(array % 1))
+            if bad and k not in missing:        # (one never given may still be set before the build)
                 cell = f" of cell {k}" if per_cell and len(seqs) > 1 else ""
                 kind = "whole numbers" if e.type == "int" else "finite numbers"
                 raise InvalidParameterValueError(f"{cls_name}{where}: extra global array '{e.name}'{cell} must hold "
@@ -342,6 +371,7 @@ def _units(model, names_units: dict, units) -> dict:
 # ---- validation: the code generator renders every snippet of a probe network ----------------------------
 
 def _check_names(model, reserved: frozenset, kind: str):
+    _check_model_name(model.name, kind)
     if not (model.name.isascii() and model.name.isprintable()) or "*/" in model.name:
         raise ModelError(f"{kind} model {model.name!r}: a model's name must be printable ASCII without '*/' (it "
                          "labels the generated kernels)")
@@ -455,6 +485,7 @@ def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_p
             derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
             apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
     """
+    _check_model_name(class_name, "postsynaptic")
     _no_unknown(class_name, dict(options), create_postsynaptic_model)
     declared, initial = _vars(class_name, vars, None)
     names, defaults = _params(class_name, params)
@@ -479,14 +510,19 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
     """The neuron's parameters, variables, derived parameters and sim_code with the postsynaptic models added."""
     if not postsynaptic_models:
         return params, vars_, derived, sim_code
+    if not isinstance(postsynaptic_models, Mapping):
+        raise ModelError(f"neuron model '{name}': postsynaptic_models must be {{receptor: PostsynapticModel or "
+                         f"(PostsynapticModel, {{parameter: value}})}}, not {postsynaptic_models!r}")
     params, vars_, derived = list(params), list(vars_), list(derived)
     neuron_names = {n: n for n in (*params, *(v.name for v in vars_), *(d.name for d in derived))}
     currents, after = [], []
     for receptor, spec in postsynaptic_models.items():
-        psm, values = (spec, {}) if isinstance(spec, PostsynapticModel) else tuple(spec)
+        pair = isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[1], Mapping)
+        psm, values = (spec, {}) if not pair else spec
         if not isinstance(psm, PostsynapticModel):
             raise ModelError(f"neuron model '{name}': postsynaptic_models['{receptor}'] must be a PostsynapticModel "
-                             "or (PostsynapticModel, {parameter: value})")
+                             f"(made by create_postsynaptic_model) or (PostsynapticModel, {{parameter: value}}), not "
+                             f"{spec!r}")
         if receptor not in receptors:
             raise ModelError(f"neuron model '{name}': postsynaptic model for '{receptor}', which is not a receptor "
                              f"({', '.join(receptors)})")
@@ -538,7 +574,7 @@ def _doc(kind: str, model, defaults: dict, initial: dict, extra: str = "") -> st
     def show(p, v):
         if v is None:
             return f"{p}=None"
-        return f"{p} (required)" if isinstance(v, float) and np.isnan(v) else f"{p}={v!r}"
+        return f"{p} (required)" if v is _NOT_GIVEN or isinstance(v, float) and np.isnan(v) else f"{p}={v!r}"
     params = ", ".join(show(p, v) for p, v in defaults.items()) or "none"
     lines = [f"User-defined {kind} '{model.name}' (pyNN.gpu native model).", "", f"Parameters: {params}."]
     if initial:
@@ -568,8 +604,12 @@ class NativeCellType(GPUCellMixin, StandardCellType):
         _egp_values(type(self).__name__, egps, native, where, per_cell=True)
 
     def extra_globals(self, native: dict, dt: float) -> dict:
-        """Each cell's arrays (its Sequence of each extra global array)."""
-        return _egp_values(type(self).__name__, self.codegen_model.extra_globals, native, "", per_cell=True)
+        """Each cell's arrays (its Sequence of each extra global array); one never given is refused."""
+        # ``native`` is the population's own parameter dict: it names the population in the error
+        pop = next((p for p in simulator.state.populations if getattr(p, "_parameters", None) is native), None)
+        where = f" in population '{pop.label}'" if pop is not None else ""
+        return _egp_values(type(self).__name__, self.codegen_model.extra_globals, native, where, per_cell=True,
+                           build=True)
 
 
 def _no_nest_names(model, function: str, creator: str):
@@ -609,7 +649,7 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
     unit_of = _units(model.name, {**{p: "" for p in model.params}, **{v.name: v.unit for v in model.vars}}, units)
     class_name = name or (model.name if model.name.isidentifier() else "NativeCell")
     default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
-    default_parameters.update({e.name: Sequence([]) for e in model.extra_globals})
+    default_parameters.update({e.name: _NOT_GIVEN for e in model.extra_globals})
     initial = {v: initial_values.get(v, 0.0) for v in model.var_names}
     return type(class_name, (NativeCellType,), {
         "__doc__": _doc("cell type", model, default_parameters, initial,
@@ -651,19 +691,22 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
       step's update), as a cell without reset code needs to fire once per crossing.
     - ``receptors``: the receptor types projections may target (``in_<receptor>`` in the snippets).
     - ``extra_global_params``: arrays of numbers, names or ``(name, 'scalar' | 'int')``: a parameter per cell
-      whose value is a PyNN ``Sequence`` (one for all cells, or one per cell), changeable with ``set``; the
-      snippets read element ``k`` as ``name[k]`` and the length as ``name_len`` (an index outside
-      ``0 .. name_len - 1`` reads another cell's data, as in GeNN).
+      whose value is a PyNN ``Sequence`` (one for all cells, or one per cell; every cell's must be given before
+      the run, ``Sequence([])`` for none), changeable with ``set``; the snippets read element ``k`` as
+      ``name[k]`` and the length as ``name_len`` (an index outside ``0 .. name_len - 1`` reads another cell's
+      data, as in GeNN).
     - ``postsynaptic_models``: ``{receptor: PostsynapticModel or (model, {param: value})}``, see
       :func:`create_postsynaptic_model`.
     - ``units``: unit strings for the Neo output; ``conductance_based``, ``parameter_checks``: as in
       :func:`native_cell_type`.
-    - further keywords of :class:`~pynn_gpu.codegen.models.NeuronModel`: ``ode``, ``integrator``
-      (``'rkf45'``/``'rk4'``), ``ode_tolerance``, ``pre_ode_code``, ``ode_step_code``, ``spike_source``, ...
+    - further keywords of :class:`~pynn_gpu.codegen.models.NeuronModel`: ``ode`` (``{variable: right-hand side}``
+      or ``[(variable, right-hand side)]``, integrated before ``sim_code``), ``integrator`` (``'rkf45'``/``'rk4'``),
+      ``ode_tolerance``, ``pre_ode_code``, ``ode_step_code``, ``spike_source``, ...
 
     The codegen model's ``threshold_code`` spelling is accepted too.  Raises :class:`ModelError` naming the
     model, the snippet and the line for code that does not render.
     """
+    _check_model_name(class_name, "neuron")
     options = dict(options)
     threshold_condition_code = options.pop("threshold_code", threshold_condition_code)   # the codegen spelling
     if "is_auto_refractory_required" in options:      # GeNN 4's spelling
@@ -710,9 +753,15 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
     required_parameters: tuple = ()
     #: The model's derived parameters: per-synapse variables computed on the host from the others.
     derived: tuple = ()
+    #: The model's 'int' variables (whole numbers only).
+    int_vars: tuple = ()
 
     def __init__(self, **parameters):
         _required_check(type(self), parameters)
+        for name, value in parameters.items():
+            if name in self.int_vars and isinstance(value, (int, float, np.number)) and value % 1:
+                raise InvalidParameterValueError(f"{type(self).__name__}: '{name}' must be a whole number: the "
+                                                 f"variable is an integer (got {value})")
         super().__init__(**parameters)
 
     def model_vars(self, attributes, post_params, receptor, initial):
@@ -732,6 +781,21 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
             p[d.name] = np.asarray(d.func(p, simulator.state.dt), float)
             out[d.name] = np.broadcast_to(p[d.name], (n,))
         return out
+
+
+def _whole_check(name: str, other=None):
+    """A synapse type's ``parameter_checks`` entry for an 'int' variable: whole numbers only (as a neuron's), then
+    the ``other`` check of that parameter, if any (e.g. the weights')."""
+    def check(values, projection):
+        array = np.asarray(values, float)
+        bad = array != np.round(array)
+        if np.any(bad):
+            raise InvalidParameterValueError(
+                f"projection '{projection.label}', synapse type {type(projection.synapse_type).__name__}: '{name}' "
+                f"must be a whole number: the variable is an integer (got {array[bad].flat[0]})")
+        if other is not None:
+            other(values, projection)
+    return check
 
 
 def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, units: dict | None = None, *,
@@ -774,6 +838,7 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
         if v is not None:
             defaults[k] = _number(model.name, "variable", k, v)
     validate_weight_update_model(model)
+    int_vars = tuple(v.name for v in model.vars if v.type == "int")
     default_parameters = {"weight": 0.0, "delay": None}
     default_parameters.update({v: 0.0 for v in model.var_names if v not in derived_names})
     default_parameters.update({k: (_MISSING if v is None else v) for k, v in defaults.items()})
@@ -788,6 +853,9 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
         "__module__": __name__,
         "codegen_model": model,
         "derived": tuple(derived),
+        "int_vars": int_vars,
+        "parameter_checks": {**NativeSynapseType.parameter_checks,
+                             **{v: _whole_check(v, NativeSynapseType.parameter_checks.get(v)) for v in int_vars}},
         "default_parameters": default_parameters,
         "required_parameters": required,
         "translations": build_translations(*[(p, p) for p in default_parameters]),
@@ -802,8 +870,8 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     """Define a weight-update (synapse, learning) model GeNN-style and return it as a PyNN synapse type class.
 
     - ``params``: per-synapse constants, ``{name: default}`` or names (no default: must be given).
-    - ``vars``: per-synapse state, ``{name: initial value}`` or names (initial value 0).  Declare ``weight`` to use
-      PyNN's weights in the snippet.
+    - ``vars``: per-synapse state, ``{name: initial value}`` or names (initial value 0) or ``(name, 'int')``
+      (whole numbers, int arithmetic in the snippets).  Declare ``weight`` to use PyNN's weights in the snippet.
     - ``derived_params``: ``{name: f}`` with ``f(p, dt)`` computed on the host from the synapses' parameters (arrays,
       one value per synapse), e.g. ``{"decay": lambda p, dt: np.exp(-dt / p["tau"])}``; read-only in the snippets,
       recomputed when ``Projection.set`` changes a parameter.
@@ -824,6 +892,7 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
             "Decaying", params={"factor": 0.5}, vars=["weight"],
             pre_spike_code="add_to_post(weight); weight *= factor;")
     """
+    _check_model_name(class_name, "weight-update")
     options = dict(options)
     if pre_spike_code is not None:
         options["pre_spike_code"] = pre_spike_code
@@ -964,6 +1033,8 @@ class NativeCurrentSource(GPUCurrentSource):
         return np.broadcast_to(np.asarray(self._initial[name], float), (len(self._targets),)).copy()
 
     def _current_source_group(self):
+        _egp_values(type(self).__name__, self.codegen_model.extra_globals, self._native, self._where(), per_cell=False,
+                    build=True)         # refuses an array never given
         group = super()._current_source_group()
         if group is not None:
             group.record = bool(self._recording)
@@ -1034,7 +1105,7 @@ def native_current_source(model: CurrentSourceModel, defaults: dict | None = Non
         initial[k] = _number(model.name, "variable", k, v)
     class_name = name or (model.name if model.name.isidentifier() else "NativeCurrentSource")
     default_parameters = {p: defaults.get(p, _MISSING) for p in model.params}
-    default_parameters.update({e.name: Sequence([]) for e in model.extra_globals})
+    default_parameters.update({e.name: _NOT_GIVEN for e in model.extra_globals})
     return type(class_name, (NativeCurrentSource,), {
         "__doc__": _doc("current source", model, default_parameters, initial),
         "__module__": __name__,
@@ -1060,9 +1131,9 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
     :func:`create_neuron_model`, a value per target cell: set with the constructor or ``source.initialize``,
     read with ``source.get_state``), ``derived_params`` (``f(params, dt)``, on the host),
     ``extra_global_params`` (arrays of numbers, one per source: names or ``(name, 'scalar' | 'int')``, given as
-    PyNN Sequences, read as ``name[k]`` and ``name_len``), ``neuron_var_refs`` (state variables of the target
-    cell the code reads, at the start of the step: names, GeNN's ``(name, type)``, or ``{name in the code:
-    target's variable}``), and ``injection_code``:
+    PyNN Sequences before the run, read as ``name[k]`` and ``name_len``), ``neuron_var_refs`` (state variables of
+    the target cell the code reads, at the start of the step: names, GeNN's ``(name, type)``, or ``{name in the
+    code: target's variable}``), and ``injection_code``:
     an expression for the current (nA) injected in the step starting at ``t`` into every target -- or, as
     GeNN writes it, statements that call ``injectCurrent(x)`` and may update the state variables.  Built-in
     names: ``t``, ``dt``, ``step``, ``uniform()``, ``normal()``.  Examples::
@@ -1086,6 +1157,7 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
             "OU", params={"tau": 10.0, "sigma": 0.1}, vars={"x": 0.0},
             injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal(); injectCurrent(x);")
     """
+    _check_model_name(class_name, "current-source")
     _no_unknown(class_name, dict(options), create_current_source_model)
     code = _upgrade_code(class_name, "injection_code", injection_code)
     m = _INJECT.match(code)

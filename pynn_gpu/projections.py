@@ -164,6 +164,13 @@ class Connection(common.Connection):
         return tuple(getattr(self, name) for name in attribute_names)
 
 
+class NoStateVariablesError(errors.NonExistentParameterError):
+    """initialize() of a projection whose synapse type has no state variables."""
+
+    def __str__(self):
+        return f"{self.parameter_name}: synapse type {self.model_name} has no state variables to initialize"
+
+
 def _check_neuron_refs(synapse_type, pre, post, label):
     """A synapse snippet reading ``<var>_pre`` / ``<var>_post`` needs that variable in the neurons' model."""
     model = synapse_type.codegen_model
@@ -203,7 +210,8 @@ class Projection(common.Projection):
                 "StochasticTsodyksMarkramSynapse, MultiQuantalSynapse, STDPMechanism and user-defined weight-update "
                 "models (create_weight_update_model)")
         if synapse_type is not None:
-            _check_neuron_refs(synapse_type, presynaptic_population, postsynaptic_population, label)
+            _check_neuron_refs(synapse_type, presynaptic_population, postsynaptic_population,
+                               label or f"{presynaptic_population.label}→{postsynaptic_population.label}")
         name = repr(label) if label else f"from '{presynaptic_population.label}' to '{postsynaptic_population.label}'"
         for side, cells in (("presynaptic", presynaptic_population), ("postsynaptic", postsynaptic_population)):
             for pop in _populations_of(cells):
@@ -738,8 +746,11 @@ class Projection(common.Projection):
 
     def _set_initial_value_array(self, variable, initial_value):
         allowed = list(getattr(self.synapse_type, "default_initial_values", {}))
+        if not allowed:
+            raise NoStateVariablesError(variable, f"{type(self.synapse_type).__name__} (projection '{self.label}')", [])
         if variable not in allowed:
-            raise errors.NonExistentParameterError(variable, type(self.synapse_type).__name__, allowed)
+            raise errors.NonExistentParameterError(
+                variable, f"{type(self.synapse_type).__name__} (projection '{self.label}')", allowed)
         try:
             values = np.asarray(initial_value.evaluate(simplify=True), float)
         except (ValueError, TypeError) as err:

@@ -16,10 +16,13 @@ from .. import cache
 DUMP_ENV = "PYNN_GPU_DUMP_SOURCE"
 
 # "<file>:12:5: error: msg" (clang; "<file>:12:5 <Spelling=...>: error: msg" inside a macro), "error: <file>:12:5:
-# msg" (PoCL), "<file>(12): error: msg" or "<file>(12): error #20-D: msg" (NVRTC)
-_ERROR = re.compile(r"(?:fatal )?error: [^\s:]*:(?P<l1>\d+):\d+: (?P<m1>[^\n]*)"
+# msg" (PoCL; "error: <file>:12:5 <Spelling=...>: msg" inside a macro, e.g. a built-in PoCL renames), "<file>(12):
+# error: msg" or "<file>(12): error #20-D: msg" (NVRTC)
+_ERROR = re.compile(r"(?:fatal )?error: [^\s:]*:(?P<l1>\d+):\d+(?: <Spelling=[^>]*>)?: (?P<m1>[^\n]*)"
                     r"|:(?P<l2>\d+):\d+(?: <Spelling=[^>]*>)?: (?:fatal )?error: (?P<m2>[^\n]*)"
                     r"|\((?P<l3>\d+)\): (?:fatal )?error(?: #[\w-]+)?: (?P<m3>[^\n]*)")
+#: PoCL's name for an OpenCL built-in (its '_cl_exp' is the snippet's 'exp').
+_BUILTIN_RENAME = re.compile(r"'_cl_(\w+)'")
 _BLOCK = re.compile(r"/\* ([^:*]+): \d+ (?:neurons|rows) \*/")
 #: The comments that frame a snippet in generated code (mark_snippet); the snippet renderer keeps them.
 SNIPPET_START = re.compile(r"/\* snippet: (.*) \*/$")
@@ -84,7 +87,7 @@ def errors(log: str, source: str) -> list:
     out, seen = [], set()
     for m in _ERROR.finditer(log):
         n = int(m.group("l1") or m.group("l2") or m.group("l3"))
-        msg = m.group("m1") or m.group("m2") or m.group("m3")
+        msg = _BUILTIN_RENAME.sub(r"'\1'", m.group("m1") or m.group("m2") or m.group("m3"))
         if (n, msg) in seen:                # NVRTC repeats an error once per operand
             continue
         seen.add((n, msg))

@@ -864,3 +864,16 @@ def test_values_beyond_single_precision(sim, precision):
             attempt()
     if precision == "double":
         assert cells.get("i_offset") == -1e39
+
+
+def test_initialize_and_neuron_references_name_the_projection(gpu):
+    cells = gpu.Population(3, gpu.IF_curr_exp(), label="exc")
+    static = gpu.Projection(cells, cells, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1))
+    check_raises(NonExistentParameterError, lambda: static.initialize(u=0.5), "u:",
+                 "StaticSynapse", "exc→exc", "no state variables")
+    tm = gpu.Projection(cells, cells, gpu.AllToAllConnector(), gpu.TsodyksMarkramSynapse(weight=0.1), label="tm")
+    check_raises(NonExistentParameterError, lambda: tm.initialize(q=0.5), "q", "'tm'", "u, x, y")
+    reader = gpu.create_weight_update_model("Reader", vars=["weight"], pre_spike_code="add_to_post(weight * w_post);")
+    check_raises(NonExistentParameterError,
+                 lambda: gpu.Projection(cells, cells, gpu.AllToAllConnector(), reader(weight=0.1)),
+                 "w_post", "Reader", "exc→exc")

@@ -738,7 +738,8 @@ def test_user_models_compile_for_cuda(sim):
     ou.record()
     sim.create_current_source_model("Clamp", neuron_var_refs=["v"], injection_code="0.1 * (-60.0 - v)")().inject_into(
         cells)
-    replay = sim.Population(2, _replay(sim)())
+    from pyNN.parameters import Sequence
+    replay = sim.Population(2, _replay(sim)(spike_step=Sequence([3, 8])))
     sim.Projection(replay, cells[0:2], sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1, delay=1.0))
     cells.record(["v", "spikes"])
     report = sim.compile(backend="cuda", arch="sm_80")
