@@ -10,3 +10,14 @@ class ModelError(ValueError):
 
 class CodegenError(RuntimeError):
     """The generator could not turn the network description into kernels."""
+
+
+class NumericalInstabilityError(ArithmeticError):
+    """A cell's integration broke down during a run (its model's instability condition held), where NEST stops
+    with NumericalInstability; the state from then on means nothing."""
+
+    def __init__(self, group: str, model: str, cell: int, time: float, condition: str):
+        super().__init__(f"numerical instability in population '{group}' ({model}), cell {cell}, at t = {time:g} ms "
+                         f"({condition}): the state from then on means nothing, as where NEST stops with "
+                         "NumericalInstability (setup() again, or reset() with other parameters)")
+        self.group, self.model, self.cell, self.time = group, model, cell, time

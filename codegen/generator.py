@@ -20,8 +20,8 @@ from ..kernels.dialects import DIALECTS
 from ..kernels import TEMPLATE_DIR, cache
 from ..kernels.runtime.diagnostics import mark_snippet
 from .errors import CodegenError
-from .layout import (PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layout, NeuronBlock,
-                     ProceduralBlock, ProceduralSpec, RecordSpec, SourceSpec, SynapseBlock)
+from .layout import (ERRORS, PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD, GroupSlot, KernelArg, Layout,
+                     NeuronBlock, ProceduralBlock, ProceduralSpec, RecordSpec, SourceSpec, SynapseBlock)
 from .models import evaluate_derived
 from .network import Network
 from .procedural import ATTEMPT_BITS, DELAY_WORD, VALUE_COUNTER, WEIGHT_WORD, gap_table
@@ -393,6 +393,7 @@ class Generator:
         sim = code(m.sim_code, "sim_code")
         threshold = code(m.threshold_code, "threshold_code", expression=True).strip() or "0"
         reset = code(m.reset_code, "reset_code")
+        unstable = code(m.instability_condition, "instability_condition", expression=True).strip()
         rendered = [pre_ode, ode_step, sim, threshold, reset] + [o["rhs"] for o in ode]
 
         sources = []
@@ -481,7 +482,7 @@ class Generator:
                 "injected": INJECTED if scattered else None, "pre_ode": pre_ode, "ode": ode,
                 "ode_step": ode_step, "ode_yp": bool(m.ode_eps_rel and m.ode_a_dydt), "integrator": self.integrator(m),
                 "sim": sim,
-                "threshold": threshold,
+                "threshold": threshold, "unstable": unstable,
                 "reset": reset, "records": records, "spike_band": spike_band, "uses_rng": _uses_stream(*rendered),
                 "rng_stream_expr": self._rng_stream_expr(b, args)}
 
@@ -713,8 +714,10 @@ class Generator:
         if history:   # buffers shared by the neuron kernel (writes) and the propagation kernel (reads)
             hargs = [KernelArg("pg_hist_t", "scalar*"), KernelArg("pg_hist_k", "scalar*"),
                      KernelArg("pg_hist_n", "int*"), KernelArg("pg_tau_minus", "scalar*"),
-                     KernelArg("pg_errors", "int*")]
+                     KernelArg(ERRORS, "int*")]
             nargs += hargs
+        if any(b["unstable"] for b in blocks):
+            _add_arg(nargs, KernelArg(ERRORS, "int*"))
         sargs = list(hargs) if history else []
         if layout.synapse_blocks:   # the rows of neuron n: pg_pre_rows[pg_pre_row_start[n] ... pg_pre_row_start[n + 1]]
             sargs += [KernelArg("pg_pre_row_start", "int*"), KernelArg("pg_pre_rows", "int*")]

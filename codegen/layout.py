@@ -192,6 +192,10 @@ class SignalBand:
 
 #: The device buffer of all spike recordings: a row of ``Layout.spike_words`` 32-bit words per step.
 SPIKE_RECORD = "pg_rec_spikes"
+#: What the kernels report to the host (int32): [0] a plastic synapse missed a spike of its full history,
+#: [1] 1 + the global index of a cell whose integration broke down (0: none), [2] the step it was seen in.
+ERRORS = "pg_errors"
+ERROR_WORDS = 3
 
 
 @dataclass(eq=False)

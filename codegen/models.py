@@ -181,6 +181,9 @@ class NeuronModel(_ModelBase):
     #: the threshold expression may count several spikes in one step (e.g. a Poisson source): each is
     #: delivered and recorded (spike times repeat, as NEST records a spike's multiplicity)
     multiple_spikes: bool = False
+    #: a condition on the state at the end of a step that means the integration has broken down (NEST's aeif
+    #: models stop with NumericalInstability): the run then raises NumericalInstabilityError naming the cell
+    instability_condition: str = ""
 
     def __post_init__(self):
         super().__post_init__()

@@ -12,9 +12,9 @@ import warnings
 
 from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
-from .errors import CodegenError
+from .errors import CodegenError, NumericalInstabilityError
 from .generator import INJECTED, Generator, Program, history_size
-from .layout import PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD
+from .layout import ERROR_WORDS, ERRORS, PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
 from .procedural import procedural_rows
@@ -243,7 +243,6 @@ class Simulation:
         self._host["pg_hist_t"] = np.zeros(self.history_size * lay.n_total, self.dtype)
         self._host["pg_hist_k"] = np.zeros(self.history_size * lay.n_total, self.dtype)
         self._host["pg_hist_n"] = np.zeros(lay.n_total, np.int32)
-        self._host["pg_errors"] = np.zeros(1, np.int32)
         tau = np.zeros(lay.n_total)
         for sb in lay.synapse_blocks:
             if sb.model.post_trace:
@@ -384,6 +383,8 @@ class Simulation:
         self._pack_cell_tables(arg_names)
         if "pg_hist_t" in arg_names:
             self._pack_history()
+        if ERRORS in arg_names:
+            self._host[ERRORS] = np.zeros(ERROR_WORDS, np.int32)
         for band in lay.signal_bands:
             self._host[band.columns] = band.column_table()
             if band.cells in arg_names:
@@ -746,7 +747,7 @@ class Simulation:
             self._pack_state(b)
             self.upload(b.state_buffer)
             self.upload(b.int_state_buffer)
-        for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_errors"):
+        for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", ERRORS):
             if name in self._host:
                 self._zero(name)
         if "pg_st" in self._host:
@@ -788,21 +789,34 @@ class Simulation:
                 rt.run_steps(chunk_start, chunk_end, launches)
             self.step = chunk_end
             pending += self._fetch_records(chunk_start, chunk_end)
-        if not pending and "pg_errors" not in self._host:
+        if not pending and ERRORS not in self._host:
             # Nothing to bring back: return with the steps still running (every read of device data waits
             # for them), so that the host's next work -- setting the next input, say -- overlaps them.
             return
         rt.synchronise()
         for band, kind, start, host, count in pending:
             self._store(band, kind, start, host, count)
-        if "pg_errors" in self._host:
-            flag = np.zeros(1, np.int32)
-            rt.copy_from_device(self._buffers["pg_errors"], flag)
-            if flag[0]:
-                rt.fill_zero(self._buffers["pg_errors"], 4)
-                warnings.warn(f"a plastic synapse needed a postsynaptic spike older than the last {self.history_size} "
-                              "kept per neuron: some spike pairings were missed (a presynaptic cell was silent "
-                              "while its target fired many times)", RuntimeWarning, stacklevel=3)
+        if ERRORS in self._host:
+            self._report_errors()
+
+    def _report_errors(self):
+        """What the kernels reported during the run: a warning for spike pairings a plastic synapse missed, an
+        error for a cell whose integration broke down."""
+        flags = np.zeros(ERROR_WORDS, np.int32)
+        self.rt.copy_from_device(self._buffers[ERRORS], flags)
+        if not flags.any():
+            return
+        self.rt.fill_zero(self._buffers[ERRORS], flags.nbytes)
+        if flags[0]:
+            warnings.warn(f"a plastic synapse needed a postsynaptic spike older than the last {self.history_size} "
+                          "kept per neuron: some spike pairings were missed (a presynaptic cell was silent "
+                          "while its target fired many times)", RuntimeWarning, stacklevel=4)
+        if flags[1]:
+            cell, step = int(flags[1]) - 1, int(flags[2])
+            block = next(b for b in self.layout.neuron_blocks if b.offset <= cell < b.offset + b.size)
+            slot = next(sl for sl in block.slots if sl.start <= cell - block.offset < sl.start + sl.group.size)
+            raise NumericalInstabilityError(slot.group.name, block.model.name, cell - block.offset - slot.start,
+                                            (step + 1) * self.net.dt, block.model.instability_condition)
 
     def _fetch_records(self, start: int, end: int) -> list:
         out = []

@@ -22,6 +22,7 @@ from . import simulator  # noqa: F401
 from .simulator import state  # noqa: F401
 from .compilation import compile  # noqa: F401
 from .kernels.errors import DeviceError, DeviceMemoryError, HostMemoryError, KernelCompileError  # noqa: F401
+from .codegen.errors import NumericalInstabilityError  # noqa: F401
 from .connectors import *  # noqa: F401, F403
 from .control import (end, get_current_time, get_max_delay, get_min_delay, get_time_step,  # noqa: F401
                       initialize, num_processes, rank, reset, run, run_for, run_until, setup)

@@ -114,7 +114,7 @@ SYNAPSE_NAMES = frozenset({"t", "t_spike", "t_post", "dt", "delay", "post_spike_
 SOURCE_NAMES = frozenset({"t", "dt", "step", "uniform", "normal", "mulhi", "normal_at", "injectCurrent"})
 #: Options of :class:`NeuronModel` that :func:`create_neuron_model` passes through.
 NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y", "ode_a_dydt", "ode_initial_step",
-                  "ode_step_code", "pre_ode_code", "spike_source")
+                  "ode_step_code", "pre_ode_code", "spike_source", "instability_condition")
 
 _PROBE_DT = 0.1
 #: The local that holds, with auto_refractory_required, whether the threshold condition held before the update.
@@ -701,7 +701,8 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
       :func:`native_cell_type`.
     - further keywords of :class:`~pynn_gpu.codegen.models.NeuronModel`: ``ode`` (``{variable: right-hand side}``
       or ``[(variable, right-hand side)]``, integrated before ``sim_code``), ``integrator`` (``'rkf45'``/``'rk4'``),
-      ``ode_tolerance``, ``pre_ode_code``, ``ode_step_code``, ``spike_source``, ...
+      ``ode_tolerance``, ``pre_ode_code``, ``ode_step_code``, ``spike_source``, ``instability_condition`` (a
+      condition on the state after a step under which the run stops with ``NumericalInstabilityError``), ...
 
     The codegen model's ``threshold_code`` spelling is accepted too.  Raises :class:`ModelError` naming the
     model, the snippet and the line for code that does not render.

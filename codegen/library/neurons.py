@@ -348,6 +348,8 @@ def _aeif(name, alpha):
         """,
         threshold_code="fired",
         multiple_spikes=True,
+        # NEST's bounds (V_m < -1e3 mV, |w| > 1e6 pA): beyond them aeif_cond_* throws NumericalInstability
+        instability_condition="v < -1e3 || w < -1e3 || w > 1e3",
     )
 
 
