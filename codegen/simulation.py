@@ -32,6 +32,13 @@ NO_SPIKE = -1.0e30
 MEMORY_FRACTION = 0.9
 
 
+def _popcount(words: np.ndarray) -> int:
+    """The number of bits set in ``words``."""
+    if hasattr(np, "bitwise_count"):      # numpy >= 2.0
+        return int(np.bitwise_count(words).sum(dtype=np.int64))
+    return int(np.unpackbits(words.view(np.uint8)).sum(dtype=np.int64))
+
+
 def _fmt_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -50,6 +57,8 @@ def _put_in_order(out: np.ndarray, values: np.ndarray, order: np.ndarray):
 
 #: Up to this many groups recording spikes, each picks its spikes from a chunk's by a mask; beyond, by a sort.
 SPIKE_RECORDS_MASKED = 4
+#: Host memory a recorded spike takes by the time get_data() has made its spike trains (measured: ~40 bytes).
+HOST_BYTES_PER_SPIKE = 40
 
 
 #: Bytes of the spike recording decoded at a time (its temporaries take a few times this).
@@ -849,8 +858,26 @@ class Simulation:
         for rec in band.records:        # each group's columns
             self.recorded[rec.index].append(host[:count, rec.column:rec.column + len(rec.indices)].copy())
 
+    def _check_spike_memory(self, rows: np.ndarray):
+        """Refuse the spikes of a chunk that would not fit in the host's free memory (their number is known only
+        once they happened: the run stops at the chunk, with an error naming the recordings, not the OOM killer)."""
+        n = 0
+        for band in self.layout.spike_bands:
+            part = np.ascontiguousarray(rows[:, band.offset:band.offset + band.words])
+            n += int(part.view(np.uint8).sum(dtype=np.int64)) if band.counts else _popcount(part)
+        need = n * HOST_BYTES_PER_SPIKE
+        free = available_host_bytes() if need else None
+        if free is not None and need > HOST_MEMORY_FRACTION * free:
+            names = ", ".join(sorted({f"'{rec.group.name}'" for rec in self.layout.records
+                                      if rec.variable == "spikes"}))
+            raise HostMemoryError(
+                f"recording the spikes of {names}: the {n:,} spikes of the last {len(rows):,} steps need "
+                f"{_fmt_bytes(need)} of host memory, but {_fmt_bytes(free)} is available: record fewer cells, or "
+                "run in shorter parts and get_data(clear=True) between them")
+
     def _store_spikes(self, start: int, rows: np.ndarray):
         """The spikes of one chunk (a row of the spike recording per step) to each recorded group: (steps, cells)."""
+        self._check_spike_memory(rows)
         found = []          # (steps, global cells) of each band
         for band in self.layout.spike_bands:
             part = rows[:, band.offset:band.offset + band.words]

@@ -267,7 +267,11 @@ class _VectorisedConnect:
 
     def _fallback(self, projection, reason):
         logger.debug("%s: using PyNN's generic connect (%s)", type(self).__name__, reason)
-        return self._generic_connect(projection)
+        try:
+            return self._generic_connect(projection)
+        except Exception as error:      # the user's error, without "during handling of _Fallback" before it
+            error.__suppress_context__ = True
+            raise
 
     def _generic_connect(self, projection):
         return super().connect(projection)
@@ -413,9 +417,10 @@ def _check_procedural_with_replacement(connector: str, n, with_replacement, allo
     """Procedural connections drawn with replacement (FixedTotalNumber, FixedNumberPost) take a whole number n,
     with_replacement=True and allow_self_connections=True."""
     if with_replacement is not True or allow_self_connections is not True or isinstance(n, bool) \
-            or not isinstance(n, (int, np.integer)) or n < 0:
+            or not isinstance(n, (int, np.integer)) or not 0 <= n < 2 ** 31:
         raise errors.InvalidParameterValueError(
-            f"{connector}: procedural connections take a whole number n >= 0, drawn with replacement and "
+            f"{connector}: procedural connections take a whole number n from 0 to 2**31 - 1 (a row's count is a "
+            "32-bit integer on the device), drawn with replacement and "
             f"self-connections allowed (with_replacement=True, allow_self_connections=True; got n={n!r}, "
             f"with_replacement={with_replacement!r}, allow_self_connections={allow_self_connections!r})")
 
@@ -497,6 +502,10 @@ class ArrayConnector(_VectorisedConnect, _pynn.ArrayConnector):
                 f"ArrayConnector of projection '{projection.label}': the array must be boolean (True where a "
                 f"presynaptic cell connects to a postsynaptic one) of shape {projection.shape} (got an array of "
                 f"{np.asarray(self.array).dtype})")
+        if kind == "b" and np.shape(self.array) != projection.shape:
+            raise errors.InvalidDimensionsError(
+                f"ArrayConnector of projection '{projection.label}': the array has shape {np.shape(self.array)}; it "
+                f"needs one entry per (presynaptic, postsynaptic) pair of cells: shape {projection.shape}")
         try:
             _check_fast_path(self, projection)
             if not (isinstance(self.array, np.ndarray) and self.array.dtype == bool

@@ -227,6 +227,10 @@ class _ParameterAccess:
             raise errors.InvalidParameterValueError(
                 f"initial value of '{variable}' in population '{pop.label}' must be a finite number "
                 f"(got {values[~np.isfinite(values)][0]})")
+        if (variable.startswith("gsyn") or variable.endswith(".gsyn")) and np.any(values < 0):
+            raise errors.InvalidParameterValueError(      # (NEST ignores initial conductances, with a warning)
+                f"initial value of '{variable}' in population '{pop.label}' must be >= 0: a conductance (got "
+                f"{values[values < 0][0]})")
         name = variable
         variable = model_variable(pop.celltype, variable)       # pop._init holds the model's names
         if any(v.name == variable and v.type == "int" for v in pop.celltype.codegen_model.vars) \

@@ -223,6 +223,14 @@ class Projection(common.Projection):
                     raise errors.ConnectionError(
                         f"projection {name}: the cells of population '{pop.label}' ({type(pop.celltype).__name__}) "
                         "have no receptor types: they cannot be a projection's target")
+        if isinstance(postsynaptic_population, common.Assembly):     # (PyNN's own check: a bare AssertionError)
+            shared = list(postsynaptic_population.receptor_types)
+            if not shared or (receptor_type is not None and receptor_type not in shared):
+                kinds = "; ".join(f"'{p.label}': {', '.join(p.celltype.receptor_types)}"
+                                  for p in postsynaptic_population.populations)
+                raise errors.ConnectionError(
+                    f"projection {name}: receptor type {receptor_type!r} is not one that every population of the "
+                    f"Assembly has (shared: {', '.join(shared) or 'none'}; {kinds})")
         shape = (presynaptic_population.size, postsynaptic_population.size)
         for pname, value in (synapse_type.parameter_space.items() if synapse_type is not None else ()):
             base = getattr(value, "base_value", None)        # (lazyarray: a bare IndexError)
@@ -289,6 +297,13 @@ class Projection(common.Projection):
                     f"{type(value.base_value).__name__}")
             values[name] = np.array([float(value.base_value)]) if not value.operations else \
                 LazyArray(value, shape=(1,)).evaluate()
+        if "delay" in random and values["delay"].min() < simulator.state.dt:
+            dist, low = self.synapse_type.native_parameters["delay"].base_value, values["delay"].min()
+            raise errors.ConnectionError(
+                f"{where}: random delays drawn from {dist.name} {dict(dist.parameters)} can be as short as {low:g} ms"
+                + (" (mu - 6.5 sigma, the device's most extreme normal deviate)" if dist.name != "uniform" else "")
+                + f", below the timestep {simulator.state.dt} ms: give the distribution low >= the timestep "
+                "('uniform' or 'normal_clipped')")
         values = self._check_values(values)       # the extremes of random values: the sign rule, the delay range
         state = simulator.state
         if "delay" in random:       # the least and the most steps, rounded as the kernels round drawn delays
@@ -628,6 +643,7 @@ class Projection(common.Projection):
         """As PyNN's; besides, a list or 1-D array with one value per connection is taken in the order of
         ``get(..., format="list")`` and iteration (so what get() returned can be written back, several
         connections between one pair of cells included)."""
+        self._refuse_stale("set()")
         self._refuse_procedural("set()")
         refuse_unknown_names(f"{type(self.synapse_type).__name__} (projection '{self.label}')", attributes,
                              self.synapse_type.get_schema())
@@ -732,6 +748,7 @@ class Projection(common.Projection):
     def initialize(self, **initial_values):
         """As PyNN's, whose lazy arrays took the bound method ``size`` as their length (so a list of values, one
         per connection, failed with a shape error)."""
+        self._refuse_stale("initialize()")
         self._refuse_procedural("initialize()")
         self._finalise()
         for variable, value in initial_values.items():
@@ -822,15 +839,26 @@ class Projection(common.Projection):
         """The simulation holding this projection's synapse groups, if built and current."""
         sim = simulator.state.simulation
         groups = getattr(self, "_built_groups", [])
-        if sim is None or not groups or simulator.state.structure_changed:
+        if sim is None or not groups or simulator.state.structure_changed or self._stale():
             return None
         return sim
+
+    def _stale(self) -> bool:
+        """Made before the last setup() (or end()): no part of the simulation now."""
+        return not any(p is self for p in simulator.state.projections)
+
+    def _refuse_stale(self, what: str):
+        if self._stale():
+            raise errors.ConnectionError(
+                f"{what} of projection '{self.label}': it belongs to an earlier setup() (or was made before end()); "
+                "only the projections of the current network can be changed (get() still reads it)")
 
     def _sync_from_device(self, force=False, index=None):
         """Copy the synaptic variables the model changes as it runs (learned weights...) back from the device.
         ``force``: even when a structural change is pending (just before the rebuild it calls for); ``index``:
         of those connections only."""
-        sim = simulator.state.simulation if force and getattr(self, "_built_groups", []) else self._device()
+        sim = simulator.state.simulation if force and getattr(self, "_built_groups", []) and not self._stale() \
+            else self._device()
         if sim is None:
             return
         for sg, sel, local, at in self._group_parts(index):

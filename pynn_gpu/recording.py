@@ -85,6 +85,10 @@ class Recorder(recording.Recorder):
         self._phase = 0          # the sampling grid in use: steps phase + k * interval
 
     def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None, locations=None):
+        owner = getattr(self.population, "parent", None) or self.population
+        if not any(p is owner for p in simulator.state.populations):
+            raise RecordingStateError(f"get_data() of population '{owner.label}': it belongs to an earlier setup() (or "
+                                      "was made before end()), and its recordings went with it; read them before")
         if not any(True for _ in self.cache) and not simulator.state.running:   # (PyNN's code: an IndexError)
             raise RecordingStateError(f"get_data() of population '{self.population.label}': there is no data yet; "
                                       "run() the simulation first")

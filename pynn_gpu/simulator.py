@@ -189,6 +189,9 @@ class State(common.control.BaseState):
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def clear(self):
+        if getattr(self, "simulation", None) is not None and not self.structure_changed:
+            for prj in self.projections:    # what the device learned stays readable with Projection.get
+                prj._sync_from_device()
         self.populations = []
         self.projections = []
         self.procedural_streams = 0     # procedural projections made: each draws from its own stream

@@ -4,8 +4,12 @@ import numpy as np
 TICS_PER_MS = 1000
 
 
+#: Times beyond this (ms, about 290 years) are all "never": their tics would not fit 64 bits.
+NEVER_MS = 2.0 ** 62 / TICS_PER_MS
+
+
 def _tics(t):
-    return np.rint(np.asarray(t, dtype=float) * TICS_PER_MS).astype(np.int64)
+    return np.rint(np.minimum(np.asarray(t, dtype=float), NEVER_MS) * TICS_PER_MS).astype(np.int64)
 
 
 def steps_ceil(t, dt):

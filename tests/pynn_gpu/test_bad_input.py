@@ -17,6 +17,8 @@ from pyNN import errors
 from pyNN.errors import (ConnectionError, InvalidParameterValueError, NonExistentParameterError,
                          RecordingError)
 
+from pynn_gpu.recording import RecordingStateError
+
 NAN = float("nan")
 
 
@@ -877,3 +879,85 @@ def test_initialize_and_neuron_references_name_the_projection(gpu):
     check_raises(NonExistentParameterError,
                  lambda: gpu.Projection(cells, cells, gpu.AllToAllConnector(), reader(weight=0.1)),
                  "w_post", "Reader", "exc→exc")
+
+
+def test_a_projection_of_an_earlier_setup(sim):
+    """It cannot be changed any more; get() reads what it had learned when setup() was called again."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.5]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(A_plus=0.01, A_minus=0.012),
+                             weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), weight=0.3,
+                             delay=1.0)
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp, label="plastic")
+    post.record("spikes")
+    sim.run(10.0)
+    learned = prj.get("weight", format="list", with_address=False)[0]
+    assert learned < 0.3
+    sim.setup(timestep=0.1)
+    assert prj.get("weight", format="list", with_address=False) == [learned]
+    check_raises(ConnectionError, lambda: prj.set(weight=0.2), "'plastic'", "earlier setup()")
+    check_raises(ConnectionError, lambda: prj.initialize(weight=0.2), "'plastic'", "earlier setup()")
+    check_raises(RecordingStateError, lambda: post.get_data(), "earlier setup()")
+    sim.Population(1, sim.IF_curr_exp())
+    sim.run(1.0)
+    assert prj.get("weight", format="list", with_address=False) == [learned]
+
+
+def test_an_assembly_target_needs_a_receptor_type_all_its_populations_have(gpu):
+    multi = gpu.Population(3, gpu.PointNeuron(gpu.AdExp(), AMPA=gpu.CondExpPostSynapticResponse(tau_syn=2.0,
+                                                                                                  e_syn=0.0)),
+                           label="multi")
+    plain = gpu.Population(3, gpu.IF_cond_exp(), label="plain")
+    source = gpu.Population(2, gpu.SpikeSourceArray(spike_times=[1.0]))
+    for receptor in ("AMPA", "excitatory"):
+        check_raises(ConnectionError, lambda: gpu.Projection(source, multi + plain, gpu.AllToAllConnector(),
+                                                             gpu.StaticSynapse(weight=0.01), receptor_type=receptor),
+                     f"'{receptor}'", "'multi': AMPA", "'plain': excitatory, inhibitory")
+    both = gpu.Projection(source, plain + gpu.Population(2, gpu.IF_cond_alpha()), gpu.AllToAllConnector(),
+                          gpu.StaticSynapse(weight=0.01), receptor_type="inhibitory")
+    assert both.size() == 10
+
+
+def test_spikes_that_would_not_fit_stop_the_run(gpu, monkeypatch):
+    """Their number is known only once they happened: the run stops at the chunk with HostMemoryError naming the
+    recording (here the host is made to look full)."""
+    from pynn_gpu.codegen import simulation
+    sources = gpu.Population(200, gpu.SpikeSourcePoisson(rate=1000.0), label="noisy")
+    sources.record("spikes")
+    gpu.run(10.0)
+    assert sum(len(t) for t in sources.get_data().segments[0].spiketrains) > 1000
+    monkeypatch.setattr(simulation, "HOST_MEMORY_FRACTION", 1e-9)
+    check_raises(gpu.HostMemoryError, lambda: gpu.run(10.0), "'noisy'", "spikes", "get_data(clear=True)")
+
+
+def test_negative_initial_conductances(gpu):
+    cond = gpu.Population(2, gpu.IF_cond_exp(), label="cond")
+    check_raises(InvalidParameterValueError, lambda: cond.initialize(gsyn_exc=-1.0), "'gsyn_exc'", "'cond'", ">= 0")
+    multi = gpu.Population(2, gpu.PointNeuron(gpu.AdExp(), AMPA=gpu.CondExpPostSynapticResponse(tau_syn=2.0,
+                                                                                                  e_syn=0.0)),
+                           label="multi")
+    check_raises(InvalidParameterValueError, lambda: multi.initialize(**{"AMPA.gsyn": [0.0, -0.5]}), "'AMPA.gsyn'",
+                 "-0.5")
+    cond.initialize(gsyn_exc=0.01)
+    assert cond.initial_values["gsyn_exc"].evaluate(simplify=True) == 0.01
+
+
+def test_array_connector_of_another_shape(gpu):
+    a, b = gpu.Population(5, gpu.IF_curr_exp()), gpu.Population(4, gpu.IF_curr_exp())
+    message = check_raises(errors.InvalidDimensionsError,
+                           lambda: gpu.Projection(a, b, gpu.ArrayConnector(np.ones((4, 5), bool)),
+                                                  gpu.StaticSynapse(weight=0.1), label="arr"),
+                           "'arr'", "(4, 5)", "(5, 4)")
+    assert "Fallback" not in message
+
+
+def test_procedural_random_delays_below_the_timestep(gpu):
+    cells = gpu.Population(10, gpu.IF_curr_exp())
+    normal = gpu.RandomDistribution("normal", mu=1.0, sigma=2.0, rng=gpu.NativeRNG())
+    check_raises(ConnectionError,
+                 lambda: gpu.Projection(cells, cells, gpu.FixedProbabilityConnector(0.5, procedural=True),
+                                        gpu.StaticSynapse(weight=0.1, delay=normal), label="proc"),
+                 "'proc'", "from normal", "-12 ms", "mu - 6.5 sigma", "low >= the timestep")
