@@ -191,7 +191,10 @@ class State(common.control.BaseState):
     def clear(self):
         if getattr(self, "simulation", None) is not None and not self.structure_changed:
             for prj in self.projections:    # what the device learned stays readable with Projection.get
-                prj._sync_from_device()
+                try:
+                    prj._sync_from_device()
+                except Exception:           # (a device in error): setup() starts afresh all the same
+                    logger.warning("the learned values of projection '%s' could not be read back", prj.label)
         self.populations = []
         self.projections = []
         self.procedural_streams = 0     # procedural projections made: each draws from its own stream
