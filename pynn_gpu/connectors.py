@@ -969,6 +969,46 @@ class CloneConnector(_VectorisedConnect, _pynn.CloneConnector):
         _emit_in_chunks(self, projection, params, pre, post)
         self._done()
 
+class DistanceDependentProbabilityConnector(_pynn.DistanceDependentProbabilityConnector):
+    __doc__ = _pynn.DistanceDependentProbabilityConnector.__doc__
+
+    def __init__(self, d_expression, allow_self_connections=True, location_selector=None, rng=None, safe=True,
+                 callback=None):
+        # PyNN's own checks are bare asserts and the raw errors of eval()
+        if isinstance(d_expression, str):
+            where = f"DistanceDependentProbabilityConnector({d_expression!r})"
+            try:
+                probabilities = [eval(d_expression, vars(_pynn), {"d": d}) for d in (0.0, 1e12)]
+            except Exception as err:
+                raise errors.InvalidParameterValueError(
+                    f"{where}: the expression must be Python giving a probability from the distance d, e.g. "
+                    f"'exp(-d / 100.0)' ({type(err).__name__}: {err})") from None
+            bad = [p for p in probabilities if not p >= 0]      # (above 1: a certain connection, as in PyNN)
+            if bad:
+                raise errors.InvalidParameterValueError(
+                    f"{where}: the expression must give a probability, a number >= 0 (got {bad[0]!r} at d = "
+                    f"{(0.0, 1e12)[probabilities.index(bad[0])]:g})")
+        elif not callable(d_expression):
+            raise errors.InvalidParameterValueError(
+                f"DistanceDependentProbabilityConnector: d_expression must be a string such as 'exp(-d / 100.0)' or a "
+                f"function of the distance (got {d_expression!r})")
+        _check_self_connections("DistanceDependentProbabilityConnector", allow_self_connections)
+        super().__init__(d_expression, allow_self_connections, location_selector=location_selector, rng=rng,
+                         safe=safe, callback=callback)
+
+
+class IndexBasedProbabilityConnector(_pynn.IndexBasedProbabilityConnector):
+    __doc__ = _pynn.IndexBasedProbabilityConnector.__doc__
+
+    def __init__(self, index_expression, allow_self_connections=True, location_selector=None, rng=None, safe=True,
+                 callback=None):
+        if not isinstance(index_expression, _pynn.IndexBasedExpression):     # (PyNN: a bare AssertionError)
+            raise TypeError(f"IndexBasedProbabilityConnector takes an IndexBasedExpression (a subclass of "
+                            f"pyNN.connectors.IndexBasedExpression), not {type(index_expression).__name__}")
+        _check_self_connections("IndexBasedProbabilityConnector", allow_self_connections)
+        super().__init__(index_expression, allow_self_connections, location_selector=location_selector, rng=rng,
+                         safe=safe, callback=callback)
+
 
 __all__ = sorted(name for name, obj in globals().items()
                  if isinstance(obj, type) and issubclass(obj, _pynn.Connector))

@@ -6,6 +6,8 @@ native (= model) units and pushed to the device buffers when they change, so ``s
 """
 from __future__ import annotations
 
+import os
+
 import neo
 import numpy as np
 from pyNN import common, errors
@@ -153,6 +155,23 @@ def _check_lengths(what: str, values: dict, size: int, schema: dict | None = Non
                 "cell")
 
 
+#: The file name extensions PyNN's get_io writes Neo data to.
+OUTPUT_EXTENSIONS = (".pkl", ".pickle", ".h5", ".nix", ".nwb", ".mat")
+
+
+def _check_output_file(what: str, filename: str):
+    """A file that end() will write: an extension PyNN can write, in a folder that exists or can be made."""
+    extension = os.path.splitext(filename)[1]
+    if extension not in OUTPUT_EXTENSIONS:
+        raise errors.InvalidParameterValueError(
+            f"{what}: cannot write {filename!r}: the extension must be one of {', '.join(OUTPUT_EXTENSIONS)}")
+    folder = os.path.dirname(os.path.abspath(filename))
+    while not os.path.isdir(folder):        # the nearest folder that exists: PyNN makes the ones below it
+        folder = os.path.dirname(folder)
+    if not os.access(folder, os.W_OK):
+        raise errors.InvalidParameterValueError(f"{what}: cannot write {filename!r}: folder {folder!r} is not writable")
+
+
 def _refuse_stale(population, what: str, error):
     """A population of an earlier setup() (or from before end()) is no part of the simulation now: changing or
     recording it would be accepted and have no effect."""
@@ -171,6 +190,11 @@ class _ParameterAccess:
         _check_lengths(f"set() of population '{self._owner()[0].label}'", parameters, self.size,
                        self.celltype.get_schema())
         super().set(**parameters)
+
+    def record(self, variables, to_file=None, sampling_interval=None, locations=None):
+        if isinstance(to_file, str):        # (PyNN finds a bad file name only at end(), after the run)
+            _check_output_file(f"record(to_file=...) of population '{self._owner()[0].label}'", to_file)
+        super().record(variables, to_file, sampling_interval, locations)
 
     def initialize(self, **initial_values):
         _refuse_stale(self._owner()[0], "initialize()", errors.InvalidParameterValueError)

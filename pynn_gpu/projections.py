@@ -639,6 +639,14 @@ class Projection(common.Projection):
             out.append(array)
         return out
 
+    def get(self, attribute_names, format, gather=True, with_address=True, multiple_synapses="sum"):
+        if format not in ("list", "array"):     # (PyNN: a bare Exception)
+            raise errors.InvalidParameterValueError(
+                f"get() of projection '{self.label}': format must be 'list' or 'array' (got {format!r})")
+        return super().get(attribute_names, format, gather, with_address, multiple_synapses)
+
+    get.__doc__ = common.Projection.get.__doc__
+
     def set(self, **attributes):
         """As PyNN's; besides, a list or 1-D array with one value per connection is taken in the order of
         ``get(..., format="list")`` and iteration (so what get() returned can be written back, several

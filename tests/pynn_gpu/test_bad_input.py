@@ -961,3 +961,29 @@ def test_procedural_random_delays_below_the_timestep(gpu):
                  lambda: gpu.Projection(cells, cells, gpu.FixedProbabilityConnector(0.5, procedural=True),
                                         gpu.StaticSynapse(weight=0.1, delay=normal), label="proc"),
                  "'proc'", "from normal", "-12 ms", "mu - 6.5 sigma", "low >= the timestep")
+
+
+@pytest.mark.parametrize("expression,says", [("-1.0", "got -1.0 at d = 0"), ("exp(-dd/", "SyntaxError"),
+                                             ("exp(-x/10)", "name 'x' is not defined"), (5, "got 5")])
+def test_distance_expressions(gpu, expression, says):
+    check_raises(InvalidParameterValueError, lambda: gpu.DistanceDependentProbabilityConnector(expression), says)
+
+
+def test_distance_and_index_based_connectors_still_connect(gpu):
+    cells = gpu.Population(20, gpu.IF_curr_exp(), structure=gpu.space.Line())
+    near = gpu.Projection(cells, cells, gpu.DistanceDependentProbabilityConnector("d < 1.5"),
+                          gpu.StaticSynapse(weight=0.1))
+    assert near.size() == 20 + 2 * 19          # itself and its neighbours (cells 1 apart)
+    check_raises(TypeError, lambda: gpu.IndexBasedProbabilityConnector(lambda i, j: 0.5), "IndexBasedExpression")
+
+
+def test_output_files_and_formats_are_checked_when_asked_for(gpu, tmp_path):
+    cells = gpu.Population(2, gpu.IF_curr_exp(), label="exc")
+    check_raises(InvalidParameterValueError, lambda: cells.record("v", to_file=str(tmp_path / "v.weird")),
+                 "'exc'", ".pkl")
+    cells.record("v", to_file=str(tmp_path / "new" / "v.pkl"))        # a folder PyNN makes at end()
+    prj = gpu.Projection(cells, cells, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1), label="rec")
+    check_raises(InvalidParameterValueError, lambda: prj.get("weight", format="dict"), "'rec'", "'list' or 'array'")
+    gpu.run(1.0)
+    gpu.end()
+    assert (tmp_path / "new" / "v.pkl").exists()

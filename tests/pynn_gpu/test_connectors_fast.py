@@ -109,12 +109,12 @@ def pops():
 
 
 def test_reexports():
-    for name in ("DistanceDependentProbabilityConnector", "CSAConnector",
-                 "SmallWorldConnector", "IndexBasedProbabilityConnector", "Connector", "MapConnector"):
+    for name in ("CSAConnector", "SmallWorldConnector", "Connector", "MapConnector"):
         assert getattr(fast, name) is getattr(generic, name)
     for name in ("AllToAllConnector", "OneToOneConnector", "FixedProbabilityConnector",
                  "FixedNumberPreConnector", "FixedNumberPostConnector", "FixedTotalNumberConnector",
-                 "ArrayConnector", "FromListConnector", "FromFileConnector", "CloneConnector"):
+                 "ArrayConnector", "FromListConnector", "FromFileConnector", "CloneConnector",
+                 "DistanceDependentProbabilityConnector", "IndexBasedProbabilityConnector"):
         cls = getattr(fast, name)
         assert cls is not getattr(generic, name) and issubclass(cls, getattr(generic, name))
         assert cls.__name__ == name
