@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from pyNN.errors import InvalidParameterValueError
+
 from .codegen.generator import Generator
 from .codegen.network import Network
 
@@ -107,13 +109,19 @@ def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, d
 
     state = simulator.state
     if backend not in BACKENDS:
-        raise ValueError(f"compile(backend={backend!r}): allowed values are {BACKENDS}")
+        hint = f" (an architecture? write compile(arch={backend!r}))" if str(backend).startswith("sm_") else ""
+        raise InvalidParameterValueError(f"compile(backend={backend!r}): allowed values are {BACKENDS}{hint}")
     precision = precision or state.precision
     if precision not in ("single", "double"):
-        raise ValueError(f"compile(precision={precision!r}): allowed values are 'single' and 'double'")
+        raise InvalidParameterValueError(
+            f"compile(precision={precision!r}): allowed values are 'single' and 'double'")
+    if network is not None and not isinstance(network, Network):
+        raise TypeError(f"compile(network=...): an internal pynn_gpu.codegen.network.Network, or None for the PyNN "
+                        f"network (got {type(network).__name__})")
     net = network if network is not None else state.describe()
     if not net.neuron_groups:
-        raise ValueError("compile(): the network is empty: create populations (after setup()) before compiling")
+        raise InvalidParameterValueError(
+            "compile(): the network is empty: create populations (after setup()) before compiling")
     start = time.perf_counter()
     program = Generator(net, backend, precision).generate()
     generated = time.perf_counter()

@@ -262,8 +262,18 @@ class _SynapseParameters:
         return values
 
 
+#: The connectors that can draw their connections at every spike instead of storing them.
+PROCEDURAL_CONNECTORS = ("FixedProbabilityConnector", "FixedTotalNumberConnector", "FixedNumberPostConnector")
+
+
 class _VectorisedConnect:
     """Helpers shared by the vectorised connectors."""
+
+    def __init__(self, *args, procedural=False, **kwargs):
+        if procedural:      # (the connectors that can are the ones whose own __init__ takes it)
+            raise NotImplementedError(f"{type(self).__name__}: procedural connections are drawn by "
+                                      f"{', '.join(PROCEDURAL_CONNECTORS)} only")
+        super().__init__(*args, **kwargs)
 
     def _fallback(self, projection, reason):
         logger.debug("%s: using PyNN's generic connect (%s)", type(self).__name__, reason)
@@ -533,7 +543,7 @@ class _FixedNumberMixin(_VectorisedConnect):
     """Vectorised versions of the sampling done by PyNN's FixedNumber*Connector classes."""
 
     def __init__(self, n, allow_self_connections=True, with_replacement=False, location_selector=None, rng=None,
-                 safe=True, callback=None):
+                 safe=True, callback=None, procedural=False):
         # (PyNN's own checks are bare asserts)
         name = type(self).__name__
         if isinstance(n, (int, np.integer)) and not isinstance(n, bool):
@@ -544,7 +554,8 @@ class _FixedNumberMixin(_VectorisedConnect):
             raise TypeError(f"{name}: n must be a whole number of connections or a RandomDistribution (got {n!r})")
         _check_self_connections(name, allow_self_connections)
         super().__init__(n, allow_self_connections=allow_self_connections, with_replacement=with_replacement,
-                         location_selector=location_selector, rng=rng, safe=safe, callback=callback)
+                         location_selector=location_selector, rng=rng, safe=safe, callback=callback,
+                         procedural=procedural)
 
     def _draw_counts(self, size, rngs):
         """

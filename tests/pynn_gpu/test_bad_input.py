@@ -987,3 +987,17 @@ def test_output_files_and_formats_are_checked_when_asked_for(gpu, tmp_path):
     gpu.run(1.0)
     gpu.end()
     assert (tmp_path / "new" / "v.pkl").exists()
+
+
+def test_procedural_on_a_connector_that_cannot(gpu):
+    for make in (lambda: gpu.AllToAllConnector(procedural=True), lambda: gpu.OneToOneConnector(procedural=True),
+                 lambda: gpu.FixedNumberPreConnector(3, procedural=True)):
+        check_raises(NotImplementedError, make, "FixedProbabilityConnector, FixedTotalNumberConnector, "
+                                                "FixedNumberPostConnector only")
+    assert gpu.FixedNumberPreConnector(3).n == 3
+
+
+def test_compile_arguments(gpu):
+    check_raises(InvalidParameterValueError, lambda: gpu.compile(backend="sm_80"), "compile(arch='sm_80')")
+    check_raises(InvalidParameterValueError, lambda: gpu.compile(backend="opencl"), "the network is empty")
+    check_raises(TypeError, lambda: gpu.compile(backend="opencl", network="foo"), "Network")
