@@ -50,14 +50,18 @@ _RENAMED = {"abs": "fabs"}
 
 #: What to say of names GeNN users write where they do not exist.
 _HINTS = {
-    "Isyn": "GeNN's summed synaptic input is 'isyn' here, in a model with postsynaptic models "
-            "(postsynaptic_models=...); without them, read the weights arriving in this step as in_<receptor>",
+    "Isyn": "GeNN's Isyn is 'isyn + i_inj' here: 'isyn' the postsynaptic models' current (postsynaptic_models=...; "
+            "without them, the weights arriving in this step are in_<receptor>), 'i_inj' the current sources'",
     "isyn": "'isyn' exists in a model with postsynaptic models (postsynaptic_models=...); without them, read the "
             "weights arriving in this step as in_<receptor>",
     "add_to_post": "add_to_post() transmits from pre_spike_code and synapse_dynamics_code only",
     "addToPost": "add_to_post() transmits from pre_spike_code and synapse_dynamics_code only",
     "injectCurrent": "GeNN's injectCurrent(x) works in a current source's injection_code only",
 }
+
+#: Built-in names a snippet may declare a local of (GeNN 5's own STDP example: ``const scalar dt = t - st_post;``);
+#: the snippet's later uses of the name mean the local.
+SHADOWABLE = frozenset({"dt"})
 
 #: Built-in functions called without arguments (the random numbers of a snippet's stream).
 NULLARY = frozenset({"uniform", "normal"})
@@ -162,7 +166,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
         elif text in CONSTANTS and text not in names and text not in locals_:
             out.append(CONSTANTS[text] + ("f" if single else ""))
         elif expect_decl:
-            if text in names:
+            if text in names and text not in SHADOWABLE:
                 raise ModelError(f"[{context}, line {line}] local '{text}' shadows a model name")
             locals_.add(text)
             declared.add(text)

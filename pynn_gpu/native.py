@@ -130,8 +130,26 @@ _LEGACY_REF = re.compile(r"\$\(\s*([A-Za-z_]\w*)\s*(?:,([^$()]*(?:\([^$()]*\)[^$
 _LEGACY_FUNCTIONS = {"addToInSyn": "add_to_post", "addToPost": "add_to_post", "gennrand_uniform": "uniform",
                      "gennrand_normal": "normal"}
 #: GeNN 4's built-in names under their names here: $(DT) the time step, $(t) the time, the random numbers.
-_LEGACY_NAMES = {"DT": "dt", "t": "t", "gennrand_uniform": "uniform()", "gennrand_normal": "normal()"}
+_LEGACY_NAMES = {"DT": "dt", "t": "t", "gennrand_uniform": "uniform()", "gennrand_normal": "normal()",
+                 "sT_pre": "st_pre", "sT_post": "st_post"}
 _PLAIN_DT = re.compile(r"(?<![\w.])DT(?!\w)")
+#: GeNN 5's names for the built-ins (its current API, taken without a warning): name -> (pattern, replacement).
+_GENN5 = {"addToPost": (re.compile(r"\baddToPost\s*\("), "add_to_post("),
+          "gennrand_uniform": (re.compile(r"\bgennrand_uniform\s*\(\s*\)"), "uniform()"),
+          "gennrand_normal": (re.compile(r"\bgennrand_normal\s*\(\s*\)"), "normal()"),
+          "gennrand_exponential": (re.compile(r"\bgennrand_exponential\s*\(\s*\)"), "(-log1p(-uniform()))")}
+#: GeNN built-in names with no counterpart here, and what to do instead.
+_GENN_MISSING = {
+    "id_pre": "the presynaptic cell's index is not available to synapse code",
+    "id_post": "the postsynaptic cell's index is not available to synapse code",
+    "id_syn": "a synapse's index is not available to synapse code",
+    "num_pre": "population sizes are not available to synapse code", "num_post": "population sizes are not "
+    "available to synapse code",
+    "prev_st_pre": "keep the previous spike time in a synapse variable", "prev_st_post": "keep the previous spike "
+    "time in a synapse variable",
+    "addToPostDelay": "give the connections their delays in PyNN (per-synapse delays are exact)",
+    "gennrand_log_normal": "use exp(mu + sigma * normal())",
+}
 
 
 def _upgrade_code(model: str, snippet: str, code) -> str:
@@ -143,6 +161,11 @@ def _upgrade_code(model: str, snippet: str, code) -> str:
     if _PLAIN_DT.search(code):
         warnings.warn(f"model '{model}' {snippet}: GeNN 4's DT is 'dt' here", FutureWarning, stacklevel=3)
         code = _PLAIN_DT.sub("dt", code)
+    for pattern, replacement in _GENN5.values():
+        code = pattern.sub(replacement, code)
+    for name, instead in _GENN_MISSING.items():
+        if re.search(rf"\b{name}\b", code):
+            raise ModelError(f"model '{model}' {snippet}: GeNN's '{name}' has no counterpart here: {instead}")
     if "$(" not in code:
         return code
     warnings.warn(f"model '{model}' {snippet}: the $(name) syntax is deprecated; write plain names "
@@ -215,6 +238,10 @@ def _number(model, kind, name, value) -> float:
     return float(value)
 
 
+#: GeNN's integer and boolean variable types: whole numbers here ('int').
+_INT_SPELLINGS = ("unsigned int", "uint32_t", "int32_t", "uint16_t", "int16_t", "uint8_t", "int8_t", "bool")
+
+
 def _vars(model: str, vars_, initial_values) -> tuple[tuple, dict]:
     """(Var tuple, initial values) from a mapping name -> initial value or a sequence of names, ``Var`` or
     ``(name, type)``; ``initial_values`` adds initial values (default 0)."""
@@ -230,7 +257,8 @@ def _vars(model: str, vars_, initial_values) -> tuple[tuple, dict]:
             if isinstance(v, (str, Var)):
                 declared.append(v if isinstance(v, Var) else Var(v))
             elif isinstance(v, tuple) and len(v) == 2 and all(isinstance(x, str) for x in v):
-                declared.append(Var(v[0], "scalar" if v[1] in ("float", "double") else v[1]))
+                declared.append(Var(v[0], "scalar" if v[1] in ("float", "double") else
+                                    "int" if v[1] in _INT_SPELLINGS else v[1]))
             else:
                 raise ModelError(f"model '{model}': variable {v!r} must be a name, a Var or (name, type)")
         declared = tuple(declared)
@@ -486,6 +514,10 @@ def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_p
             apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
     """
     _check_model_name(class_name, "postsynaptic")
+    if "sim_code" in options:
+        raise ModelError(f"postsynaptic model '{class_name}': GeNN 5's sim_code (injectCurrent(init * inSyn); inSyn *= "
+                         "expDecay;) is written here as vars=['x'], apply_input_code='x += init * inp;', "
+                         "decay_code='x *= expDecay;' and current_code='x'")
     _no_unknown(class_name, dict(options), create_postsynaptic_model)
     declared, initial = _vars(class_name, vars, None)
     names, defaults = _params(class_name, params)
@@ -759,6 +791,12 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
 
     def __init__(self, **parameters):
         _required_check(type(self), parameters)
+        weight = parameters.get("weight", 0.0)
+        if "weight" not in self.codegen_model.var_names and not (isinstance(weight, (int, float)) and weight == 0):
+            own = ", ".join(v for v in self.codegen_model.var_names) or "none"
+            raise InvalidParameterValueError(
+                f"{type(self).__name__}: 'weight' is given, but the model does not declare it, so nothing would read "
+                f"it; give the model's own variables (here: {own}), or declare 'weight' in vars")
         for name, value in parameters.items():
             if name in self.int_vars and isinstance(value, (int, float, np.number)) and value % 1:
                 raise InvalidParameterValueError(f"{type(self).__name__}: '{name}' must be a whole number: the "

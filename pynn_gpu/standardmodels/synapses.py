@@ -49,7 +49,13 @@ def check_weights(weights, projection):
             got = f" (got {float(w.flat[0])})"
         else:
             got = f" (got values in [{w.min()}, {w.max()}])"
-        raise ConnectionError(f"{_describe(projection)}: parameter 'weight': {err}{got}") from None
+        from ..native import NativeCellType     # (native.py builds on this module)
+        hint = ""
+        if isinstance(getattr(post, "celltype", None), NativeCellType) and not getattr(post, "conductance_based",
+                                                                                      False):
+            hint = ("; a user cell type whose receptors take conductances (x * (E - v)) is made with "
+                    "conductance_based=True, and its weights are then >= 0")
+        raise ConnectionError(f"{_describe(projection)}: parameter 'weight': {err}{got}{hint}") from None
 
 
 class GPUSynapseMixin:

@@ -1,0 +1,81 @@
+"""GeNN 5 model code ports with little change: its names for the built-ins are taken as they are, and where GeNN
+has something pyNN.gpu does not, the error says what to write instead."""
+import numpy as np
+import pytest
+from pyNN.errors import ConnectionError, InvalidParameterValueError
+
+from pynn_gpu.codegen.errors import ModelError
+
+#: GeNN 5's symmetric STDP of the mushroom-body tutorial, verbatim (its local 'dt' and 'addToPost' included).
+SYMMETRIC_STDP = dict(
+    params={"tau": 15.0, "rho": 0.01, "eta": 0.1, "wMin": 0.0, "wMax": 1.0}, vars=[("g", "scalar")],
+    pre_spike_syn_code="""
+        addToPost(g);
+        const scalar dt = t - st_post;
+        const scalar timing = exp(-dt / tau) - rho;
+        const scalar newWeight = g + (eta * timing);
+        g = fmin(wMax, fmax(wMin, newWeight));
+        """,
+    post_spike_syn_code="""
+        const scalar dt = t - st_pre;
+        const scalar timing = fmax(exp(-dt / tau) - rho, -0.1 * rho);
+        const scalar newWeight = g + (eta * timing);
+        g = fmin(wMax, fmax(wMin, newWeight));
+        """)
+
+
+def test_genn_5_stdp_runs_verbatim(sim):
+    """The post spike, with no pre spike yet, depresses by eta 0.1 rho (the clamp); the pre spike after it
+    potentiates by eta (exp(-dt / tau) - rho), dt the time between the two stamps."""
+    stdp = sim.create_weight_update_model("SymmetricSTDP", **SYMMETRIC_STDP)
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0]))
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[7.0]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp(g=0.5, delay=0.1))
+    post.record("spikes")
+    sim.run(10.0)
+    (t_post,) = post.get_data().segments[0].spiketrains[0].magnitude
+    g = prj.get("g", format="list", with_address=False)[0]
+    assert g == pytest.approx(0.5 - 0.1 * 0.001 + 0.1 * (np.exp(-(7.0 - t_post) / 15.0) - 0.01), abs=1e-12)
+
+
+def test_genn_random_numbers(sim):
+    """gennrand_uniform(), gennrand_normal() and gennrand_exponential(): the last, a threshold above 3, fires with
+    probability exp(-3) a step (1,000 cells, 100 steps: within 5 standard deviations)."""
+    source = sim.create_neuron_model("ExpSource", vars=[("n", "unsigned int"), ("u", "scalar")],
+                                     sim_code="u = gennrand_uniform() + 0.0 * gennrand_normal();",
+                                     threshold_condition_code="gennrand_exponential() > 3.0", reset_code="n++;",
+                                     receptors=())
+    sim.setup(timestep=0.1)
+    cells = sim.Population(1000, source())
+    cells.record("spikes")
+    sim.run(10.0)
+    fired = sum(len(train) for train in cells.get_data().segments[0].spiketrains)
+    p = np.exp(-3.0)
+    assert abs(fired - 100_000 * p) < 5 * np.sqrt(100_000 * p * (1 - p))
+
+
+@pytest.mark.parametrize("code,says", [("addToPost(g * id_pre);", "'id_pre'"), ("g = prev_st_pre;", "'prev_st_pre'"),
+                                       ("addToPostDelay(g, 2);", "delays in PyNN")])
+def test_genn_names_with_no_counterpart(sim, code, says):
+    with pytest.raises(ModelError, match=says):
+        sim.create_weight_update_model("W", vars=[("g", "scalar")], pre_spike_syn_code=code)
+
+
+def test_porting_traps_are_named(sim):
+    with pytest.raises(ModelError, match=r"Isyn is 'isyn \+ i_inj' here"):
+        sim.create_neuron_model("N", vars={"V": 0.0}, sim_code="V += Isyn;")
+    with pytest.raises(ModelError, match="apply_input_code='x \\+= init \\* inp;'"):
+        sim.create_postsynaptic_model("ExpCurr", sim_code="injectCurrent(init * inSyn); inSyn *= expDecay;")
+    pulse = sim.create_weight_update_model("StaticPulse", vars=[("g", "scalar")], pre_spike_syn_code="addToPost(g);")
+    with pytest.raises(InvalidParameterValueError, match=r"'weight' is given, but .* \(here: g\)"):
+        pulse(weight=0.5)
+    sim.setup(timestep=0.1)
+    leaky = sim.create_neuron_model("Leaky", vars={"v": 0.0}, sim_code="v += in_inhibitory;",
+                                    receptors=("excitatory", "inhibitory"))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    with pytest.raises(ConnectionError, match="conductance_based=True"):
+        sim.Projection(source, sim.Population(1, leaky()), sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1),
+                       receptor_type="inhibitory")
