@@ -393,8 +393,8 @@ def test_snippets_that_would_break_the_kernel_are_refused(sim):
     for make, message in cases:
         with pytest.raises(ModelError, match=message):
             make()
-    with pytest.raises(TypeError, match=r"unexpected keyword\(s\) \['sim_code'\]; allowed: params, vars"):
-        sim.create_postsynaptic_model("P", sim_code="x")
+    with pytest.raises(TypeError, match=r"unexpected keyword\(s\) \['threshold_code'\]; allowed: params, vars"):
+        sim.create_postsynaptic_model("P", threshold_code="x")
 
 
 def test_math_functions_on_literals_and_postsynaptic_builtins(sim):
