@@ -696,9 +696,19 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
         "units": unit_of,
         "receptor_types": tuple(model.receptors),
         "conductance_based": bool(conductance_based),
-        "injectable": not model.spike_source,
+        "injectable": not model.spike_source and _reads_injected_current(model),
+        "not_injectable_because": "spike sources are not injectable" if model.spike_source else
+                                  f"model '{model.name}' never reads i_inj (GeNN's current-source input), so the "
+                                  "current would have no effect",
         "parameter_checks": dict(parameter_checks or {}),
     })
+
+
+def _reads_injected_current(model: NeuronModel) -> bool:
+    """Whether a snippet of ``model`` reads ``i_inj``, the current its current sources inject."""
+    codes = [model.sim_code, model.threshold_code, model.reset_code, model.pre_ode_code, model.ode_step_code,
+             *(rhs for _, rhs in model.ode)]
+    return any(re.search(r"\bi_inj\b", code or "") for code in codes)
 
 
 def create_neuron_model(class_name: str, params=None, vars=None, derived_params=None, sim_code: str = "",

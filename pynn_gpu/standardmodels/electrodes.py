@@ -115,8 +115,9 @@ class GPUCurrentSource(StandardCurrentSource):
                     f"{what}: cell {int(cell)} belongs to population {parent.label!r} of an earlier setup() (or before "
                     "end()); a current source is injected into cells of the current network")
             if not cell.celltype.injectable:
+                reason = getattr(cell.celltype, "not_injectable_because", "spike sources are not injectable")
                 raise TypeError(f"cannot inject current into {cell.celltype.__class__.__name__} cell {int(cell)}: "
-                                "spike sources are not injectable")
+                                f"{reason}")
         self._targets.extend(cells)
         simulator.state.mark_changed()
 

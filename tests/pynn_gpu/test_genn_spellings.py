@@ -79,3 +79,20 @@ def test_porting_traps_are_named(sim):
     with pytest.raises(ConnectionError, match="conductance_based=True"):
         sim.Projection(source, sim.Population(1, leaky()), sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1),
                        receptor_type="inhibitory")
+
+
+def test_a_current_source_into_a_model_that_ignores_it(sim):
+    """GeNN adds current sources to Isyn; here a model reads them as i_inj, and one that never does is refused a
+    current source (it would have no effect)."""
+    sim.setup(timestep=0.1)
+    deaf = sim.create_neuron_model("Deaf", vars={"V": 0.0}, sim_code="V += 1.0;", receptors=())
+    hearing = sim.create_neuron_model("Hearing", vars={"V": 0.0}, sim_code="V += i_inj * dt;", receptors=())
+    dc = sim.DCSource(amplitude=2.0)
+    with pytest.raises(TypeError, match="never reads i_inj"):
+        dc.inject_into(sim.Population(1, deaf()))
+    cells = sim.Population(1, hearing())
+    dc.inject_into(cells)
+    cells.record("V")
+    sim.run(5.0)
+    v = cells.get_data().segments[0].filter(name="V")[0].magnitude[:, 0]
+    assert v[-1] > 0.0          # (the source starts acting after NEST's two-step delay)
