@@ -95,4 +95,5 @@ def test_a_current_source_into_a_model_that_ignores_it(sim):
     cells.record("V")
     sim.run(5.0)
     v = cells.get_data().segments[0].filter(name="V")[0].magnitude[:, 0]
-    assert v[-1] > 0.0          # (the source starts acting after NEST's two-step delay)
+    steps = np.diff(v)          # 0 before the source acts (NEST's delay of its start), then 2 nA x dt each step
+    assert set(np.round(steps, 12)) == {0.0, 0.2} and steps[-1] == pytest.approx(0.2)
