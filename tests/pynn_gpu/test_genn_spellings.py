@@ -84,7 +84,7 @@ def test_porting_traps_are_named(sim):
 def test_a_current_source_into_a_model_that_ignores_it(sim):
     """GeNN adds current sources to Isyn; here a model reads them as i_inj, and one that never does is refused a
     current source (it would have no effect)."""
-    sim.setup(timestep=0.1)
+    sim.setup(timestep=0.1, precision="double")
     deaf = sim.create_neuron_model("Deaf", vars={"V": 0.0}, sim_code="V += 1.0;", receptors=())
     hearing = sim.create_neuron_model("Hearing", vars={"V": 0.0}, sim_code="V += i_inj * dt;", receptors=())
     dc = sim.DCSource(amplitude=2.0)
