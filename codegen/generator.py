@@ -524,6 +524,9 @@ class Generator:
         if sb.model.uses_spike_times():
             _add_arg(args, KernelArg("pg_st", "scalar*"))
             names.update(st_pre=f"pg_st[{pre}]", st_post=f"pg_st[{post}]")
+        if sb.model.uses_previous_spike_times():
+            _add_arg(args, KernelArg("pg_prev_st", "scalar*"))
+            names.update(prev_st_pre=f"pg_prev_st[{pre}]", prev_st_post=f"pg_prev_st[{post}]")
         pre_refs, post_refs = sb.model.neuron_refs()
         for side, refs, block, index in (("pre", pre_refs, sb.pre_block, pre),
                                           ("post", post_refs, sb.post_block, post)):
@@ -729,8 +732,11 @@ class Generator:
         dblocks = [d for d in (self._dynamics_block(sb, dargs) for sb in layout.synapse_blocks) if d]
         # the neurons' last spike times, kept by the neuron kernel when a synapse snippet reads st_pre/st_post
         spike_times = any(sb.model.uses_spike_times() for sb in layout.synapse_blocks)
+        previous_spike_times = any(sb.model.uses_previous_spike_times() for sb in layout.synapse_blocks)
         if spike_times:
             nargs.append(KernelArg("pg_st", "scalar*"))
+        if previous_spike_times:
+            nargs.append(KernelArg("pg_prev_st", "scalar*"))
         reads_neurons = spike_times or any(sb.pre_block or sb.post_block for sb in layout.synapse_blocks)
         seed = int(self.net.seed) & 0xFFFFFFFFFFFFFFFF
         values = dict(prelude=prelude, n_total=layout.n_total, n_slots=layout.n_slots, n_rows=layout.n_rows,
@@ -739,7 +745,7 @@ class Generator:
                       seed_hi=seed >> 32, history=history, history_size=self.history_size, pblocks=pblocks,
                       n_columns=layout.n_columns, n_workers=layout.n_workers, dblocks=dblocks,
                       n_dynamics=layout.n_dynamics, procedural=procedural, delivers=layout.delivers,
-                      spike_times=spike_times, atomic=True, scan_bands=[],
+                      spike_times=spike_times, previous_spike_times=previous_spike_times, atomic=True, scan_bands=[],
                       spike_record=SPIKE_RECORD, spike_words=layout.spike_words, spike_scan=False,
                       source_values=list(self._source_values.values()))
         # One fused launch per step needs delays of two steps or more, and no synapse code reading what the

@@ -306,13 +306,19 @@ class WeightUpdateModel(_ModelBase):
         for code in (self.pre_spike_code, self.post_spike_code, self.synapse_dynamics_code):
             for name in re.findall(r"\b([A-Za-z_]\w*)_(pre|post)\b", re.sub(r"//[^\n]*|/\*.*?\*/", "", code or "",
                                                                           flags=re.DOTALL)):
-                if f"{name[0]}_{name[1]}" not in own | {"add_to_post", "t_post", "st_pre", "st_post"}:
+                if f"{name[0]}_{name[1]}" not in own | {"add_to_post", "t_post", "st_pre", "st_post", "prev_st_pre",
+                                                        "prev_st_post"}:
                     found[name[1]].add(name[0])
         return tuple(sorted(found["pre"])), tuple(sorted(found["post"]))
 
     def uses_spike_times(self) -> bool:
-        """Whether a snippet reads ``st_pre`` or ``st_post``."""
-        return any(re.search(r"\bst_(pre|post)\b", code or "")
+        """Whether a snippet reads ``st_pre`` or ``st_post`` (or the spike times before them)."""
+        return any(re.search(r"\b(prev_)?st_(pre|post)\b", code or "")
+                   for code in (self.pre_spike_code, self.post_spike_code, self.synapse_dynamics_code))
+
+    def uses_previous_spike_times(self) -> bool:
+        """Whether a snippet reads ``prev_st_pre`` or ``prev_st_post``, the spike times before the last."""
+        return any(re.search(r"\bprev_st_(pre|post)\b", code or "")
                    for code in (self.pre_spike_code, self.post_spike_code, self.synapse_dynamics_code))
 
 

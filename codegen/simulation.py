@@ -386,8 +386,9 @@ class Simulation:
             self._host[block.ints_buffer] = block.int_rows()
             self._host[block.scalars_buffer] = block.scalar_rows(self.precision)
         arg_names = {a.name for args in self.program.kernel_args.values() for a in args}
-        if "pg_st" in arg_names:
-            self._host["pg_st"] = np.full(lay.n_total, NO_SPIKE, self.dtype)
+        for name in ("pg_st", "pg_prev_st"):
+            if name in arg_names:
+                self._host[name] = np.full(lay.n_total, NO_SPIKE, self.dtype)
         self._pack_sources(arg_names)
         self._pack_cell_tables(arg_names)
         if "pg_hist_t" in arg_names:
@@ -666,7 +667,7 @@ class Simulation:
         that added cells or longer delays, the network goes on as if nothing had happened."""
         lay, olay = self.layout, old.layout
         host = {}
-        for name in ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_st"):
+        for name in ("inbuf", "spiked", "pg_hist_t", "pg_hist_k", "pg_hist_n", "pg_st", "pg_prev_st"):
             if name in self._host and name in old._host:
                 host[name] = np.empty_like(old._host[name])
                 old._download(name, host[name])
@@ -679,7 +680,7 @@ class Simulation:
             ob, oslot = olay.group_slot[group]
             to = np.arange(slot.global_start, slot.global_start + group.size)
             frm = np.arange(oslot.global_start, oslot.global_start + group.size)
-            for name in ("pg_st", "pg_hist_n"):
+            for name in ("pg_st", "pg_prev_st", "pg_hist_n"):
                 if name in new:
                     new[name][to] = host[name][frm]
             for name in ("spiked", "pg_hist_t", "pg_hist_k"):      # (copies or steps) x cells
@@ -759,9 +760,10 @@ class Simulation:
         for name in ("spiked", "inbuf", "pg_hist_t", "pg_hist_k", "pg_hist_n", ERRORS):
             if name in self._host:
                 self._zero(name)
-        if "pg_st" in self._host:
-            self._host["pg_st"][:] = NO_SPIKE
-            self.upload("pg_st")
+        for name in ("pg_st", "pg_prev_st"):
+            if name in self._host:
+                self._host[name][:] = NO_SPIKE
+                self.upload(name)
         for table in self.layout.source_tables:
             if table.model.vars:
                 self._pack_source_state(table)

@@ -34,7 +34,8 @@ codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`
   ``post_spike_code``: ``t_post``, ``dt``, ``delay``, ``uniform()``.  ``synapse_dynamics_code`` (every synapse,
   every step): ``t`` (the step's time stamp), ``dt``, ``delay``, ``add_to_post(x)``, ``uniform()``.  All three
   also read ``t`` (in the first two, the spike's time stamp), ``st_pre`` / ``st_post`` (the last spike time
-  stamps of the synapse's neurons, this step's included; -1e30 before any spike) and ``<var>_pre`` /
+  stamps of the synapse's neurons, this step's included; -1e30 before any spike), ``prev_st_pre`` /
+  ``prev_st_post`` (the stamps before those) and ``<var>_pre`` /
   ``<var>_post``, a state variable of the pre- or postsynaptic neuron (read-only, after this step's update).
 - current source ``injection_code`` (an expression, nA, or as GeNN writes it, statements calling
   ``injectCurrent(x)`` that may update the model's state variables, a value per target): ``t``, ``dt``,
@@ -110,7 +111,7 @@ __all__ = ["create_neuron_model", "create_postsynaptic_model", "create_weight_up
 NEURON_NAMES = frozenset(NEURON_BUILTINS) | {"uniform", "normal", "isyn"}
 SYNAPSE_NAMES = frozenset({"t", "t_spike", "t_post", "dt", "delay", "post_spike_count", "history_size",
                            "add_to_post", "uniform", "normal", "post_spike_time", "post_spike_trace",
-                           "history_overflow", "st_pre", "st_post"})
+                           "history_overflow", "st_pre", "st_post", "prev_st_pre", "prev_st_post"})
 SOURCE_NAMES = frozenset({"t", "dt", "step", "uniform", "normal", "mulhi", "normal_at", "injectCurrent"})
 #: Options of :class:`NeuronModel` that :func:`create_neuron_model` passes through.
 NEURON_OPTIONS = ("ode", "integrator", "ode_tolerance", "ode_eps_rel", "ode_a_y", "ode_a_dydt", "ode_initial_step",
@@ -145,8 +146,6 @@ _GENN_MISSING = {
     "id_syn": "a synapse's index is not available to synapse code",
     "num_pre": "population sizes are not available to synapse code", "num_post": "population sizes are not "
     "available to synapse code",
-    "prev_st_pre": "keep the previous spike time in a synapse variable", "prev_st_post": "keep the previous spike "
-    "time in a synapse variable",
     "addToPostDelay": "give the connections their delays in PyNN (per-synapse delays are exact)",
     "gennrand_log_normal": "use exp(mu + sigma * normal())",
 }

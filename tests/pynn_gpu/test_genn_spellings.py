@@ -57,7 +57,7 @@ def test_genn_random_numbers(sim):
     assert abs(fired - 100_000 * p) < 5 * np.sqrt(100_000 * p * (1 - p))
 
 
-@pytest.mark.parametrize("code,says", [("addToPost(g * id_pre);", "'id_pre'"), ("g = prev_st_pre;", "'prev_st_pre'"),
+@pytest.mark.parametrize("code,says", [("addToPost(g * id_pre);", "'id_pre'"), ("g = num_post;", "'num_post'"),
                                        ("addToPostDelay(g, 2);", "delays in PyNN")])
 def test_genn_names_with_no_counterpart(sim, code, says):
     with pytest.raises(ModelError, match=says):
@@ -97,3 +97,23 @@ def test_a_current_source_into_a_model_that_ignores_it(sim):
     v = cells.get_data().segments[0].filter(name="V")[0].magnitude[:, 0]
     steps = np.diff(v)          # 0 before the source acts (NEST's delay of its start), then 2 nA x dt each step
     assert set(np.round(steps, 12)) == {0.0, 0.2} and steps[-1] == pytest.approx(0.2)
+
+
+def test_previous_spike_times(sim, step_kernels):
+    """prev_st_pre / prev_st_post: the stamps of the spike before the last (GeNN's), -1e30 before there was one."""
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    gaps = sim.create_weight_update_model(
+        "Gaps", vars=[("gap", "scalar"), ("first", "scalar"), ("n", "int"), ("post_gap", "scalar")],
+        pre_spike_syn_code="if (n == 0) first = prev_st_pre; gap = st_pre - prev_st_pre; n++;",
+        post_spike_syn_code="post_gap = st_post - prev_st_post;")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0, 5.0, 9.0]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.5, 6.0]))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), gaps(delay=0.1))
+    post.record("spikes")
+    sim.run(12.0)
+    fired = post.get_data().segments[0].spiketrains[0].magnitude
+    gap, first, n, post_gap = prj.get(["gap", "first", "n", "post_gap"], format="list", with_address=False)[0]
+    assert (gap, first, n) == (pytest.approx(4.0, abs=1e-12), -1e30, 3)
+    assert len(fired) == 2 and post_gap == pytest.approx(fired[1] - fired[0], abs=1e-12)
