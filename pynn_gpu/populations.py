@@ -22,7 +22,7 @@ from .codegen.simulation import _fmt_bytes
 from .kernels.errors import HostMemoryError
 from .kernels.runtime.host import short_of_host_memory
 from .recording import Recorder, model_variable
-from .standardmodels.cells import refuse_fractions, refuse_non_values
+from .standardmodels.cells import refuse_bad_distributions, refuse_fractions, refuse_non_values
 
 
 def _per_cell(value, size):
@@ -187,6 +187,7 @@ class _ParameterAccess:
         _refuse_stale(self._owner()[0], "set()", errors.InvalidParameterValueError)
         refuse_non_values(f"population '{self._owner()[0].label}'", parameters)
         refuse_fractions(f"population '{self._owner()[0].label}'", parameters, self.celltype.default_parameters)
+        refuse_bad_distributions(f"set() of population '{self._owner()[0].label}'", parameters)
         _check_lengths(f"set() of population '{self._owner()[0].label}'", parameters, self.size,
                        self.celltype.get_schema())
         super().set(**parameters)
@@ -199,6 +200,7 @@ class _ParameterAccess:
     def initialize(self, **initial_values):
         _refuse_stale(self._owner()[0], "initialize()", errors.InvalidParameterValueError)
         refuse_non_values(f"population '{self._owner()[0].label}'", initial_values)
+        refuse_bad_distributions(f"initialize() of population '{self._owner()[0].label}'", initial_values)
         _check_lengths(f"initialize() of population '{self._owner()[0].label}'", initial_values, self.size)
         super().initialize(**initial_values)
 

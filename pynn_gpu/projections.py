@@ -33,7 +33,7 @@ from .codegen.simulation import MEMORY_FRACTION, _fmt_bytes
 from .kernels.errors import DeviceMemoryError, HostMemoryError
 from .kernels.runtime.host import release_freed_memory, short_of_host_memory
 from .rng import NativeRNG
-from .standardmodels.cells import refuse_unknown_names
+from .standardmodels.cells import refuse_bad_distributions, refuse_unknown_names
 from .standardmodels.validation import BEYOND_SINGLE, beyond_single
 from .standardmodels.synapses import StaticSynapse
 
@@ -655,6 +655,7 @@ class Projection(common.Projection):
         self._refuse_procedural("set()")
         refuse_unknown_names(f"{type(self.synapse_type).__name__} (projection '{self.label}')", attributes,
                              self.synapse_type.get_schema())
+        refuse_bad_distributions(f"set() of projection '{self.label}'", attributes)
         self._finalise()
         per_connection = {name: value for name, value in attributes.items()
                           if isinstance(value, (list, np.ndarray)) and np.ndim(value) == 1

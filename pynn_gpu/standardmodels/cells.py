@@ -66,6 +66,37 @@ def refuse_bad_shapes(where: str, values: dict, schema: dict):
                 f"shape {value.shape}: write [Sequence(row) for row in array]")
 
 
+#: What the parameters of PyNN's random distributions must satisfy (numpy draws some of the others silently,
+#: uniform(20, 10) from [10, 20]): name -> [(rule, phrase)].
+_DISTRIBUTION_RULES = {
+    "uniform": [(lambda p: p["low"] <= p["high"], "low <= high")],
+    "uniform_int": [(lambda p: p["low"] <= p["high"], "low <= high")],
+    "normal": [(lambda p: p["sigma"] >= 0, "sigma >= 0")],
+    "normal_clipped": [(lambda p: p["sigma"] >= 0, "sigma >= 0"), (lambda p: p["low"] <= p["high"], "low <= high")],
+    "normal_clipped_to_boundary": [(lambda p: p["sigma"] >= 0, "sigma >= 0"),
+                                   (lambda p: p["low"] <= p["high"], "low <= high")],
+    "exponential": [(lambda p: p["beta"] > 0, "beta > 0")],
+    "gamma": [(lambda p: p["k"] > 0 and p["theta"] > 0, "k > 0 and theta > 0")],
+    "lognormal": [(lambda p: p["sigma"] >= 0, "sigma >= 0")],
+    "poisson": [(lambda p: p["lambda_"] >= 0, "lambda_ >= 0")],
+    "binomial": [(lambda p: 0 <= p["p"] <= 1 and p["n"] >= 0, "0 <= p <= 1 and n >= 0")],
+}
+
+
+def refuse_bad_distributions(where: str, values: dict):
+    """A RandomDistribution whose parameters make no distribution (uniform with low > high, a negative sigma...)."""
+    for name, value in values.items():
+        rules = _DISTRIBUTION_RULES.get(getattr(value, "name", None), ()) if hasattr(value, "parameters") else ()
+        for rule, phrase in rules:
+            try:
+                ok = rule(value.parameters)
+            except (KeyError, TypeError):     # parameters PyNN itself will refuse, in its own words
+                continue
+            if not ok:
+                raise InvalidParameterValueError(f"{where}: parameter '{name}': RandomDistribution('{value.name}', "
+                                                 f"{dict(value.parameters)}) needs {phrase}")
+
+
 def refuse_unknown_names(where: str, names, valid):
     """NonExistentParameterError naming the model and its owner (PyNN's parameter spaces know neither and say
     'valid parameters for unknown')."""
@@ -89,6 +120,7 @@ class GPUCellMixin:
         refuse_non_values(type(self).__name__, parameters)
         refuse_fractions(type(self).__name__, parameters, self.default_parameters)
         refuse_bad_shapes(type(self).__name__, parameters, self.get_schema())
+        refuse_bad_distributions(type(self).__name__, parameters)
         super().__init__(*args, **parameters)
 
     #: Native parameters that must be whole numbers of timesteps (NEST refuses others).

@@ -6,7 +6,7 @@ from pyNN.standardmodels.base import check_weights as _pynn_check_weights
 from pyNN.standardmodels.base import excitatory_receptor_types, inhibitory_receptor_types
 
 from ..codegen.library import synapses as library
-from .cells import refuse_fractions
+from .cells import refuse_bad_distributions, refuse_fractions
 
 
 def _describe(projection) -> str:
@@ -66,6 +66,7 @@ class GPUSynapseMixin:
 
     def __init__(self, *args, **kwargs):
         refuse_fractions(type(self).__name__, kwargs, getattr(self, "default_parameters", {}))
+        refuse_bad_distributions(type(self).__name__, kwargs)
         try:
             super().__init__(*args, **kwargs)
         except NonExistentParameterError as error:

@@ -1001,3 +1001,19 @@ def test_compile_arguments(gpu):
     check_raises(InvalidParameterValueError, lambda: gpu.compile(backend="sm_80"), "compile(arch='sm_80')")
     check_raises(InvalidParameterValueError, lambda: gpu.compile(backend="opencl"), "the network is empty")
     check_raises(TypeError, lambda: gpu.compile(backend="opencl", network="foo"), "Network")
+
+
+def test_random_distributions_that_are_none(gpu):
+    """numpy would draw uniform(20, 10) from [10, 20] without a word."""
+    bad_uniform = gpu.RandomDistribution("uniform", low=20.0, high=10.0)
+    bad_normal = gpu.RandomDistribution("normal", mu=0.0, sigma=-1.0)
+    check_raises(InvalidParameterValueError, lambda: gpu.IF_curr_exp(tau_m=bad_uniform), "'tau_m'", "low <= high")
+    cells = gpu.Population(3, gpu.IF_curr_exp(), label="exc")
+    check_raises(InvalidParameterValueError, lambda: cells.set(v_rest=bad_normal), "'exc'", "sigma >= 0")
+    check_raises(InvalidParameterValueError, lambda: cells.initialize(v=bad_uniform), "'exc'", "low <= high")
+    check_raises(InvalidParameterValueError, lambda: gpu.StaticSynapse(weight=bad_uniform), "'weight'")
+    prj = gpu.Projection(cells, cells, gpu.AllToAllConnector(), gpu.StaticSynapse(weight=0.1), label="rec")
+    check_raises(InvalidParameterValueError, lambda: prj.set(weight=gpu.RandomDistribution("exponential", beta=0.0)),
+                 "'rec'", "beta > 0")
+    cells.set(tau_m=gpu.RandomDistribution("uniform", low=10.0, high=20.0, rng=gpu.NumpyRNG(1)))
+    assert np.all((cells.get("tau_m") >= 10.0) & (cells.get("tau_m") <= 20.0))
