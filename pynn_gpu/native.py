@@ -198,6 +198,25 @@ def _renamed(model: str, options: dict, new: str, old: str, deprecated: bool):
     options[new] = options.pop(old)
 
 
+def _genn4_declarations(model: str, options: dict, params, vars_):
+    """``params`` and ``vars`` given under GeNN 4's keywords ``param_names`` and ``var_name_types`` (FutureWarning)."""
+    out = []
+    for new, old, value in (("params", "param_names", params), ("vars", "var_name_types", vars_)):
+        if old in options:
+            if value is not None:
+                raise TypeError(f"model '{model}': give '{new}' or '{old}', not both")
+            warnings.warn(f"model '{model}': GeNN 4's '{old}' is '{new}' here", FutureWarning, stacklevel=3)
+            value = options.pop(old)
+        out.append(value)
+    return out
+
+
+#: GeNN 5's per-neuron state and code of weight-update models, which have no counterpart here.
+_PRE_POST_VARS = ("GeNN 5's pre_vars / post_vars and their neuron-level pre_spike_code / post_spike_code (run once "
+                  "per spike of the neuron) have no counterpart here: keep the trace as a synapse variable updated in "
+                  "pre_spike_syn_code / post_spike_syn_code, or read the postsynaptic spike history (post_trace)")
+
+
 def _no_unknown(model: str, options: dict, factory, extra=()):
     """A TypeError for keywords ``factory`` does not take, listing those it does."""
     if options:
@@ -513,6 +532,7 @@ def create_postsynaptic_model(class_name: str, params=None, vars=None, derived_p
             apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
     """
     _check_model_name(class_name, "postsynaptic")
+    params, vars = _genn4_declarations(class_name, options, params, vars)
     if "sim_code" in options:
         raise ModelError(f"postsynaptic model '{class_name}': GeNN 5's sim_code (injectCurrent(init * inSyn); inSyn *= "
                          "expDecay;) is written here as vars=['x'], apply_input_code='x += init * inp;', "
@@ -750,6 +770,7 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
     """
     _check_model_name(class_name, "neuron")
     options = dict(options)
+    params, vars = _genn4_declarations(class_name, options, params, vars)
     threshold_condition_code = options.pop("threshold_code", threshold_condition_code)   # the codegen spelling
     if "is_auto_refractory_required" in options:      # GeNN 4's spelling
         warnings.warn(f"model '{class_name}': 'is_auto_refractory_required' is deprecated; use "
@@ -942,6 +963,11 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     """
     _check_model_name(class_name, "weight-update")
     options = dict(options)
+    params, vars = _genn4_declarations(class_name, options, params, vars)
+    per_neuron = [k for k in ("pre_vars", "post_vars") if k in options]
+    if per_neuron or (pre_spike_code is not None and "pre_spike_syn_code" in options) or \
+            (post_spike_code and "post_spike_syn_code" in options):
+        raise ModelError(f"weight-update model '{class_name}': {_PRE_POST_VARS}")
     if pre_spike_code is not None:
         options["pre_spike_code"] = pre_spike_code
     if post_spike_code:
@@ -1206,7 +1232,9 @@ def create_current_source_model(class_name: str, params=None, vars=None, derived
             injection_code="x += -x * dt / tau + sigma * sqrt(2.0 * dt / tau) * normal(); injectCurrent(x);")
     """
     _check_model_name(class_name, "current-source")
-    _no_unknown(class_name, dict(options), create_current_source_model)
+    options = dict(options)
+    params, vars = _genn4_declarations(class_name, options, params, vars)
+    _no_unknown(class_name, options, create_current_source_model)
     code = _upgrade_code(class_name, "injection_code", injection_code)
     m = _INJECT.match(code)
     if m is not None and "injectCurrent" not in m.group(1) and ";" not in m.group(1):

@@ -117,3 +117,18 @@ def test_previous_spike_times(sim, step_kernels):
     gap, first, n, post_gap = prj.get(["gap", "first", "n", "post_gap"], format="list", with_address=False)[0]
     assert (gap, first, n) == (pytest.approx(4.0, abs=1e-12), -1e30, 3)
     assert len(fired) == 2 and post_gap == pytest.approx(fired[1] - fired[0], abs=1e-12)
+
+
+def test_genn_4_declarations_and_genn_5_neuron_level_code(sim):
+    with pytest.warns(FutureWarning, match="'param_names' is 'params'"):
+        leaky = sim.create_neuron_model("Leaky", param_names=["tau"], var_name_types=[("V", "scalar")],
+                                        sim_code="V += dt / tau;", receptors=())
+    sim.setup(timestep=0.1, precision="double")
+    cells = sim.Population(1, leaky(tau=2.0))
+    cells.record("V")
+    sim.run(1.0)
+    assert cells.get_data().segments[0].filter(name="V")[0].magnitude[-1, 0] == pytest.approx(0.5, abs=1e-12)
+    for options in (dict(pre_vars=[("x", "scalar")], pre_spike_code="x += 1.0;", pre_spike_syn_code="addToPost(g);"),
+                    dict(pre_spike_code="x += 1.0;", pre_spike_syn_code="addToPost(g);")):
+        with pytest.raises(ModelError, match="pre_vars / post_vars .* no counterpart here: keep the trace"):
+            sim.create_weight_update_model("Trace", vars=[("g", "scalar")], **options)
