@@ -120,7 +120,7 @@ def test_previous_spike_times(sim, step_kernels):
 
 
 def test_genn_4_declarations_and_genn_5_neuron_level_code(sim):
-    with pytest.warns(FutureWarning, match="'param_names' is 'params'"):
+    with pytest.warns(FutureWarning, match=r"GeNN 4's '(param_names|var_name_types)' is '(params|vars)'"):
         leaky = sim.create_neuron_model("Leaky", param_names=["tau"], var_name_types=[("V", "scalar")],
                                         sim_code="V += dt / tau;", receptors=())
     sim.setup(timestep=0.1, precision="double")
