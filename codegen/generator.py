@@ -50,6 +50,17 @@ PACK_ALIGN = 16
 
 #: Names every neuron snippet may use besides the model's own.
 NEURON_BUILTINS = {"t": "t", "dt": "dt", "step": "step", "i_inj": "i_inj"}
+#: The int state variable holding a cell's index in its population, GeNN's ``id`` in neuron snippets.
+CELL_INDEX = "pg_id"
+
+
+def _reads_cell_index(model) -> bool:
+    """Whether a neuron snippet of ``model`` reads ``id`` (and the model has no variable or parameter of that name)."""
+    if "id" in model.var_names or "id" in model.all_param_names:
+        return False
+    codes = [model.sim_code, model.threshold_code, model.reset_code, model.pre_ode_code, model.ode_step_code,
+             *(rhs for _, rhs in model.ode)]
+    return any(re.search(r"\bid\b", code or "") for code in codes)
 
 #: The random numbers of model snippets: ``uniform()`` in [0, 1) and ``normal()`` (standard normal), drawn from
 #: the counter-based stream ``pg_rng`` of the cell or synapse and step.
@@ -217,6 +228,8 @@ class Generator:
                                              scalar_vars=[v.name for v in g.model.vars if v.type == "scalar"],
                                              int_vars=[v.name for v in g.model.vars if v.type == "int"],
                                              params=list(g.model.all_param_names))
+                if _reads_cell_index(g.model):     # each cell's index in its population, kept per cell
+                    by_digest[key].int_vars.append(CELL_INDEX)
                 if g.model.ode and self.integrator(g.model) == "rkf45":
                     # the proposed RKF45 step, kept per neuron across steps (NEST's IntegrationStep_)
                     h0 = g.model.ode_initial_step
@@ -342,8 +355,11 @@ class Generator:
             stores.append(f"{b.state_buffer}[{k * n} + i] = l_{v};")
         for k, v in enumerate(b.int_vars):
             names[v] = f"l_{v}"
-            loads.append(f"int l_{v} = {b.int_state_buffer}[{k * n} + i];")
-            stores.append(f"{b.int_state_buffer}[{k * n} + i] = l_{v};")
+            loads.append(f"{'const ' if v == CELL_INDEX else ''}int l_{v} = {b.int_state_buffer}[{k * n} + i];")
+            if v != CELL_INDEX:
+                stores.append(f"{b.int_state_buffer}[{k * n} + i] = l_{v};")
+        if CELL_INDEX in b.int_vars:
+            names["id"] = f"l_{CELL_INDEX}"
         for k, p in enumerate(b.params):
             names[p] = f"p_{p}"
             loads.append(f"const scalar p_{p} = {b.param_buffer}[{k * n} + i];")

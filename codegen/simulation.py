@@ -13,7 +13,7 @@ import warnings
 from ..kernels.errors import DeviceMemoryError, HostMemoryError
 from ..kernels.runtime.host import HOST_MEMORY_FRACTION, available_host_bytes
 from .errors import CodegenError, NumericalInstabilityError
-from .generator import INJECTED, Generator, Program, history_size
+from .generator import CELL_INDEX, INJECTED, Generator, Program, history_size
 from .layout import ERROR_WORDS, ERRORS, PROCEDURAL_ROWS, PROCEDURAL_TABLES, SPIKE_RECORD
 from .models import evaluate_derived
 from .network import Network
@@ -152,7 +152,7 @@ class Simulation:
             for k, v in enumerate(b.scalar_vars):
                 sv[k, sl] = g.init[v] if v in g.init else b.internal_vars.get(v, 0.0)
             for k, v in enumerate(b.int_vars):
-                iv[k, sl] = g.init.get(v, 0)
+                iv[k, sl] = np.arange(g.size) if v == CELL_INDEX else g.init.get(v, 0)
         self._host[b.state_buffer] = sv.ravel()
         self._host[b.int_state_buffer] = iv.ravel()
 

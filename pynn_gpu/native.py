@@ -24,7 +24,8 @@ codegen model (a ``NeuronModel``, ``WeightUpdateModel`` or ``CurrentSourceModel`
 **Built-in names** a snippet may use besides the model's own:
 
 - neuron ``sim_code``, ``threshold_condition_code``, ``reset_code``: ``t`` (time at the start of the step, ms),
-  ``dt`` (ms), ``step``, ``i_inj`` (current injected by current sources, nA), ``in_<receptor>`` (summed weights
+  ``dt`` (ms), ``step``, ``id`` (the cell's index in its population, GeNN's), ``i_inj`` (current injected by
+  current sources, nA), ``in_<receptor>`` (summed weights
   of the spikes arriving in this step at each receptor), ``isyn`` (the summed current of the postsynaptic
   models, when the neuron has any), ``uniform()`` (a counter-based random number in [0, 1)) and ``normal()``
   (a standard normal one), drawn from the cell's stream for the step.

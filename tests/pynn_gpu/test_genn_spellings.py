@@ -132,3 +132,22 @@ def test_genn_4_declarations_and_genn_5_neuron_level_code(sim):
                     dict(pre_spike_code="x += 1.0;", pre_spike_syn_code="addToPost(g);")):
         with pytest.raises(ModelError, match="pre_vars / post_vars .* no counterpart here: keep the trace"):
             sim.create_weight_update_model("Trace", vars=[("g", "scalar")], **options)
+
+
+def test_the_cell_index_id(sim, step_kernels):
+    """GeNN's id: each cell's index in its own population, also when two populations share the model's kernel
+    block; a model's own variable named id stays its own."""
+    indexed = sim.create_neuron_model("Indexed", vars={"x": 0.0}, extra_global_params=["table"], receptors=(),
+                                      sim_code="x = id + 0.5 * table[id % table_len];")
+    own = sim.create_neuron_model("OwnId", vars={"id": 7.0, "x": 0.0}, sim_code="x = id;", receptors=())
+    sim.setup(timestep=0.1, precision="double")
+    a = sim.Population(4, indexed(table=sim.Sequence([10.0, 20.0, 30.0, 40.0])))
+    b = sim.Population(3, indexed(table=sim.Sequence([1.0, 2.0, 3.0])))
+    c = sim.Population(2, own())
+    for p in (a, b, c):
+        p.record("x")
+    sim.run(0.3)
+    last = [p.get_data().segments[0].filter(name="x")[0].magnitude[-1] for p in (a, b, c)]
+    np.testing.assert_array_equal(last[0], [5.0, 11.0, 17.0, 23.0])
+    np.testing.assert_array_equal(last[1], [0.5, 2.0, 3.5])
+    np.testing.assert_array_equal(last[2], [7.0, 7.0])
