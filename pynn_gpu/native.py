@@ -139,7 +139,10 @@ _PLAIN_DT = re.compile(r"(?<![\w.])DT(?!\w)")
 _GENN5 = {"addToPost": (re.compile(r"\baddToPost\s*\("), "add_to_post("),
           "gennrand_uniform": (re.compile(r"\bgennrand_uniform\s*\(\s*\)"), "uniform()"),
           "gennrand_normal": (re.compile(r"\bgennrand_normal\s*\(\s*\)"), "normal()"),
-          "gennrand_exponential": (re.compile(r"\bgennrand_exponential\s*\(\s*\)"), "(-log1p(-uniform()))")}
+          "gennrand_exponential": (re.compile(r"\bgennrand_exponential\s*\(\s*\)"), "(-log1p(-uniform()))"),
+          # arguments without brackets or commas of their own: exp(mean + sd * z)
+          "gennrand_log_normal": (re.compile(r"\bgennrand_log_normal\s*\(\s*([^(),]+?)\s*,\s*([^(),]+?)\s*\)"),
+                                  r"exp((\1) + (\2) * normal())")}
 #: GeNN built-in names with no counterpart here, and what to do instead.
 _GENN_MISSING = {
     "id_pre": "the presynaptic cell's index is not available to synapse code",
@@ -148,7 +151,9 @@ _GENN_MISSING = {
     "num_pre": "population sizes are not available to synapse code", "num_post": "population sizes are not "
     "available to synapse code",
     "addToPostDelay": "give the connections their delays in PyNN (per-synapse delays are exact)",
-    "gennrand_log_normal": "use exp(mu + sigma * normal())",
+    "gennrand_log_normal": "write exp(mean + sd * normal())",
+    "gennrand_gamma": "draw it from uniform() and normal() (e.g. Marsaglia and Tsang's method)",
+    "gennrand_binomial": "draw it from uniform()",
 }
 
 

@@ -151,3 +151,19 @@ def test_the_cell_index_id(sim, step_kernels):
     np.testing.assert_array_equal(last[0], [5.0, 11.0, 17.0, 23.0])
     np.testing.assert_array_equal(last[1], [0.5, 2.0, 3.5])
     np.testing.assert_array_equal(last[2], [7.0, 7.0])
+
+
+def test_genn_log_normal(sim):
+    """gennrand_log_normal(mean, sd): exp(mean + sd z); over 20,000 cells the log's mean and sd within 5 standard
+    errors."""
+    draw = sim.create_neuron_model("LogNormal", vars={"x": 0.0}, sim_code="x = gennrand_log_normal(0.5, 0.25);",
+                                   receptors=())
+    sim.setup(timestep=0.1, precision="double")
+    cells = sim.Population(20000, draw())
+    cells.record("x")
+    sim.run(0.2)
+    logs = np.log(cells.get_data().segments[0].filter(name="x")[0].magnitude[-1])
+    assert abs(logs.mean() - 0.5) < 5 * 0.25 / np.sqrt(20000)
+    assert abs(logs.std() - 0.25) < 5 * 0.25 / np.sqrt(2 * 20000)
+    with pytest.raises(ModelError, match="'gennrand_gamma'.*uniform\\(\\) and normal\\(\\)"):
+        sim.create_neuron_model("Gamma", vars={"x": 0.0}, sim_code="x = gennrand_gamma(2.0);", receptors=())
