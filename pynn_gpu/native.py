@@ -820,6 +820,8 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
     """
 
     required_parameters: tuple = ()
+    #: A user model (its weight, if it declares none, is read by nothing).
+    user_model = True
     #: The model's derived parameters: per-synapse variables computed on the host from the others.
     derived: tuple = ()
     #: The model's 'int' variables (whole numbers only).

@@ -445,6 +445,14 @@ class Projection(common.Projection):
 
         With ``type_checks``, the synapse type's ``parameter_checks`` too (Tsodyks-Markram's U, tau_rec...); the
         weight-sign rule only for a safe connector (``safe=False`` skips it when connecting, as in PyNN)."""
+        model = getattr(self.synapse_type, "codegen_model", None)
+        weights = values.get("weight")
+        if getattr(self.synapse_type, "user_model", False) and "weight" not in model.var_names \
+                and weights is not None and np.any(weights != 0):
+            raise errors.ConnectionError(
+                f"projection '{self.label}': the connector gives weights, but synapse type "
+                f"{type(self.synapse_type).__name__} does not declare 'weight', so nothing would read them; give its "
+                f"own variables ({', '.join(model.var_names) or 'none'}) or declare 'weight' in vars")
         for name, arr in values.items():
             bad = ~np.isfinite(arr)
             if arr.size and bad.any():

@@ -73,6 +73,14 @@ def test_porting_traps_are_named(sim):
     with pytest.raises(InvalidParameterValueError, match=r"'weight' is given, but .* \(here: g\)"):
         pulse(weight=0.5)
     sim.setup(timestep=0.1)
+    cells = sim.Population(3, sim.IF_curr_exp())
+    with pytest.raises(ConnectionError, match="the connector gives weights, but .* own variables \\(g\\)"):
+        sim.Projection(cells, cells, sim.FromListConnector([(0, 1, 0.5, 1.0)], column_names=["weight", "delay"]),
+                       pulse(g=0.2))
+    no_weights = sim.Projection(cells, cells, sim.FromListConnector([(0, 1, 1.0)], column_names=["delay"]),
+                                pulse(g=0.2))
+    assert no_weights.get("g", format="list", with_address=False) == [0.2]
+    sim.setup(timestep=0.1)
     leaky = sim.create_neuron_model("Leaky", vars={"v": 0.0}, sim_code="v += in_inhibitory;",
                                     receptors=("excitatory", "inhibitory"))
     source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
