@@ -217,10 +217,10 @@ def _genn4_declarations(model: str, options: dict, params, vars_):
     return out
 
 
-#: GeNN 5's per-neuron state and code of weight-update models, which have no counterpart here.
-_PRE_POST_VARS = ("GeNN 5's pre_vars / post_vars and their neuron-level pre_spike_code / post_spike_code (run once "
-                  "per spike of the neuron) have no counterpart here: keep the trace as a synapse variable updated in "
-                  "pre_spike_syn_code / post_spike_syn_code, or read the postsynaptic spike history (post_trace)")
+#: GeNN 5's neuron-level spike code given without the per-neuron variables it updates.
+_PRE_POST_VARS = ("beside pre_spike_syn_code / post_spike_syn_code, GeNN 5's pre_spike_code / post_spike_code is the "
+                  "neurons' own code (run once per spike of the neuron): declare the variables it updates as "
+                  "pre_vars / post_vars")
 
 
 def _no_unknown(model: str, options: dict, factory, extra=()):
@@ -875,6 +875,55 @@ def _whole_check(name: str, other=None):
     return check
 
 
+def _one_line(code: str) -> str:
+    """``code`` as a block on one line (its // comments dropped, its locals its own), to go before another snippet
+    without moving that snippet's lines."""
+    text = " ".join(re.sub(r"//[^\n]*", "", code or "").split())
+    return f"{{ {text} }}" if text else ""
+
+
+def _with_neuron_vars(class_name, params, vars_, neuron_vars, pre_spike_code, post_spike_code, synapse_dynamics_code,
+                      derived_params, post_trace, units, options):
+    """GeNN 5's weight-update model with per-neuron variables: ``pre_vars`` / ``post_vars`` updated by the neurons'
+    own ``pre_spike_code`` / ``post_spike_code`` (once per spike) and ``pre_dynamics_code`` /
+    ``post_dynamics_code`` (every step), read by the synapse code (``pre_spike_syn_code``...).
+
+    Each synapse keeps its own copy of its neurons' variables and runs the neurons' code on it, first: every copy
+    sees every spike of its neuron once, so it holds the neuron's value, at the memory and work of a variable per
+    synapse (and dynamics code run for every synapse in every step).  In the neurons' spike code ``st_pre``
+    (``st_post``) is the spike before the one being handled, as in GeNN."""
+    syn_pre = options.pop("pre_spike_syn_code", None)
+    syn_post = options.pop("post_spike_syn_code", "")
+    neuron_dynamics = [options.pop("pre_dynamics_code", ""), options.pop("post_dynamics_code", "")]
+    # the neuron's code runs as its spike is handled, where GeNN's st_pre (st_post) is still the spike before
+    pre_spike_code = re.sub(r"\bst_pre\b", "prev_st_pre", pre_spike_code or "")
+    post_spike_code = re.sub(r"\bst_post\b", "prev_st_post", post_spike_code or "")
+    _no_unknown(class_name, options, create_weight_update_model,
+                ("pre_vars", "post_vars", "pre_spike_syn_code", "post_spike_syn_code", "pre_dynamics_code",
+                 "post_dynamics_code"))
+    declared, initial = _vars(class_name, vars_, None)
+    for spec in neuron_vars.values():
+        more, more_initial = _vars(class_name, spec, None)
+        declared += more
+        initial.update(more_initial)
+    all_vars = [(v.name, v.type) for v in declared]
+    # the neurons' code is checked on its own first, so that its errors name its own lines
+    for snippet, code in (("pre_spike_syn_code", pre_spike_code), ("post_spike_syn_code", post_spike_code),
+                          ("synapse_dynamics_code", neuron_dynamics[0]), ("synapse_dynamics_code", neuron_dynamics[1])):
+        if code:
+            create_weight_update_model(class_name, params=params, vars=all_vars, derived_params=derived_params,
+                                       **{snippet: code})
+    if syn_pre is None:
+        syn_pre = "add_to_post(weight);" if any(v.name == "weight" for v in declared) else ""
+    model_type = create_weight_update_model(
+        class_name, params=params, vars=all_vars, derived_params=derived_params, post_trace=post_trace, units=units,
+        pre_spike_syn_code=f"{_one_line(pre_spike_code)} {syn_pre}",
+        post_spike_syn_code=f"{_one_line(post_spike_code)} {syn_post}",
+        synapse_dynamics_code=" ".join(_one_line(code) for code in neuron_dynamics) + f" {synapse_dynamics_code or ''}")
+    model_type.default_parameters.update(initial)      # the variables' initial values
+    return model_type
+
+
 def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, units: dict | None = None, *,
                         name: str | None = None) -> type:
     """A PyNN synapse type class running the codegen weight-update model ``model``.
@@ -963,7 +1012,12 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
       ``Projection.get('eta', format='array')``, ``Projection.set(...)``; learned values are read from the device.
 
     GeNN 5's ``pre_spike_syn_code`` / ``post_spike_syn_code`` spellings are accepted, GeNN 4's ``sim_code`` /
-    ``learn_post_code`` with a FutureWarning.  Example (a weight that decays at every presynaptic spike)::
+    ``learn_post_code`` with a FutureWarning.  With GeNN 5's per-neuron variables (``pre_vars`` / ``post_vars``,
+    e.g. traces), ``pre_spike_code`` / ``post_spike_code`` are the neurons' own code as in GeNN 5 (run once per
+    spike, where ``st_pre`` / ``st_post`` is still the spike before), ``pre_dynamics_code`` /
+    ``post_dynamics_code`` run every step, and the synapse code is ``pre_spike_syn_code`` / ``post_spike_syn_code``
+    (each synapse keeps a copy of its neurons' variables: see :func:`_with_neuron_vars`).  Example (a weight that
+    decays at every presynaptic spike)::
 
         Decaying = sim.create_weight_update_model(
             "Decaying", params={"factor": 0.5}, vars=["weight"],
@@ -972,8 +1026,11 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     _check_model_name(class_name, "weight-update")
     options = dict(options)
     params, vars = _genn4_declarations(class_name, options, params, vars)
-    per_neuron = [k for k in ("pre_vars", "post_vars") if k in options]
-    if per_neuron or (pre_spike_code is not None and "pre_spike_syn_code" in options) or \
+    neuron_vars = {side: options.pop(f"{side}_vars", None) for side in ("pre", "post")}
+    if any(v is not None for v in neuron_vars.values()):
+        return _with_neuron_vars(class_name, params, vars, neuron_vars, pre_spike_code, post_spike_code,
+                                 synapse_dynamics_code, derived_params, post_trace, units, options)
+    if (pre_spike_code is not None and "pre_spike_syn_code" in options) or \
             (post_spike_code and "post_spike_syn_code" in options):
         raise ModelError(f"weight-update model '{class_name}': {_PRE_POST_VARS}")
     if pre_spike_code is not None:

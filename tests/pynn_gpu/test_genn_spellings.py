@@ -136,10 +136,9 @@ def test_genn_4_declarations_and_genn_5_neuron_level_code(sim):
     cells.record("V")
     sim.run(1.0)
     assert cells.get_data().segments[0].filter(name="V")[0].magnitude[-1, 0] == pytest.approx(0.5, abs=1e-12)
-    for options in (dict(pre_vars=[("x", "scalar")], pre_spike_code="x += 1.0;", pre_spike_syn_code="addToPost(g);"),
-                    dict(pre_spike_code="x += 1.0;", pre_spike_syn_code="addToPost(g);")):
-        with pytest.raises(ModelError, match="pre_vars / post_vars .* no counterpart here: keep the trace"):
-            sim.create_weight_update_model("Trace", vars=[("g", "scalar")], **options)
+    with pytest.raises(ModelError, match="the neurons' own code .* declare the variables it updates as pre_vars"):
+        sim.create_weight_update_model("Trace", vars=[("g", "scalar")], pre_spike_code="x += 1.0;",
+                                       pre_spike_syn_code="addToPost(g);")
 
 
 def test_the_cell_index_id(sim, step_kernels):
@@ -175,3 +174,93 @@ def test_genn_log_normal(sim):
     assert abs(logs.std() - 0.25) < 5 * 0.25 / np.sqrt(2 * 20000)
     with pytest.raises(ModelError, match="'gennrand_gamma'.*uniform\\(\\) and normal\\(\\)"):
         sim.create_neuron_model("Gamma", vars={"x": 0.0}, sim_code="x = gennrand_gamma(2.0);", receptors=())
+
+
+#: GeNN 5's trace-based STDP of its documentation, verbatim: per-neuron traces (pre_vars, post_vars) updated by the
+#: neurons' own spike code.
+TRACE_STDP = dict(
+    params={"tauPlus": 20.0, "tauMinus": 20.0, "aPlus": 0.1, "aMinus": 0.105, "wMin": 0.0, "wMax": 1.0},
+    vars=[("g", "scalar")], pre_vars=[("preTrace", "scalar")], post_vars=[("postTrace", "scalar")],
+    pre_spike_syn_code="""
+        addToPost(g);
+        const scalar dt = t - st_post;
+        if(dt > 0) {
+            const scalar timing = postTrace * exp(-dt / tauMinus);
+            const scalar newWeight = g - (aMinus * timing);
+            g = fmax(wMin, fmin(wMax, newWeight));
+        }
+        """,
+    post_spike_syn_code="""
+        const scalar dt = t - st_pre;
+        if(dt > 0) {
+            const scalar timing = preTrace * exp(-dt / tauPlus);
+            const scalar newWeight = g + (aPlus * timing);
+            g = fmax(wMin, fmin(wMax, newWeight));
+        }
+        """,
+    pre_spike_code="""
+        const scalar dt = t - st_pre;
+        preTrace = preTrace * exp(-dt / tauPlus) + 1.0;
+        """,
+    post_spike_code="""
+        const scalar dt = t - st_post;
+        postTrace = postTrace * exp(-dt / tauMinus) + 1.0;
+        """)
+
+
+def _trace_stdp_reference(pre_times, post_times, g):
+    """GeNN's semantics of TRACE_STDP in NumPy: the events in time order, a neuron's trace updated (from its
+    previous spike) before the synapse code reads it."""
+    p = TRACE_STDP["params"]
+    pre_trace = post_trace = 0.0
+    last_pre = last_post = -np.inf
+    for t, kind in sorted([(t, "pre") for t in pre_times] + [(t, "post") for t in post_times]):
+        if kind == "pre":
+            pre_trace = pre_trace * np.exp(-(t - last_pre) / p["tauPlus"]) + 1.0
+            last_pre = t
+            if t - last_post > 0:
+                g = np.clip(g - p["aMinus"] * post_trace * np.exp(-(t - last_post) / p["tauMinus"]), 0.0, 1.0)
+        else:
+            post_trace = post_trace * np.exp(-(t - last_post) / p["tauMinus"]) + 1.0
+            last_post = t
+            if t - last_pre > 0:
+                g = np.clip(g + p["aPlus"] * pre_trace * np.exp(-(t - last_pre) / p["tauPlus"]), 0.0, 1.0)
+    return g, pre_trace, post_trace
+
+
+def test_genn_5_per_neuron_variables(sim, step_kernels):
+    """pre_vars / post_vars with the neurons' spike code: the learned weight and both traces as GeNN computes them
+    (each synapse keeps a copy of its neurons' traces; two synapses share the presynaptic neuron)."""
+    stdp = sim.create_weight_update_model("TraceSTDP", **TRACE_STDP)
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 22.0, 40.0, 43.0]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[14.5, 25.0, 41.0]))
+    post = sim.Population(2, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp(g=0.5, delay=0.1))
+    post.record("spikes")
+    sim.run(50.0)
+    post_times = post.get_data().segments[0].spiketrains[0].magnitude
+    assert len(post_times) == 3
+    g, pre_trace, post_trace = _trace_stdp_reference([10.0, 22.0, 40.0, 43.0], post_times, 0.5)
+    for row in prj.get(["g", "preTrace", "postTrace"], format="list", with_address=False):
+        np.testing.assert_allclose(row, [g, pre_trace, post_trace], atol=1e-12)
+
+
+def test_genn_5_neuron_dynamics_code(sim):
+    """pre_dynamics_code runs every step, before the spike code of a spike in that step (GeNN's neuron order)."""
+    decaying = sim.create_weight_update_model(
+        "Decaying", vars=[("g", "scalar")], pre_vars=[("trace", "scalar")],
+        pre_dynamics_code="trace *= 0.9;", pre_spike_code="trace += 1.0;", pre_spike_syn_code="g = trace;")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 2.0]))
+    prj = sim.Projection(pre, sim.Population(1, sim.IF_curr_exp()), sim.AllToAllConnector(), decaying(delay=0.1))
+    sim.run(5.0)
+    trace, at_spikes = 0.0, []
+    for step in range(50):            # the spikes at 1.0 and 2.0 ms end steps 9 and 19
+        trace *= 0.9
+        if step in (9, 19):
+            trace += 1.0
+            at_spikes.append(trace)
+    g, final = prj.get(["g", "trace"], format="list", with_address=False)[0]
+    assert g == pytest.approx(at_spikes[-1], abs=1e-12) and final == pytest.approx(trace, abs=1e-12)
