@@ -875,6 +875,25 @@ def _whole_check(name: str, other=None):
     return check
 
 
+def _spike_like_events(class_name: str, options: dict):
+    """GeNN's spike-like events (GeNN 5's ``pre_event_threshold_condition_code`` and ``pre_event_syn_code``, GeNN 4's
+    ``event_threshold_condition_code`` and ``event_code``), taken out of ``options``: (condition, code), or None.
+    They run as synapse dynamics: in every step where the condition holds (on the presynaptic neuron's state
+    after its update, ``V_pre``...), each of the neuron's synapses runs the event code, as GeNN runs it for the
+    event (e.g. GeNN's StaticGraded)."""
+    _renamed(class_name, options, "pre_event_threshold_condition_code", "event_threshold_condition_code",
+             deprecated=True)
+    _renamed(class_name, options, "pre_event_syn_code", "event_code", deprecated=True)
+    condition = options.pop("pre_event_threshold_condition_code", None)
+    code = options.pop("pre_event_syn_code", None)
+    if condition is None and code is None:
+        return
+    if condition is None or code is None:
+        raise ModelError(f"weight-update model '{class_name}': spike-like events need both "
+                         "pre_event_threshold_condition_code and pre_event_syn_code")
+    return condition, code
+
+
 def _one_line(code: str) -> str:
     """``code`` as a block on one line (its // comments dropped, its locals its own), to go before another snippet
     without moving that snippet's lines."""
@@ -1016,7 +1035,9 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     e.g. traces), ``pre_spike_code`` / ``post_spike_code`` are the neurons' own code as in GeNN 5 (run once per
     spike, where ``st_pre`` / ``st_post`` is still the spike before), ``pre_dynamics_code`` /
     ``post_dynamics_code`` run every step, and the synapse code is ``pre_spike_syn_code`` / ``post_spike_syn_code``
-    (each synapse keeps a copy of its neurons' variables: see :func:`_with_neuron_vars`).  Example (a weight that
+    (each synapse keeps a copy of its neurons' variables: see :func:`_with_neuron_vars`).  GeNN's spike-like
+    events (``pre_event_threshold_condition_code``, ``pre_event_syn_code``) run as synapse dynamics (see
+    :func:`_spike_like_events`).  Example (a weight that
     decays at every presynaptic spike)::
 
         Decaying = sim.create_weight_update_model(
@@ -1026,6 +1047,14 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     _check_model_name(class_name, "weight-update")
     options = dict(options)
     params, vars = _genn4_declarations(class_name, options, params, vars)
+    events = _spike_like_events(class_name, options)
+    if events is not None:
+        condition, code = events
+        if "pre_vars" not in options and "post_vars" not in options:    # the code alone first: its own line numbers
+            create_weight_update_model(class_name, params=params, vars=vars, derived_params=derived_params,
+                                       synapse_dynamics_code=code)
+        # on one line, before the synapse dynamics (if any), whose lines stay theirs
+        synapse_dynamics_code = f"if ({' '.join(condition.split())}) {_one_line(code)} {synapse_dynamics_code or ''}"
     neuron_vars = {side: options.pop(f"{side}_vars", None) for side in ("pre", "post")}
     if any(v is not None for v in neuron_vars.values()):
         return _with_neuron_vars(class_name, params, vars, neuron_vars, pre_spike_code, post_spike_code,

@@ -264,3 +264,25 @@ def test_genn_5_neuron_dynamics_code(sim):
             at_spikes.append(trace)
     g, final = prj.get(["g", "trace"], format="list", with_address=False)[0]
     assert g == pytest.approx(at_spikes[-1], abs=1e-12) and final == pytest.approx(trace, abs=1e-12)
+
+
+def test_genn_spike_like_events(sim, step_kernels):
+    """GeNN's StaticGraded, verbatim: in every step the presynaptic V is above Epre, each synapse adds
+    g tanh((V_pre - Epre) / Vslope) dt, read after the neuron's update and arriving in the next step."""
+    graded = sim.create_weight_update_model(
+        "StaticGraded", params={"Epre": -50.0, "Vslope": 5.0}, vars=[("g", "scalar")],
+        pre_event_threshold_condition_code="V_pre > Epre",
+        pre_event_syn_code="addToPost(fmax(0.0, g * tanh((V_pre - Epre) / Vslope) * dt));")
+    ramp = sim.create_neuron_model("Ramp", vars={"V": -60.0}, sim_code="V += 1.0 * dt;", receptors=())
+    summing = sim.create_neuron_model("Sum", vars={"x": 0.0}, sim_code="x += in_excitatory;",
+                                      receptors=("excitatory",))
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre, post = sim.Population(1, ramp()), sim.Population(1, summing())
+    sim.Projection(pre, post, sim.AllToAllConnector(), graded(g=2.0, delay=0.1))
+    post.record("x")
+    sim.run(20.0)
+    x = post.get_data().segments[0].filter(name="x")[0].magnitude[:, 0]
+    v = -60.0 + 0.1 * np.arange(1, 201)              # V after the update of each step
+    added = np.where(v > -50.0, 2.0 * np.tanh((v + 50.0) / 5.0) * 0.1, 0.0)
+    expected = np.concatenate([[0.0, 0.0], np.cumsum(added)[:-1]])       # one step later, recorded at its end
+    np.testing.assert_allclose(x, expected, atol=1e-9)
