@@ -736,6 +736,18 @@ def _reads_injected_current(model: NeuronModel) -> bool:
     return any(re.search(r"\bi_inj\b", code or "") for code in codes)
 
 
+#: GeNN's summed input of a neuron, in its neuron code.
+_ISYN = re.compile(r"(?<![\w.$])Isyn(?!\w)")
+
+
+def _genn_isyn(receptors: tuple, postsynaptic: bool) -> str:
+    """GeNN's ``Isyn`` here: the postsynaptic models' current, or without them (GeNN's DeltaCurr) the weights
+    arriving in the step at every receptor, plus the current sources' ``i_inj``."""
+    if postsynaptic:
+        return "(isyn + i_inj)"
+    return "(" + " + ".join([f"in_{r}" for r in receptors] + ["i_inj"]) + ")"
+
+
 def create_neuron_model(class_name: str, params=None, vars=None, derived_params=None, sim_code: str = "",
                         threshold_condition_code: str = "false", reset_code: str = "",
                         receptors=("excitatory", "inhibitory"), initial_values: dict | None = None,
@@ -792,6 +804,18 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
     names, defaults = _params(class_name, params)
     declared, initial = _vars(class_name, vars, initial_values)
     derived = _derived(class_name, derived_params)
+    if "Isyn" not in names and all(v.name != "Isyn" for v in declared):
+        isyn = _genn_isyn(tuple(receptors), bool(postsynaptic_models))
+        sim_code, threshold_condition_code, reset_code = (
+            _ISYN.sub(isyn, code or "") for code in (sim_code, threshold_condition_code, reset_code))
+        for key in ("pre_ode_code", "ode_step_code"):
+            if key in model_options:
+                model_options[key] = _ISYN.sub(isyn, model_options[key] or "")
+        ode = model_options.get("ode")
+        pairs = list(ode.items()) if isinstance(ode, Mapping) else ode if isinstance(ode, (list, tuple)) else None
+        if pairs is not None and all(isinstance(x, (list, tuple)) and len(x) == 2 for x in pairs):
+            model_options["ode"] = [(var, _ISYN.sub(isyn, rhs) if isinstance(rhs, str) else rhs) for var, rhs in pairs]
+        # (anything else is refused by NeuronModel, in its own words)
     sim_code = _upgrade_code(class_name, "sim_code", sim_code)
     names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
                                                postsynaptic_models, defaults, initial)

@@ -65,8 +65,6 @@ def test_genn_names_with_no_counterpart(sim, code, says):
 
 
 def test_porting_traps_are_named(sim):
-    with pytest.raises(ModelError, match=r"Isyn is 'isyn \+ i_inj' here"):
-        sim.create_neuron_model("N", vars={"V": 0.0}, sim_code="V += Isyn;")
     with pytest.raises(ModelError, match="apply_input_code='x \\+= init \\* inp;'"):
         sim.create_postsynaptic_model("ExpCurr", sim_code="injectCurrent(init * inSyn); inSyn *= expDecay;")
     pulse = sim.create_weight_update_model("StaticPulse", vars=[("g", "scalar")], pre_spike_syn_code="addToPost(g);")
@@ -286,3 +284,21 @@ def test_genn_spike_like_events(sim, step_kernels):
     added = np.where(v > -50.0, 2.0 * np.tanh((v + 50.0) / 5.0) * 0.1, 0.0)
     expected = np.concatenate([[0.0, 0.0], np.cumsum(added)[:-1]])       # one step later, recorded at its end
     np.testing.assert_allclose(x, expected, atol=1e-9)
+
+
+def test_genn_isyn_in_neuron_code(sim, step_kernels):
+    """GeNN's Isyn: without postsynaptic models (GeNN's DeltaCurr) the weights arriving in the step at every receptor
+    plus the current sources'; with them, their current plus the sources'."""
+    delta = sim.create_neuron_model("DeltaIn", vars={"V": 0.0}, sim_code="V += Isyn;")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 2.0]))
+    cells = sim.Population(1, delta())
+    sim.Projection(source, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=0.1),
+                   receptor_type="excitatory")
+    sim.Projection(source, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=-0.5, delay=0.5),
+                   receptor_type="inhibitory")
+    cells.record("V")
+    sim.run(5.0)
+    v = cells.get_data().segments[0].filter(name="V")[0].magnitude[:, 0]
+    assert v[-1] == pytest.approx(2 * (2.0 - 0.5), abs=1e-12)
+    assert sorted(set(np.round(np.diff(v), 12))) == [-0.5, 0.0, 2.0]

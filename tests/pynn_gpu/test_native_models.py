@@ -386,7 +386,8 @@ def test_snippets_that_would_break_the_kernel_are_refused(sim):
          "unexpected character"),
         (lambda: sim.create_neuron_model("A*/B", vars=["v"]), "printable ASCII without"),
         # GeNN's names, with what to write here
-        (lambda: sim.create_neuron_model("I", vars=["v"], sim_code="v += Isyn;"), "GeNN's Isyn is 'isyn \\+ i_inj'"),
+        (lambda: sim.create_weight_update_model("I", vars=["g"], pre_spike_code="g += Isyn;"),
+         "GeNN's Isyn is 'isyn \\+ i_inj'"),
         (lambda: sim.create_weight_update_model("Q", vars=["weight"], post_spike_code="add_to_post(weight);"),
          r"add_to_post\(\) transmits from pre_spike_code and synapse_dynamics_code only"),
     ]
