@@ -56,11 +56,7 @@ CELL_INDEX = "pg_id"
 
 def _reads_cell_index(model) -> bool:
     """Whether a neuron snippet of ``model`` reads ``id`` (and the model has no variable or parameter of that name)."""
-    if "id" in model.var_names or "id" in model.all_param_names:
-        return False
-    codes = [model.sim_code, model.threshold_code, model.reset_code, model.pre_ode_code, model.ode_step_code,
-             *(rhs for _, rhs in model.ode)]
-    return any(re.search(r"\bid\b", code or "") for code in codes)
+    return "id" not in model.var_names and "id" not in model.all_param_names and model.reads("id")
 
 #: The random numbers of model snippets: ``uniform()`` in [0, 1) and ``normal()`` (standard normal), drawn from
 #: the counter-based stream ``pg_rng`` of the cell or synapse and step.

@@ -233,6 +233,10 @@ class NeuronModel(_ModelBase):
             out[f"ode {var}"] = rhs
         return out
 
+    def reads(self, name: str) -> bool:
+        """Whether a snippet mentions ``name``."""
+        return any(re.search(rf"\b{re.escape(name)}\b", code or "") for code in self.snippets().values())
+
     def digest(self) -> str:
         """As the base digest, plus the integrator's settings (they change the generated code)."""
         settings = repr((self.integrator, self.ode_tolerance, self.ode_eps_rel, self.ode_a_y, self.ode_a_dydt,

@@ -423,9 +423,19 @@ def _procedural_flag(connector: str, procedural, rng) -> bool:
     return bool(procedural)
 
 
+def _procedural_with_replacement(connector: str, procedural, rng, n, with_replacement,
+                                 allow_self_connections) -> bool:
+    """The ``procedural`` flag of a connector drawing with replacement (FixedTotalNumber, FixedNumberPost), checked:
+    procedural connections take a whole number n, with_replacement=True and allow_self_connections=True."""
+    flag = _procedural_flag(connector, procedural, rng)
+    if flag:
+        _check_procedural_with_replacement(connector, n, with_replacement, allow_self_connections)
+    return flag
+
+
 def _check_procedural_with_replacement(connector: str, n, with_replacement, allow_self_connections):
-    """Procedural connections drawn with replacement (FixedTotalNumber, FixedNumberPost) take a whole number n,
-    with_replacement=True and allow_self_connections=True."""
+    """Procedural connections drawn with replacement take a whole number n, with_replacement=True and
+    allow_self_connections=True."""
     if with_replacement is not True or allow_self_connections is not True or isinstance(n, bool) \
             or not isinstance(n, (int, np.integer)) or not 0 <= n < 2 ** 31:
         raise errors.InvalidParameterValueError(
@@ -703,10 +713,8 @@ class FixedNumberPostConnector(_FixedNumberMixin, _pynn.FixedNumberPostConnector
 
     def __init__(self, n, allow_self_connections=True, with_replacement=False, location_selector=None, rng=None,
                  safe=True, callback=None, procedural=False):
-        self.procedural = _procedural_flag("FixedNumberPostConnector", procedural, rng)
-        if procedural:
-            _check_procedural_with_replacement("FixedNumberPostConnector", n, with_replacement,
-                                               allow_self_connections)
+        self.procedural = _procedural_with_replacement("FixedNumberPostConnector", procedural, rng, n,
+                                                       with_replacement, allow_self_connections)
         super().__init__(n, allow_self_connections=allow_self_connections, with_replacement=with_replacement,
                          location_selector=location_selector, rng=rng, safe=safe, callback=callback)
 
@@ -822,10 +830,8 @@ class FixedTotalNumberConnector(_VectorisedConnect, _pynn.FixedTotalNumberConnec
 
     def __init__(self, n, allow_self_connections=True, with_replacement=True, location_selector=None, rng=None,
                  safe=True, callback=None, procedural=False):
-        self.procedural = _procedural_flag("FixedTotalNumberConnector", procedural, rng)
-        if procedural:
-            _check_procedural_with_replacement("FixedTotalNumberConnector", n, with_replacement,
-                                               allow_self_connections)
+        self.procedural = _procedural_with_replacement("FixedTotalNumberConnector", procedural, rng, n,
+                                                       with_replacement, allow_self_connections)
         super().__init__(n, allow_self_connections, with_replacement, location_selector=location_selector, rng=rng,
                          safe=safe, callback=callback)
 

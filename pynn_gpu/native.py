@@ -721,19 +721,12 @@ def native_cell_type(model: NeuronModel, defaults: dict | None = None, initial_v
         "units": unit_of,
         "receptor_types": tuple(model.receptors),
         "conductance_based": bool(conductance_based),
-        "injectable": not model.spike_source and _reads_injected_current(model),
+        "injectable": not model.spike_source and model.reads("i_inj"),
         "not_injectable_because": "spike sources are not injectable" if model.spike_source else
                                   f"model '{model.name}' never reads i_inj (GeNN's current-source input), so the "
                                   "current would have no effect",
         "parameter_checks": dict(parameter_checks or {}),
     })
-
-
-def _reads_injected_current(model: NeuronModel) -> bool:
-    """Whether a snippet of ``model`` reads ``i_inj``, the current its current sources inject."""
-    codes = [model.sim_code, model.threshold_code, model.reset_code, model.pre_ode_code, model.ode_step_code,
-             *(rhs for _, rhs in model.ode)]
-    return any(re.search(r"\bi_inj\b", code or "") for code in codes)
 
 
 #: GeNN's summed input of a neuron, in its neuron code.
@@ -746,6 +739,18 @@ def _genn_isyn(receptors: tuple, postsynaptic: bool) -> str:
     if postsynaptic:
         return "(isyn + i_inj)"
     return "(" + " + ".join([f"in_{r}" for r in receptors] + ["i_inj"]) + ")"
+
+
+def _isyn_in_options(model_options: dict, isyn: str):
+    """GeNN's ``Isyn`` as ``isyn`` in the code strings among a neuron model's options (an ``ode`` of another form
+    than pairs is left to NeuronModel, which refuses it in its own words)."""
+    for key in ("pre_ode_code", "ode_step_code"):
+        if key in model_options:
+            model_options[key] = _ISYN.sub(isyn, model_options[key] or "")
+    ode = model_options.get("ode")
+    pairs = list(ode.items()) if isinstance(ode, Mapping) else ode if isinstance(ode, (list, tuple)) else None
+    if pairs is not None and all(isinstance(x, (list, tuple)) and len(x) == 2 for x in pairs):
+        model_options["ode"] = [(var, _ISYN.sub(isyn, rhs) if isinstance(rhs, str) else rhs) for var, rhs in pairs]
 
 
 def create_neuron_model(class_name: str, params=None, vars=None, derived_params=None, sim_code: str = "",
@@ -808,14 +813,7 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
         isyn = _genn_isyn(tuple(receptors), bool(postsynaptic_models))
         sim_code, threshold_condition_code, reset_code = (
             _ISYN.sub(isyn, code or "") for code in (sim_code, threshold_condition_code, reset_code))
-        for key in ("pre_ode_code", "ode_step_code"):
-            if key in model_options:
-                model_options[key] = _ISYN.sub(isyn, model_options[key] or "")
-        ode = model_options.get("ode")
-        pairs = list(ode.items()) if isinstance(ode, Mapping) else ode if isinstance(ode, (list, tuple)) else None
-        if pairs is not None and all(isinstance(x, (list, tuple)) and len(x) == 2 for x in pairs):
-            model_options["ode"] = [(var, _ISYN.sub(isyn, rhs) if isinstance(rhs, str) else rhs) for var, rhs in pairs]
-        # (anything else is refused by NeuronModel, in its own words)
+        _isyn_in_options(model_options, isyn)
     sim_code = _upgrade_code(class_name, "sim_code", sim_code)
     names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
                                                postsynaptic_models, defaults, initial)
@@ -1061,8 +1059,7 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     ``post_dynamics_code`` run every step, and the synapse code is ``pre_spike_syn_code`` / ``post_spike_syn_code``
     (each synapse keeps a copy of its neurons' variables: see :func:`_with_neuron_vars`).  GeNN's spike-like
     events (``pre_event_threshold_condition_code``, ``pre_event_syn_code``) run as synapse dynamics (see
-    :func:`_spike_like_events`).  Example (a weight that
-    decays at every presynaptic spike)::
+    :func:`_spike_like_events`).  Example (a weight that decays at every presynaptic spike)::
 
         Decaying = sim.create_weight_update_model(
             "Decaying", params={"factor": 0.5}, vars=["weight"],
