@@ -228,7 +228,8 @@ class NeuronModel(_ModelBase):
 
     def snippets(self) -> dict:
         out = {"sim_code": self.sim_code, "threshold_code": self.threshold_code, "reset_code": self.reset_code,
-               "pre_ode_code": self.pre_ode_code, "ode_step_code": self.ode_step_code}
+               "pre_ode_code": self.pre_ode_code, "ode_step_code": self.ode_step_code,
+               "instability_condition": self.instability_condition}
         for var, rhs in self.ode:
             out[f"ode {var}"] = rhs
         return out

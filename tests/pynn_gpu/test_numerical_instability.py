@@ -40,3 +40,15 @@ def test_a_user_model_declares_its_own_condition(sim, step_kernels):
     sim.Population(2, doubling(a=[1.0, 2.0]), label="dbl")
     with pytest.raises(sim.NumericalInstabilityError, match=r"'dbl' \(Doubling\), cell 1, at t = 2 ms \(x > 1e6\)"):
         sim.run(5.0)           # 2**20 > 1e6: after the 20th step
+
+
+def test_models_that_differ_only_in_their_condition_keep_their_own(sim):
+    """(Their code is otherwise the same: the condition is part of the model's identity, so each keeps its own.)"""
+    def doubling(condition):
+        return sim.create_neuron_model("Doubling", vars={"x": 1.0}, sim_code="x *= 2.0;", receptors=(),
+                                       instability_condition=condition)
+    sim.setup(timestep=0.1)
+    sim.Population(1, doubling("x > 1e30")(), label="loose")
+    sim.Population(1, doubling("x > 1e3")(), label="tight")
+    with pytest.raises(sim.NumericalInstabilityError, match=r"'tight' \(Doubling\), cell 0, at t = 1 ms"):
+        sim.run(2.0)             # 2**10 > 1e3: after the 10th step
