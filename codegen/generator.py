@@ -579,7 +579,7 @@ class Generator:
         stores = []
         for v in sb.scalar_vars:
             if re.search(rf"\bl_{v}\s*([-+*/]?=(?!=)|\+\+|--)", code):
-                stores.append(f"{sb.buffer(f'var_{v}')}[s] = (scalar)l_{v};")
+                stores.append(f"{sb.buffer(f'var_{v}')}[s] = l_{v};")     # (an int local converts implicitly)
                 if v not in sb.written_vars:
                     sb.written_vars.append(v)
         return stores
