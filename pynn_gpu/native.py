@@ -923,6 +923,21 @@ def _one_line(code: str) -> str:
     return f"{{ {text} }}" if text else ""
 
 
+def _no_random_draws(class_name: str, pre_spike_code, post_spike_code, pre_dynamics_code, post_dynamics_code):
+    """The neurons' own code of ``pre_vars`` / ``post_vars`` may not draw random numbers: each synapse runs it on its
+    own copy of the neuron's variables, with its own random stream, so the copies would stop holding one value."""
+    for snippet, code in (("pre_spike_code", pre_spike_code), ("post_spike_code", post_spike_code),
+                          ("pre_dynamics_code", pre_dynamics_code), ("post_dynamics_code", post_dynamics_code)):
+        lines = _upgrade_code(class_name, snippet, code).splitlines() if code else []
+        for number, line in enumerate(lines, 1):
+            found = re.search(r"\b(uniform|normal)\s*\(", line.split("//")[0])
+            if found:
+                raise ModelError(f"[weight-update model '{class_name}' {snippet}, line {number}] random draws are not "
+                                 "supported in the neurons' own code of pre_vars/post_vars (each synapse keeps a copy "
+                                 "of the neuron's variables, and the copies' draws would differ); draw in the synapse "
+                                 "code (pre_spike_syn_code, synapse_dynamics_code) or in the neuron model")
+
+
 def _with_neuron_vars(class_name, params, vars_, neuron_vars, pre_spike_code, post_spike_code, synapse_dynamics_code,
                       derived_params, post_trace, units, options):
     """GeNN 5's weight-update model with per-neuron variables: ``pre_vars`` / ``post_vars`` updated by the neurons'
@@ -954,6 +969,7 @@ def _with_neuron_vars(class_name, params, vars_, neuron_vars, pre_spike_code, po
         if code:
             create_weight_update_model(class_name, params=params, vars=all_vars, derived_params=derived_params,
                                        **{snippet: code})
+    _no_random_draws(class_name, pre_spike_code, post_spike_code, *neuron_dynamics)
     if syn_pre is None:
         syn_pre = "add_to_post(weight);" if any(v.name == "weight" for v in declared) else ""
     model_type = create_weight_update_model(

@@ -264,6 +264,19 @@ def test_genn_5_neuron_dynamics_code(sim):
     assert g == pytest.approx(at_spikes[-1], abs=1e-12) and final == pytest.approx(trace, abs=1e-12)
 
 
+@pytest.mark.parametrize("snippet", ["pre_dynamics_code", "post_spike_code"])
+def test_genn_5_neuron_code_draws_refused(sim, snippet):
+    """Random draws in the neurons' own code of pre_vars/post_vars are refused, naming the snippet and line: each
+    synapse runs that code on its copy of the neuron's variables, so the copies' draws would differ (they did)."""
+    side = "pre" if snippet.startswith("pre") else "post"
+    code = "// a comment naming uniform() is fine\nx += gennrand_normal();"
+    with pytest.raises(ModelError, match=rf"'R' {snippet}, line 2\] random draws are not supported"):
+        sim.create_weight_update_model("R", vars=[("g", "scalar")], **{f"{side}_vars": [("x", "scalar")]},
+                                       **{snippet: code}, pre_spike_syn_code="g = x;")
+    sim.create_weight_update_model("R", vars=[("g", "scalar")], pre_vars=[("x", "scalar")],
+                                   pre_dynamics_code="x *= 0.9;", pre_spike_syn_code="g = x + normal();")
+
+
 def test_genn_spike_like_events(sim, step_kernels):
     """GeNN's StaticGraded, verbatim: in every step the presynaptic V is above Epre, each synapse adds
     g tanh((V_pre - Epre) / Vslope) dt, read after the neuron's update and arriving in the next step."""
