@@ -98,6 +98,7 @@ from .codegen.models import (CurrentSourceModel, DerivedParam, ExtraGlobal, Neur
                              WeightUpdateModel)
 from .codegen.network import CurrentSourceGroup, Network, NeuronGroup, SynapseGroup
 from .codegen.snippets import KEYWORDS, assigned_names, render
+from . import neuron_vars as neuron_vars_of
 from . import simulator
 from .standardmodels.cells import GPUCellMixin
 from .standardmodels.electrodes import GPUCurrentSource
@@ -848,9 +849,21 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
     derived: tuple = ()
     #: The model's 'int' variables (whole numbers only).
     int_vars: tuple = ()
+    #: GeNN 5's per-neuron variables: side ('pre', 'post') -> NeuronSide (see :mod:`pynn_gpu.neuron_vars`)
+    neuron_sides: dict = {}
+    #: their names -> side
+    neuron_var_names: dict = {}
+    #: the parameters the neurons' code reads (one value per projection)
+    neuron_params: tuple = ()
 
     def __init__(self, **parameters):
         _required_check(type(self), parameters)
+        for name in parameters:
+            if name in self.neuron_var_names:
+                side = self.neuron_var_names[name]
+                raise InvalidParameterValueError(
+                    f"{type(self).__name__}: '{name}' is a variable of the {side}synaptic neurons ({side}_vars), not "
+                    f"of the synapses; give its initial value in {side}_vars")
         weight = parameters.get("weight", 0.0)
         if "weight" not in self.codegen_model.var_names and not (isinstance(weight, (int, float)) and weight == 0):
             own = ", ".join(v for v in self.codegen_model.var_names) or "none"
@@ -923,61 +936,70 @@ def _one_line(code: str) -> str:
     return f"{{ {text} }}" if text else ""
 
 
-def _no_random_draws(class_name: str, pre_spike_code, post_spike_code, pre_dynamics_code, post_dynamics_code):
-    """The neurons' own code of ``pre_vars`` / ``post_vars`` may not draw random numbers: each synapse runs it on its
-    own copy of the neuron's variables, with its own random stream, so the copies would stop holding one value."""
-    for snippet, code in (("pre_spike_code", pre_spike_code), ("post_spike_code", post_spike_code),
-                          ("pre_dynamics_code", pre_dynamics_code), ("post_dynamics_code", post_dynamics_code)):
-        lines = _upgrade_code(class_name, snippet, code).splitlines() if code else []
-        for number, line in enumerate(lines, 1):
-            found = re.search(r"\b(uniform|normal)\s*\(", line.split("//")[0])
-            if found:
-                raise ModelError(f"[weight-update model '{class_name}' {snippet}, line {number}] random draws are not "
-                                 "supported in the neurons' own code of pre_vars/post_vars (each synapse keeps a copy "
-                                 "of the neuron's variables, and the copies' draws would differ); draw in the synapse "
-                                 "code (pre_spike_syn_code, synapse_dynamics_code) or in the neuron model")
-
-
 def _with_neuron_vars(class_name, params, vars_, neuron_vars, pre_spike_code, post_spike_code, synapse_dynamics_code,
                       derived_params, post_trace, units, options):
     """GeNN 5's weight-update model with per-neuron variables: ``pre_vars`` / ``post_vars`` updated by the neurons'
     own ``pre_spike_code`` / ``post_spike_code`` (once per spike) and ``pre_dynamics_code`` /
     ``post_dynamics_code`` (every step), read by the synapse code (``pre_spike_syn_code``...).
 
-    Each synapse keeps its own copy of its neurons' variables and runs the neurons' code on it, first: every copy
-    sees every spike of its neuron once, so it holds the neuron's value, at the memory and work of a variable per
-    synapse (and dynamics code run for every synapse in every step).  In the neurons' spike code ``st_pre``
-    (``st_post``) is the spike before the one being handled, as in GeNN."""
+    They are kept per neuron, as in GeNN: each projection's become hidden state of its neurons, whose update runs
+    the neurons' code (:mod:`pynn_gpu.neuron_vars`).  In the neurons' spike code ``st_pre`` (``st_post``) is the
+    spike before the one being handled, as in GeNN; the parameters that code reads must be one value per
+    projection (GeNN's are per synapse group).  ``Projection.get`` gives each synapse its neuron's value."""
     syn_pre = options.pop("pre_spike_syn_code", None)
     syn_post = options.pop("post_spike_syn_code", "")
-    neuron_dynamics = [options.pop("pre_dynamics_code", ""), options.pop("post_dynamics_code", "")]
-    # the neuron's code runs as its spike is handled, where GeNN's st_pre (st_post) is still the spike before
-    pre_spike_code = re.sub(r"\bst_pre\b", "prev_st_pre", pre_spike_code or "")
-    post_spike_code = re.sub(r"\bst_post\b", "prev_st_post", post_spike_code or "")
+    dynamics = {"pre": options.pop("pre_dynamics_code", ""), "post": options.pop("post_dynamics_code", "")}
+    spike = {"pre": pre_spike_code or "", "post": post_spike_code or ""}
     _no_unknown(class_name, options, create_weight_update_model,
                 ("pre_vars", "post_vars", "pre_spike_syn_code", "post_spike_syn_code", "pre_dynamics_code",
                  "post_dynamics_code"))
     declared, initial = _vars(class_name, vars_, None)
-    for spec in neuron_vars.values():
-        more, more_initial = _vars(class_name, spec, None)
-        declared += more
-        initial.update(more_initial)
-    all_vars = [(v.name, v.type) for v in declared]
-    # the neurons' code is checked on its own first, so that its errors name its own lines
-    for snippet, code in (("pre_spike_syn_code", pre_spike_code), ("post_spike_syn_code", post_spike_code),
-                          ("synapse_dynamics_code", neuron_dynamics[0]), ("synapse_dynamics_code", neuron_dynamics[1])):
-        if code:
-            create_weight_update_model(class_name, params=params, vars=all_vars, derived_params=derived_params,
-                                       **{snippet: code})
-    _no_random_draws(class_name, pre_spike_code, post_spike_code, *neuron_dynamics)
+    param_names = _params(class_name, params)[0] + tuple(d.name for d in _derived(class_name, derived_params))
+    sides = {}
+    for side, spec in neuron_vars.items():
+        if spec is None:
+            continue
+        side_vars, side_initial = _vars(class_name, spec, None)
+        code = {}
+        for kind, given in (("spike", spike[side]), ("dynamics", dynamics[side])):
+            snippet = f"{side}_{kind}_code"
+            code[kind] = _upgrade_code(class_name, snippet, given) if given else ""
+            if code[kind]:      # checked on its own: its names resolve against the side's variables and parameters
+                try:
+                    create_weight_update_model(class_name, params=params, vars=[(v.name, v.type) for v in side_vars],
+                                               derived_params=derived_params, synapse_dynamics_code=code[kind])
+                except ModelError as err:
+                    raise ModelError(str(err).replace(" synapse_dynamics_code,", f" {snippet},")) from None
+        sides[side] = neuron_vars_of.side_of(side, side_vars, side_initial, code["spike"], code["dynamics"],
+                                             param_names, class_name)
+    for side in ("pre", "post"):
+        if side not in sides and (spike[side] or dynamics[side]):
+            raise ModelError(f"weight-update model '{class_name}': {side}_spike_code / {side}_dynamics_code is the "
+                             f"{side}synaptic neurons' own code; declare the variables it updates as {side}_vars")
+    of_side = {name: side.side for side in sides.values() for name in side.var_names}
     if syn_pre is None:
         syn_pre = "add_to_post(weight);" if any(v.name == "weight" for v in declared) else ""
+    for snippet, code in (("pre_spike_syn_code", syn_pre), ("post_spike_syn_code", syn_post),
+                          ("synapse_dynamics_code", synapse_dynamics_code)):
+        for name, line in assigned_names(code or "").items():
+            if name in of_side:
+                side = of_side[name]
+                raise ModelError(f"[weight-update model '{class_name}' {snippet}, line {line}] '{name}' cannot be "
+                                 f"assigned by synapse code: it is a variable of the {side}synaptic neurons, updated "
+                                 f"by their own code ({side}_spike_code, {side}_dynamics_code)")
     model_type = create_weight_update_model(
-        class_name, params=params, vars=all_vars, derived_params=derived_params, post_trace=post_trace, units=units,
-        pre_spike_syn_code=f"{_one_line(pre_spike_code)} {syn_pre}",
-        post_spike_syn_code=f"{_one_line(post_spike_code)} {syn_post}",
-        synapse_dynamics_code=" ".join(_one_line(code) for code in neuron_dynamics) + f" {synapse_dynamics_code or ''}")
-    model_type.default_parameters.update(initial)      # the variables' initial values
+        class_name, params=params, vars=vars_, derived_params=derived_params, post_trace=post_trace, units=units,
+        pre_spike_syn_code=neuron_vars_of.synapse_code(syn_pre, sides),
+        post_spike_syn_code=neuron_vars_of.synapse_code(syn_post, sides),
+        synapse_dynamics_code=neuron_vars_of.synapse_code(synapse_dynamics_code, sides))
+    # each synapse reads its neuron's value with Projection.get
+    per_neuron = {name: side.initial.get(name, 0.0) for side in sides.values() for name in side.var_names}
+    model_type.default_parameters.update(per_neuron)
+    model_type.translations = build_translations(*[(p, p) for p in model_type.default_parameters])
+    model_type.units = {**model_type.units, **{name: "" for name in per_neuron}}
+    model_type.neuron_sides = sides
+    model_type.neuron_var_names = of_side
+    model_type.neuron_params = tuple(sorted({p for side in sides.values() for p in side.params}))
     return model_type
 
 
@@ -1073,9 +1095,10 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
     e.g. traces), ``pre_spike_code`` / ``post_spike_code`` are the neurons' own code as in GeNN 5 (run once per
     spike, where ``st_pre`` / ``st_post`` is still the spike before), ``pre_dynamics_code`` /
     ``post_dynamics_code`` run every step, and the synapse code is ``pre_spike_syn_code`` / ``post_spike_syn_code``
-    (each synapse keeps a copy of its neurons' variables: see :func:`_with_neuron_vars`).  GeNN's spike-like
-    events (``pre_event_threshold_condition_code``, ``pre_event_syn_code``) run as synapse dynamics (see
-    :func:`_spike_like_events`).  Example (a weight that decays at every presynaptic spike)::
+    (the variables are kept per neuron and per projection, as GeNN keeps them per synapse group: see
+    :func:`_with_neuron_vars`).  GeNN's spike-like events (``pre_event_threshold_condition_code``,
+    ``pre_event_syn_code``) run as synapse dynamics (see :func:`_spike_like_events`).  Example (a weight that
+    decays at every presynaptic spike)::
 
         Decaying = sim.create_weight_update_model(
             "Decaying", params={"factor": 0.5}, vars=["weight"],

@@ -376,6 +376,7 @@ class Population(_ParameterAccess, common.Population):
     def _neuron_group(self) -> NeuronGroup:
         """Refresh this population's neuron group from the host copies (at build time)."""
         g, dt = self._group, simulator.state.dt
+        g.model = self.celltype.codegen_model      # (projections may add their neurons' variables: neuron_vars)
         g.params = {k: np.asarray(v, float) for k, v in self.celltype.model_params(self._parameters, dt).items()}
         g.extra_globals = self.celltype.extra_globals(self._parameters, dt)
         init = {v.name: np.zeros(self.size, int if v.type == "int" else float) for v in g.model.vars}

@@ -23,7 +23,7 @@ from pyNN.random import RandomDistribution
 from pyNN.space import Space
 from pyNN.standardmodels import StandardSynapseType
 
-from . import simulator
+from . import neuron_vars, simulator
 from .bulk import collector_paused
 from .codegen import procedural
 from .codegen.library.timing import steps_round, steps_to_ms
@@ -174,7 +174,10 @@ class NoStateVariablesError(errors.NonExistentParameterError):
 def _check_neuron_refs(synapse_type, pre, post, label):
     """A synapse snippet reading ``<var>_pre`` / ``<var>_post`` needs that variable in the neurons' model."""
     model = synapse_type.codegen_model
+    per_neuron = getattr(synapse_type, "neuron_var_names", {})       # the model's own per-neuron variables
+    sides = getattr(synapse_type, "neuron_sides", {})
     for side, refs, cells in (("pre", model.neuron_refs()[0], pre), ("post", model.neuron_refs()[1], post)):
+        refs = sorted({r for r in refs if r not in per_neuron} | set(sides[side].neuron_refs if side in sides else ()))
         for population in getattr(cells, "populations", [cells]):      # an Assembly: each of its populations
             cell = getattr(population.celltype, "codegen_model", None) if refs else None
             missing = [v for v in refs if cell is not None and v not in cell.var_names]
@@ -728,6 +731,12 @@ class Projection(common.Projection):
         # whole arrays made a loop over the connections quadratic (57 ms a connection at 4 M)
         few = None if isinstance(index, slice) else self._few(np.asarray(index, np.int64))
         self._sync_from_device(force=True, index=few)
+        per_neuron = getattr(self.synapse_type, "neuron_var_names", {})
+        if name in per_neuron:
+            raise errors.InvalidParameterValueError(
+                f"projection '{self.label}': '{name}' is a variable of the {per_neuron[name]}synaptic neurons "
+                f"({per_neuron[name]}_vars of {type(self.synapse_type).__name__}), updated by their own code; it "
+                "cannot be set per connection")
         self._check_together({**{n: a[index] for n, a in self._attributes.items()}, name: values})
         self._writable(name)[index] = values
         # into the device copy even with a rebuild pending (a delay changed): the rebuild reads it back from there
@@ -742,6 +751,8 @@ class Projection(common.Projection):
                         sim.write_synapse_var(sg, d, values, index=local)
         else:
             simulator.state.mark_changed()
+        if name in getattr(self.synapse_type, "neuron_params", ()):
+            simulator.state.mark_changed()       # the neurons' code holds its own copy of it
 
     def _few(self, index: np.ndarray):
         """``index`` if it selects few of the connections (read and written on the device element by element), else
@@ -886,3 +897,7 @@ class Projection(common.Projection):
                     # a value the device left alone keeps the form it was given in: in single precision the
                     # device holds 0.3 as 0.30000001192092896
                     self._writable(name)[at] = np.where(read == given.astype(sim.dtype), given, read)
+            for name, side in getattr(self.synapse_type, "neuron_var_names", {}).items():   # each its neuron's
+                group, cells = (sg.pre, sg.pre_ind) if side == "pre" else (sg.post, sg.post_ind)
+                values = sim.read_state(group, neuron_vars.hidden(name, self._neuron_tag))
+                self._writable(name)[at] = values[cells if local is None else cells[local]]

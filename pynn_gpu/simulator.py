@@ -15,6 +15,7 @@ from pyNN import common, errors
 from pyNN.random import RandomDistribution
 
 from .codegen.library.timing import TICS_PER_MS, on_grid
+from . import neuron_vars
 from .codegen.network import Network
 from .codegen.simulation import Simulation
 from .kernels.runtime.host import release_freed_memory
@@ -234,8 +235,12 @@ class State(common.control.BaseState):
         net = Network(dt=self.dt, seed=self.rng_seed, ode_integrator=self.ode_integrator)
         for pop in self.populations:
             net.neuron_groups.append(pop._neuron_group())
-        for prj in self.projections:
-            net.synapse_groups.extend(prj._synapse_groups())
+        for k, prj in enumerate(self.projections):
+            groups = prj._synapse_groups()
+            if getattr(prj.synapse_type, "neuron_sides", None):    # GeNN 5's per-neuron variables, in the neurons
+                prj._neuron_tag = f"p{k}"
+                neuron_vars.attach(prj, groups, prj._neuron_tag, self.dt)
+            net.synapse_groups.extend(groups)
             net.procedural_groups.extend(prj._procedural_groups())
         for src in self.current_sources:
             group = src._current_source_group()
@@ -304,7 +309,8 @@ class State(common.control.BaseState):
             group = getattr(pop, "_group", None)
             if group is not None and group in self.simulation.layout.group_slot:
                 block, _ = self.simulation.layout.group_slot[group]
-                names = list(group.model.var_names) + list(block.internal_vars)
+                names = [v for v in list(group.model.var_names) + list(block.internal_vars)
+                         if v in block.scalar_vars or v in block.int_vars or v in block.internal_vars]
                 out[pop] = {v: self.simulation.read_state(group, v) for v in names}
         return out
 

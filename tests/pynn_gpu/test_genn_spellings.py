@@ -2,7 +2,7 @@
 has something pyNN.gpu does not, the error says what to write instead."""
 import numpy as np
 import pytest
-from pyNN.errors import ConnectionError, InvalidParameterValueError
+from pyNN.errors import ConnectionError, InvalidParameterValueError, NonExistentParameterError
 
 from pynn_gpu.codegen.errors import ModelError
 
@@ -206,15 +206,16 @@ TRACE_STDP = dict(
         """)
 
 
-def _trace_stdp_reference(pre_times, post_times, g):
+def _trace_stdp_reference(pre_times, post_times, g, tau_plus=None):
     """GeNN's semantics of TRACE_STDP in NumPy: the events in time order, a neuron's trace updated (from its
-    previous spike) before the synapse code reads it."""
+    previous spike) before the synapse code reads it.  ``tau_plus``: a number, or tauPlus as a function of time."""
     p = TRACE_STDP["params"]
+    tau = tau_plus if callable(tau_plus) else (lambda t: p["tauPlus"] if tau_plus is None else tau_plus)
     pre_trace = post_trace = 0.0
     last_pre = last_post = -np.inf
     for t, kind in sorted([(t, "pre") for t in pre_times] + [(t, "post") for t in post_times]):
         if kind == "pre":
-            pre_trace = pre_trace * np.exp(-(t - last_pre) / p["tauPlus"]) + 1.0
+            pre_trace = pre_trace * np.exp(-(t - last_pre) / tau(t)) + 1.0
             last_pre = t
             if t - last_post > 0:
                 g = np.clip(g - p["aMinus"] * post_trace * np.exp(-(t - last_post) / p["tauMinus"]), 0.0, 1.0)
@@ -222,7 +223,7 @@ def _trace_stdp_reference(pre_times, post_times, g):
             post_trace = post_trace * np.exp(-(t - last_post) / p["tauMinus"]) + 1.0
             last_post = t
             if t - last_pre > 0:
-                g = np.clip(g + p["aPlus"] * pre_trace * np.exp(-(t - last_pre) / p["tauPlus"]), 0.0, 1.0)
+                g = np.clip(g + p["aPlus"] * pre_trace * np.exp(-(t - last_pre) / tau(t)), 0.0, 1.0)
     return g, pre_trace, post_trace
 
 
@@ -245,6 +246,102 @@ def test_genn_5_per_neuron_variables(sim, step_kernels):
         np.testing.assert_allclose(row, [g, pre_trace, post_trace], atol=1e-12)
 
 
+def _trace_network(sim, tau_plus=(20.0, 20.0)):
+    """One presynaptic source, two postsynaptic cells driven to fire, and two TRACE_STDP projections from the
+    source (one per cell, each with its own tauPlus)."""
+    stdp = sim.create_weight_update_model("TraceSTDP", **TRACE_STDP)
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 22.0, 40.0, 43.0]))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[14.5, 25.0, 41.0]))
+    post = sim.Population(2, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    prjs = [sim.Projection(pre, post[k:k + 1], sim.AllToAllConnector(), stdp(g=0.5, delay=0.1, tauPlus=tau))
+            for k, tau in enumerate(tau_plus)]
+    post.record("spikes")
+    return pre, post, prjs
+
+
+def test_genn_5_per_neuron_variables_per_projection(sim, step_kernels):
+    """Each projection keeps its own copy of its neurons' variables (GeNN: per synapse group): two projections from
+    one source with different tauPlus learn and trace as each alone would; the neurons' code reads the parameter
+    as one value per projection, and Projection.set of it reaches that code at the next run."""
+    pre, post, prjs = _trace_network(sim, tau_plus=(20.0, 5.0))
+    sim.run(30.0)
+    prjs[1].set(tauPlus=8.0)
+    sim.run(20.0)
+    post_times = post.get_data().segments[0].spiketrains[0].magnitude
+    assert len(post_times) == 3
+    pre_times = [10.0, 22.0, 40.0, 43.0]
+    g0, pre0, post0 = _trace_stdp_reference(pre_times, post_times, 0.5)
+    np.testing.assert_allclose(prjs[0].get(["g", "preTrace", "postTrace"], format="list", with_address=False)[0],
+                               [g0, pre0, post0], atol=1e-12)
+    # tauPlus 5 up to 30 ms, then 8 (the pre spikes at 40 and 43 and the post spike near 41 use 8)
+    g1, pre1, post1 = _trace_stdp_reference(pre_times, post_times, 0.5, tau_plus=lambda t: 5.0 if t < 30.0 else 8.0)
+    np.testing.assert_allclose(prjs[1].get(["g", "preTrace", "postTrace"], format="list", with_address=False)[0],
+                               [g1, pre1, post1], atol=1e-12)
+    assert abs(g1 - g0) > 1e-3 and abs(pre1 - pre0) > 1e-3
+
+
+def test_genn_5_per_neuron_variables_reset(sim):
+    """sim.reset() returns the neurons' variables to their initial values, as it does the synapses' (so the run
+    after it repeats the first)."""
+    pre, post, prjs = _trace_network(sim)
+    sim.run(50.0)
+    first = prjs[0].get(["g", "preTrace", "postTrace"], format="list", with_address=False)[0]
+    assert first[1] > 0.5 and first[2] > 0.5
+    sim.reset()
+    assert prjs[0].get(["g", "preTrace", "postTrace"], format="list", with_address=False)[0] == (0.5, 0.0, 0.0)
+    sim.run(50.0)
+    np.testing.assert_allclose(prjs[0].get(["g", "preTrace", "postTrace"], format="list", with_address=False)[0],
+                               first, atol=1e-12)
+
+
+def test_genn_5_per_neuron_variables_refusals(sim):
+    """What per-neuron variables cannot be: set per connection, given per synapse, or read with a parameter that
+    differs between a projection's synapses; the neurons' code cannot read the synapses' variables or the other
+    side's, and the synapse code cannot assign them."""
+    pre, post, prjs = _trace_network(sim)
+    with pytest.raises(InvalidParameterValueError, match="'preTrace' is a variable of the presynaptic neurons"):
+        prjs[0].set(preTrace=1.0)
+    stdp = type(prjs[0].synapse_type)
+    with pytest.raises(InvalidParameterValueError, match="'postTrace' is a variable of the postsynaptic neurons"):
+        stdp(postTrace=1.0)
+    prjs[0].set(tauPlus=np.array([10.0]))
+    sim.run(1.0)
+    both = sim.Projection(pre, post, sim.AllToAllConnector(), stdp(g=0.5, delay=0.1))
+    both.set(tauPlus=np.array([10.0, 11.0]))
+    with pytest.raises(InvalidParameterValueError, match="'tauPlus' of TraceSTDP is read by the presynaptic "
+                                                         "neurons' own code .* one value for the whole projection"):
+        sim.run(1.0)
+    spec = {k: v for k, v in TRACE_STDP.items() if k != "params"}
+    for snippet, code, message in (
+            ("pre_spike_code", "preTrace += g;", r"pre_spike_code, line 1\] unknown name 'g'"),
+            ("pre_spike_code", "preTrace += t - st_post;", r"pre_spike_code, line 1\] 'st_post' cannot be read by the "
+                                                           "presynaptic neurons' own code"),
+            ("post_dynamics_code", "\npostTrace *= v_pre;", r"post_dynamics_code, line 2\] 'v_pre' cannot be read"),
+            ("pre_spike_syn_code", "preTrace = 0.0;", r"pre_spike_syn_code, line 1\] 'preTrace' cannot be assigned by "
+                                                      "synapse code")):
+        with pytest.raises(ModelError, match=message):
+            sim.create_weight_update_model("Bad", params=TRACE_STDP["params"], **{**spec, snippet: code})
+
+
+def test_genn_5_per_neuron_variables_read_the_neuron(sim):
+    """The neurons' own code reads its neuron's state as <var>_pre (here v, before the step's spike), and a
+    population without that variable is refused at the projection."""
+    sampling = sim.create_weight_update_model(
+        "Sampling", vars=[("g", "scalar")], pre_vars={"peak": -100.0},
+        pre_dynamics_code="peak = fmax(peak, v_pre);", pre_spike_syn_code="g = peak;")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    cells = sim.Population(2, sim.IF_curr_exp(i_offset=[0.3, 0.5], tau_refrac=2.0))
+    cells.record("v")
+    prj = sim.Projection(cells, sim.Population(1, sim.IF_curr_exp()), sim.AllToAllConnector(), sampling(delay=0.1))
+    sim.run(30.0)
+    v = cells.get_data().segments[0].filter(name="v")[0].magnitude
+    np.testing.assert_allclose(prj.get("peak", format="array")[:, 0], v.max(axis=0), atol=1e-12)
+    with pytest.raises(NonExistentParameterError, match="'v_pre'"):
+        sim.Projection(sim.Population(1, sim.SpikeSourceArray()), cells, sim.AllToAllConnector(), sampling())
+
+
 def test_genn_5_neuron_dynamics_code(sim):
     """pre_dynamics_code runs every step, before the spike code of a spike in that step (GeNN's neuron order)."""
     decaying = sim.create_weight_update_model(
@@ -264,17 +361,20 @@ def test_genn_5_neuron_dynamics_code(sim):
     assert g == pytest.approx(at_spikes[-1], abs=1e-12) and final == pytest.approx(trace, abs=1e-12)
 
 
-@pytest.mark.parametrize("snippet", ["pre_dynamics_code", "post_spike_code"])
-def test_genn_5_neuron_code_draws_refused(sim, snippet):
-    """Random draws in the neurons' own code of pre_vars/post_vars are refused, naming the snippet and line: each
-    synapse runs that code on its copy of the neuron's variables, so the copies' draws would differ (they did)."""
-    side = "pre" if snippet.startswith("pre") else "post"
-    code = "// a comment naming uniform() is fine\nx += gennrand_normal();"
-    with pytest.raises(ModelError, match=rf"'R' {snippet}, line 2\] random draws are not supported"):
-        sim.create_weight_update_model("R", vars=[("g", "scalar")], **{f"{side}_vars": [("x", "scalar")]},
-                                       **{snippet: code}, pre_spike_syn_code="g = x;")
-    sim.create_weight_update_model("R", vars=[("g", "scalar")], pre_vars=[("x", "scalar")],
-                                   pre_dynamics_code="x *= 0.9;", pre_spike_syn_code="g = x + normal();")
+def test_genn_5_neuron_code_draws_once_per_neuron(sim):
+    """Random draws in the neurons' own code are drawn once per neuron, as GeNN draws them: every synapse of a neuron
+    reads the same value (kept per synapse, each copy drew its own), and two neurons differ."""
+    drawing = sim.create_weight_update_model(
+        "Drawing", vars=[("g", "scalar")], pre_vars=[("x", "scalar")],
+        pre_dynamics_code="// a walk\nx += gennrand_normal();", pre_spike_syn_code="g = x;")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[1.0]))
+    prj = sim.Projection(pre, sim.Population(3, sim.IF_curr_exp()), sim.AllToAllConnector(), drawing(delay=0.1))
+    sim.run(5.0)
+    g, x = prj.get(["g", "x"], format="array")
+    for i in range(2):
+        assert np.all(g[i] == g[i, 0]) and np.all(x[i] == x[i, 0])
+    assert g[0, 0] != g[1, 0] and x[0, 0] != x[1, 0] and np.all(g != x)
 
 
 def test_genn_spike_like_events(sim, step_kernels):
