@@ -89,8 +89,16 @@ def hidden(name: str, tag: str) -> str:
     return f"{name}__{tag}"
 
 
+#: A local declared in a snippet: its name is the group.
+_DECLARED = re.compile(r"\b(?:const\s+)?(?:unsigned\s+)?(?:scalar|float|double|int|bool|long|unsigned)\s+"
+                       r"([A-Za-z_]\w*)")
+
+
 def _neuron_code(code: str, side: NeuronSide, tag: str) -> str:
     """The neurons' code of ``side`` as the neuron group's own code."""
+    # its locals renamed, so that none shadows a name of the neuron model it joins (a local 'tau_m' in IF_curr_exp)
+    for name in sorted(set(_DECLARED.findall(_strip_comments(code)))):
+        code = re.sub(rf"\b{name}\b", f"{name}__local", code)
     stamp = hidden(f"st_{side.side}", tag)
     own = set(side.var_names + side.params)
     code = re.sub(rf"\b(\w+)_{side.side}\b",

@@ -326,11 +326,13 @@ def test_genn_5_per_neuron_variables_refusals(sim):
 
 
 def test_genn_5_per_neuron_variables_read_the_neuron(sim):
-    """The neurons' own code reads its neuron's state as <var>_pre (here v, before the step's spike), and a
-    population without that variable is refused at the projection."""
+    """The neurons' own code reads its neuron's state as <var>_pre (here v, before the step's spike), its locals
+    may have the names of the neuron model's (tau_m), and a population without the variable read is refused at the
+    projection."""
     sampling = sim.create_weight_update_model(
         "Sampling", vars=[("g", "scalar")], pre_vars={"peak": -100.0},
-        pre_dynamics_code="peak = fmax(peak, v_pre);", pre_spike_syn_code="g = peak;")
+        pre_dynamics_code="const scalar tau_m = 0.0;\npeak = fmax(peak, v_pre + tau_m);",
+        pre_spike_syn_code="g = peak;")
     sim.setup(timestep=0.1, min_delay=0.1, precision="double")
     cells = sim.Population(2, sim.IF_curr_exp(i_offset=[0.3, 0.5], tau_refrac=2.0))
     cells.record("v")
