@@ -855,6 +855,8 @@ class NativeSynapseType(GPUSynapseMixin, StandardSynapseType):
     neuron_var_names: dict = {}
     #: the parameters the neurons' code reads (one value per projection)
     neuron_params: tuple = ()
+    #: GeNN's axonal delays: the presynaptic code runs at a spike's arrival (see :mod:`pynn_gpu.axonal_delays`)
+    axonal_delay: bool = False
 
     def __init__(self, **parameters):
         _required_check(type(self), parameters)
@@ -1071,7 +1073,7 @@ def native_synapse_type(model: WeightUpdateModel, defaults: dict | None = None, 
 def create_weight_update_model(class_name: str, params=None, vars=None, pre_spike_code: str | None = None,
                                post_spike_code: str = "", post_trace: str | None = None,
                                units: dict | None = None, synapse_dynamics_code: str = "", derived_params=None,
-                               **options) -> type:
+                               axonal_delay: bool = False, **options) -> type:
     """Define a weight-update (synapse, learning) model GeNN-style and return it as a PyNN synapse type class.
 
     - ``params``: per-synapse constants, ``{name: default}`` or names (no default: must be given).
@@ -1087,6 +1089,11 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
       snippet the postsynaptic spike history (NEST's archiving node).
     - every snippet may read ``t``, ``st_pre`` / ``st_post`` (the neurons' last spike times) and the neurons'
       state as ``<var>_pre`` / ``<var>_post`` (e.g. ``v_post``), as in GeNN.
+    - ``axonal_delay``: GeNN's delays (its default) instead of NEST's dendritic ones: a presynaptic spike travels the
+      connection's delay before ``pre_spike_code`` runs (at its arrival, ``t`` and ``st_pre`` its arrival time),
+      and ``post_spike_code`` sees ``st_pre`` of the last spike that has arrived.  A projection's connections from
+      one population then need one delay, and the snippets cannot read the presynaptic cells' state
+      (:mod:`pynn_gpu.axonal_delays`).
     - every parameter and variable is a PyNN synapse parameter: ``MyRule(eta=2e-5, weight=0.0)``,
       ``Projection.get('eta', format='array')``, ``Projection.set(...)``; learned values are read from the device.
 
@@ -1116,9 +1123,13 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
         # on one line, before the synapse dynamics (if any), whose lines stay theirs
         synapse_dynamics_code = f"if ({' '.join(condition.split())}) {_one_line(code)} {synapse_dynamics_code or ''}"
     neuron_vars = {side: options.pop(f"{side}_vars", None) for side in ("pre", "post")}
+    if not isinstance(axonal_delay, bool):
+        raise ModelError(f"weight-update model '{class_name}': axonal_delay must be True or False "
+                         f"(got {axonal_delay!r})")
     if any(v is not None for v in neuron_vars.values()):
-        return _with_neuron_vars(class_name, params, vars, neuron_vars, pre_spike_code, post_spike_code,
-                                 synapse_dynamics_code, derived_params, post_trace, units, options)
+        return _with_axonal_delay(_with_neuron_vars(class_name, params, vars, neuron_vars, pre_spike_code,
+                                                    post_spike_code, synapse_dynamics_code, derived_params,
+                                                    post_trace, units, options), axonal_delay)
     if (pre_spike_code is not None and "pre_spike_syn_code" in options) or \
             (post_spike_code and "post_spike_syn_code" in options):
         raise ModelError(f"weight-update model '{class_name}': {_PRE_POST_VARS}")
@@ -1152,7 +1163,24 @@ def create_weight_update_model(class_name: str, params=None, vars=None, pre_spik
                               post_trace=post_trace, derived_params=_derived(class_name, derived_params))
     values = {p: defaults.get(p) for p in names}
     values.update(initial)
-    return native_synapse_type(model, values, units, name=class_name if class_name.isidentifier() else None)
+    return _with_axonal_delay(native_synapse_type(model, values, units,
+                                                  name=class_name if class_name.isidentifier() else None), axonal_delay)
+
+
+def _with_axonal_delay(model_type: type, axonal_delay: bool) -> type:
+    """``model_type`` with GeNN's axonal delays (:mod:`pynn_gpu.axonal_delays`) if ``axonal_delay``: its code may
+    then not read the presynaptic cells' state, which the delay line between them does not carry."""
+    if not axonal_delay:
+        return model_type
+    sides = model_type.neuron_sides
+    refs = [r for r in model_type.codegen_model.neuron_refs()[0] if r not in model_type.neuron_var_names]
+    refs += list(sides["pre"].neuron_refs) if "pre" in sides else []
+    if refs:
+        raise ModelError(f"weight-update model '{model_type.codegen_model.name}': with axonal_delay=True the code "
+                         f"cannot read the presynaptic cells' state ('{refs[0]}_pre'): the spike it handles has "
+                         "travelled the delay since (st_pre, the model's own variables and pre_vars can be read)")
+    model_type.axonal_delay = True
+    return model_type
 
 
 class NativeCurrentSource(GPUCurrentSource):

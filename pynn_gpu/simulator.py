@@ -15,7 +15,7 @@ from pyNN import common, errors
 from pyNN.random import RandomDistribution
 
 from .codegen.library.timing import TICS_PER_MS, on_grid
-from . import neuron_vars
+from . import axonal_delays, neuron_vars
 from .codegen.network import Network
 from .codegen.simulation import Simulation
 from .kernels.runtime.host import release_freed_memory
@@ -237,6 +237,10 @@ class State(common.control.BaseState):
             net.neuron_groups.append(pop._neuron_group())
         for k, prj in enumerate(self.projections):
             groups = prj._synapse_groups()
+            if getattr(prj.synapse_type, "axonal_delay", False):     # GeNN's: the rule runs at the spikes' arrival
+                lines, feeds = axonal_delays.delay_lines(prj, groups)
+                net.neuron_groups.extend(lines)
+                net.synapse_groups.extend(feeds)
             if getattr(prj.synapse_type, "neuron_sides", None):    # GeNN 5's per-neuron variables, in the neurons
                 prj._neuron_tag = f"p{k}"
                 neuron_vars.attach(prj, groups, prj._neuron_tag, self.dt)
@@ -267,9 +271,12 @@ class State(common.control.BaseState):
         if old is not None and self.step > 0:
             self.simulation.adopt_recordings(old)
         if carried:
-            for pop, values in carried.items():
-                for var, v in values.items():
-                    self.simulation.write_state(pop._group, var, v)
+            for group, values in carried.items():
+                if group in self.simulation.layout.group_slot:
+                    block, _ = self.simulation.layout.group_slot[group]
+                    for var, v in values.items():
+                        if var in block.scalar_vars or var in block.int_vars:
+                            self.simulation.write_state(group, var, v)
             self.simulation.carry_dynamic(old)    # spikes on their way, spike histories
             self._carry_synapse_state(old, old_groups)
             for spec in self.simulation.layout.sources:
@@ -302,16 +309,15 @@ class State(common.control.BaseState):
                 for spec in sim.layout.sources if spec.table.model.vars}
 
     def _carry_state(self):
-        """State of every already-built population, so a rebuild between runs continues from it: the model's
+        """State of every already-built neuron group, so a rebuild between runs continues from it: the model's
         variables and the integrator's own (the step size RKF45 proposes, kept per cell as NEST keeps it)."""
         out = {}
-        for pop in self.populations:
-            group = getattr(pop, "_group", None)
-            if group is not None and group in self.simulation.layout.group_slot:
-                block, _ = self.simulation.layout.group_slot[group]
-                names = [v for v in list(group.model.var_names) + list(block.internal_vars)
-                         if v in block.scalar_vars or v in block.int_vars or v in block.internal_vars]
-                out[pop] = {v: self.simulation.read_state(group, v) for v in names}
+        # the populations' groups, and the hidden ones the projections keep (delay lines)
+        for group in self.simulation.layout.group_slot:
+            block, _ = self.simulation.layout.group_slot[group]
+            names = [v for v in list(group.model.var_names) + list(block.internal_vars)
+                     if v in block.scalar_vars or v in block.int_vars or v in block.internal_vars]
+            out[group] = {v: self.simulation.read_state(group, v) for v in names}
         return out
 
     def ensure_built(self):

@@ -603,6 +603,16 @@ SPIKE_SOURCE_ARRAY = NeuronModel(
     multiple_spikes=True,
 )
 
+#: A delay line: each cell fires the spikes that reach it (weight 1 each) in the step they arrive.  Between a
+#: population and a learning rule with axonal delays it delays the spikes themselves, so that the rule's code runs
+#: at their arrival.
+DELAY_LINE = NeuronModel(
+    name="DelayLine",
+    receptors=("spikes",),
+    threshold_code="in_spikes",
+    multiple_spikes=True,
+)
+
 @functools.lru_cache(maxsize=None)
 def gif_cond_exp(n_eta: int, n_gamma: int) -> NeuronModel:
     """gif_cond_exp with ``n_eta`` spike-triggered current and ``n_gamma`` threshold components (NEST's stc and

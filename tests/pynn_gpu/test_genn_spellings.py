@@ -417,3 +417,122 @@ def test_genn_isyn_in_neuron_code(sim, step_kernels):
     v = cells.get_data().segments[0].filter(name="V")[0].magnitude[:, 0]
     assert v[-1] == pytest.approx(2 * (2.0 - 0.5), abs=1e-12)
     assert sorted(set(np.round(np.diff(v), 12))) == [-0.5, 0.0, 2.0]
+
+
+# ---- GeNN's axonal delays for user learning rules (axonal_delay=True): the presynaptic code runs when a spike
+# arrives, as GeNN runs it; compared with NumPy transcriptions of both conventions.
+
+TAU, RHO, ETA = 15.0, 0.01, 0.01
+#: The mushroom body's symmetric rule (GeNN's), with a learning rate that makes every pairing count.
+SYMMETRIC = dict(params={"tau": TAU, "rho": RHO, "eta": ETA}, vars={"g": 0.0},
+                 pre_spike_code="addToPost(0.0); g += eta * (exp(-(t - st_post) / tau) - rho);",
+                 post_spike_code="g += eta * fmax(exp(-(t - st_pre) / tau) - rho, -0.1 * rho);")
+PRE, DRIVE = [5.0, 12.0, 30.0, 31.0], [8.0, 13.0, 33.0]
+
+
+def _symmetric_reference(pre_times, post_times):
+    """The rule over the presynaptic times as the synapse sees them (emission or arrival) and the postsynaptic
+    spikes, in time order (no two at once here)."""
+    g, last_pre, last_post = 0.0, -np.inf, -np.inf
+    for t, kind in sorted([(t, "pre") for t in pre_times] + [(t, "post") for t in post_times]):
+        if kind == "pre":
+            g += ETA * (np.exp(-(t - last_post) / TAU) - RHO)
+            last_pre = t
+        else:
+            g += ETA * max(np.exp(-(t - last_pre) / TAU) - RHO, -0.1 * RHO)
+            last_post = t
+    return g
+
+
+def _axonal_network(sim, delay=3.0, axonal=True, spec=SYMMETRIC):
+    rule = sim.create_weight_update_model("Rule", axonal_delay=axonal, **spec)
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=PRE))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=DRIVE))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), rule(delay=delay))
+    post.record("spikes")
+    return prj, post
+
+
+@pytest.mark.parametrize("axonal", [True, False])
+def test_axonal_delay_rule_runs_at_arrival(sim, step_kernels, axonal):
+    """With axonal delays of 3 ms the presynaptic code runs 3 ms - dt after the spike's stamp, where GeNN runs it
+    (GeNN's synaptic times st_pre, st_post are one step past its spike times, as the stamps here are); without, at
+    emission (NEST's dendritic delays).  The two learn different weights, each its transcription's."""
+    prj, post = _axonal_network(sim, axonal=axonal)
+    sim.run(50.0)
+    post_times = post.get_data().segments[0].spiketrains[0].magnitude
+    assert len(post_times) == 3
+    seen = [t + 3.0 - 0.1 for t in PRE] if axonal else PRE
+    assert prj.get("g", format="list", with_address=False)[0] == pytest.approx(
+        _symmetric_reference(seen, post_times), abs=1e-12)
+    other = _symmetric_reference(PRE if axonal else [t + 3.0 - 0.1 for t in PRE], post_times)
+    assert abs(prj.get("g", format="list", with_address=False)[0] - other) > 1e-3
+
+
+def test_axonal_one_step_delays_agree(sim):
+    """With a delay of one step the two conventions are the same (the mushroom body's case)."""
+    g = []
+    for axonal in (True, False):
+        prj, _ = _axonal_network(sim, delay=0.1, axonal=axonal)
+        sim.run(50.0)
+        g.append(prj.get("g", format="list", with_address=False)[0])
+        sim.end()
+    assert g[0] == g[1]
+
+
+def test_axonal_delay_input_arrives_as_with_dendritic_delays(sim, step_kernels):
+    """What the rule transmits reaches the target ``delay`` after the emission, as a static synapse's does."""
+    passing = sim.create_weight_update_model("Passing", vars={"weight": 0.0}, axonal_delay=True,
+                                             pre_spike_code="addToPost(weight);")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    src = sim.Population(3, sim.SpikeSourcePoisson(rate=200.0))
+    targets = sim.Population(2, sim.IF_curr_exp())
+    sim.Projection(src, targets[0:1], sim.AllToAllConnector(), passing(weight=0.5, delay=2.3))
+    sim.Projection(src, targets[1:2], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5, delay=2.3))
+    targets.record("v")
+    sim.run(100.0)
+    v = targets.get_data().segments[0].filter(name="v")[0].magnitude
+    assert v[:, 0].max() > -64.0
+    np.testing.assert_array_equal(v[:, 0], v[:, 1])
+
+
+def test_per_neuron_variables_with_axonal_delays(sim):
+    """GeNN 5's trace STDP with axonal delays: both traces and the weight as GeNN's order gives them, the
+    presynaptic trace updated at the arrivals (2 ms - dt after the stamps)."""
+    spec = {k: v for k, v in TRACE_STDP.items()}
+    rule = sim.create_weight_update_model("TraceSTDP", axonal_delay=True, **spec)
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=PRE))
+    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=DRIVE))
+    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
+    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), rule(g=0.5, delay=2.0))
+    post.record("spikes")
+    sim.run(31.0)
+    sim.Population(1, sim.IF_curr_exp())          # a rebuild, with two spikes on their way (due at 31.9 and 32.9)
+    sim.run(19.0)
+    post_times = post.get_data().segments[0].spiketrains[0].magnitude
+    expected = _trace_stdp_reference([t + 2.0 - 0.1 for t in PRE], post_times, 0.5)
+    np.testing.assert_allclose(prj.get(["g", "preTrace", "postTrace"], format="list", with_address=False)[0],
+                               expected, atol=1e-12)
+
+
+def test_axonal_delay_refusals(sim):
+    """Several delays in one projection, a read of the presynaptic cells' state, and a non-boolean option."""
+    with pytest.raises(ModelError, match="with axonal_delay=True the code cannot read the presynaptic cells' state "
+                                         r"\('v_pre'\)"):
+        sim.create_weight_update_model("Reading", vars={"g": 0.0}, axonal_delay=True,
+                                       pre_spike_code="g += v_pre;")
+    with pytest.raises(ModelError, match="axonal_delay must be True or False"):
+        sim.create_weight_update_model("Odd", vars={"g": 0.0}, axonal_delay="yes", pre_spike_code="g += 1.0;")
+    rule = sim.create_weight_update_model("Rule", axonal_delay=True, **SYMMETRIC)
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pre, post = sim.Population(2, sim.SpikeSourceArray()), sim.Population(1, sim.IF_curr_exp())
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), rule(delay=1.0), label="mixed")
+    prj.set(delay=np.array([1.0, 2.0]))
+    with pytest.raises(InvalidParameterValueError, match="projection 'mixed': Rule has axonal delays, which are one "
+                                                         "per projection .* from 1 to 2 ms"):
+        sim.run(1.0)

@@ -744,14 +744,15 @@ def test_user_models_compile_for_cuda(sim):
     sim.Projection(replay, cells[0:2], sim.OneToOneConnector(), sim.StaticSynapse(weight=0.1, delay=1.0))
     # GeNN 5's per-neuron variables, with dynamics code drawing random numbers, on both sides
     Traced = sim.create_weight_update_model(
-        "Traced", params={"tau": 20.0}, vars=[("g", "scalar")], pre_vars=[("x", "scalar")], post_vars=[("y", "int")],
+        "Traced", params={"tau": 20.0}, axonal_delay=True, vars=[("g", "scalar")], pre_vars=[("x", "scalar")],
+        post_vars=[("y", "int")],
         pre_spike_code="x = x * exp(-(t - st_pre) / tau) + 1.0;", pre_dynamics_code="x += 0.01 * gennrand_normal();",
         post_spike_code="y += 1;", pre_spike_syn_code="addToPost(g * x);", post_spike_syn_code="g += 0.001 * y;")
     sim.Projection(cells, cells, sim.AllToAllConnector(), Traced(g=0.1, delay=1.0))
     cells.record(["v", "spikes"])
     report = sim.compile(backend="cuda", arch="sm_80")
     assert report.kernels and "UserLIF" in report.source and "Decaying" in report.source
-    assert "x__p" in report.source and "y__p" in report.source
+    assert "x__p" in report.source and "y__p" in report.source and "DelayLine" in report.source
     assert "PG_INJECT(" in report.source and "Replay" in report.source
 
 
