@@ -6,8 +6,8 @@ Usage::
                                       [--sims gpu nest] [--out benchmarks/results] [--timeout 3600]
                                       [--kernel-cache cold|user] [--procedural]
 
-The model of NEST's ``pynest/examples/Potjans_2014`` (parameters in ``microcircuit_params.py``, from
-``../shared/reference/peers.md`` §3.3) written with PyNN: 8 populations of IF_curr_exp cells (iaf_psc_exp:
+The model of NEST's ``pynest/examples/Potjans_2014`` (parameters in ``microcircuit_params.py``, from that
+example) written with PyNN: 8 populations of IF_curr_exp cells (iaf_psc_exp:
 cm 250 pF, tau_m 10 ms, tau_syn 0.5 ms, t_ref 2 ms, E_L = V_reset = -65 mV, V_th -50 mV), V0 drawn per
 population from the "optimized" normal distributions; FixedTotalNumberConnector (autapses and multapses
 allowed) with K_ij from the connection probabilities; weights ``normal_clipped`` (mean 87.81 pA for

@@ -1,9 +1,8 @@
 """Parameters of the Potjans-Diesmann (2014) cortical microcircuit, as in NEST's ``pynest/examples/Potjans_2014``.
 
-Values from ``../shared/reference/peers.md`` §3.3 (nest-simulator ``network_params.py``, ``stimulus_params.py``,
-``helpers.py``); ``derive()`` applies the scaling rules (N_scaling for cell counts, K_scaling for in-degrees,
-weights divided by sqrt(K_scaling), DC compensation for the lost input) and returns plain numbers in PyNN units
-(nA, ms, mV, nF).
+Values from nest-simulator's ``network_params.py``, ``stimulus_params.py`` and ``helpers.py`` of that example;
+``derive()`` applies the scaling rules (N_scaling for cell counts, K_scaling for in-degrees, weights divided by
+sqrt(K_scaling), DC compensation for the lost input) and returns plain numbers in PyNN units (nA, ms, mV, nF).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
     python examples/mushroom_body.py --train 4000 --test 1000 [--seed 1] [--mnist-dir DIR] [--plot mb.png]
 
 The model of GeNN's CNS*2021 software showcase and of ``userproject/mnist_mb_classifier.py`` (GeNN 5), with its
-parameters (Knight & Nowotny's tutorial; ``shared/reference/genn.md`` section 3):
+parameters (Knight & Nowotny's tutorial):
 
 - 784 projection neurons (PN), one per pixel: leaky integrate-and-fire cells (C 0.2 nF, tau_m 20 ms, rest and
   reset -60 mV, threshold -50 mV) driven by a current proportional to their pixel (each image normalised to sum
