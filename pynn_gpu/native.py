@@ -564,8 +564,30 @@ def _suffixed_derived(d: DerivedParam, names: dict) -> DerivedParam:
     return DerivedParam(names[d.name], func)
 
 
-def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models, defaults, initial):
-    """The neuron's parameters, variables, derived parameters and sim_code with the postsynaptic models added."""
+def _input_vars(name: str, specs) -> dict:
+    """GeNN's ``additional_input_vars``: ``[(name, type, initial value)]`` (GeNN 5; the type is taken as scalar) or
+    ``{name: initial value}``, as ``{name: initial value}``."""
+    items = list(specs.items()) if isinstance(specs, Mapping) else \
+        [(x[0], x[-1]) if isinstance(x, (tuple, list)) and len(x) in (2, 3) else (x, None) for x in specs]
+    out = {}
+    for var, value in items:
+        if not isinstance(var, str) or not var.isidentifier() or value is None:
+            raise ModelError(f"neuron model '{name}': additional_input_vars must be [(name, type, initial value)] or "
+                             f"{{name: initial value}}, not {specs!r}")
+        out[var] = _number(name, "additional input variable", var, value)
+    return out
+
+
+def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models, defaults, initial,
+          input_vars=None):
+    """The neuron's parameters, variables, derived parameters and sim_code with the postsynaptic models added; each
+    model's current goes to ``isyn`` or, given as ``(model, {param: value}, target)``, to one of ``input_vars``
+    (GeNN's additional input variables: locals of the step, from their initial value)."""
+    input_vars = input_vars or {}
+    if input_vars and not postsynaptic_models:
+        raise ModelError(f"neuron model '{name}': additional_input_vars take the current of postsynaptic models that "
+                         f"target them: postsynaptic_models={{receptor: (model, {{parameter: value}}, "
+                         f"'{next(iter(input_vars))}')}}")
     if not postsynaptic_models:
         return params, vars_, derived, sim_code
     if not isinstance(postsynaptic_models, Mapping):
@@ -573,14 +595,18 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
                          f"(PostsynapticModel, {{parameter: value}})}}, not {postsynaptic_models!r}")
     params, vars_, derived = list(params), list(vars_), list(derived)
     neuron_names = {n: n for n in (*params, *(v.name for v in vars_), *(d.name for d in derived))}
-    currents, after = [], []
+    currents, after = {"isyn": [], **{v: [] for v in input_vars}}, []
     for receptor, spec in postsynaptic_models.items():
-        pair = isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[1], Mapping)
-        psm, values = (spec, {}) if not pair else spec
+        given = isinstance(spec, (tuple, list)) and len(spec) in (2, 3) and isinstance(spec[1], Mapping)
+        psm, values, target = (spec, {}, "isyn") if not given else (*spec[:2], spec[2] if len(spec) == 3 else "isyn")
         if not isinstance(psm, PostsynapticModel):
             raise ModelError(f"neuron model '{name}': postsynaptic_models['{receptor}'] must be a PostsynapticModel "
-                             f"(made by create_postsynaptic_model) or (PostsynapticModel, {{parameter: value}}), not "
-                             f"{spec!r}")
+                             f"(made by create_postsynaptic_model), (PostsynapticModel, {{parameter: value}}) or "
+                             f"(PostsynapticModel, {{parameter: value}}, additional input variable), not {spec!r}")
+        target = "isyn" if target in ("isyn", "Isyn") else target
+        if target not in currents:
+            raise ModelError(f"neuron model '{name}': the postsynaptic model of '{receptor}' targets '{target}', "
+                             f"which is not an additional input variable ({', '.join(input_vars) or 'none declared'})")
         if receptor not in receptors:
             raise ModelError(f"neuron model '{name}': postsynaptic model for '{receptor}', which is not a receptor "
                              f"({', '.join(receptors)})")
@@ -608,12 +634,14 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
                           writable=psm.var_names)
         apply, _ = render(psm.apply_input_code, names, context=f"{context} apply_input_code", functions=functions,
                           writable=psm.var_names)
-        currents.append(mark_snippet(f"({current.strip() or '0'})", f"{context} current_code"))
+        currents[target].append(mark_snippet(f"({current.strip() or '0'})", f"{context} current_code"))
         after.append(mark_snippet(f"{{ {decay.strip()} }}", f"{context} decay_code") + "\n"
                      + mark_snippet(f"{{ {apply.strip()} }}", f"{context} apply_input_code"))
     # each part framed with the snippet it comes from: errors (here and from the device compiler) name it
-    code = ("const scalar isyn =\n" + "\n+ ".join(currents) + ";\n"
-            + mark_snippet(sim_code, f"neuron model '{name}' sim_code") + "\n" + "\n".join(after))
+    code = "const scalar isyn =\n" + ("\n+ ".join(currents.pop("isyn")) or "0.0") + ";\n"
+    for var, parts in currents.items():
+        code += f"scalar {var} = {float(input_vars[var])!r}" + "".join(f"\n+ {c}" for c in parts) + ";\n"
+    code += mark_snippet(sim_code, f"neuron model '{name}' sim_code") + "\n" + "\n".join(after)
     return tuple(params), tuple(vars_), tuple(derived), code
 
 
@@ -759,7 +787,8 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
                         receptors=("excitatory", "inhibitory"), initial_values: dict | None = None,
                         units: dict | None = None, postsynaptic_models: dict | None = None,
                         conductance_based: bool = False, parameter_checks: dict | None = None,
-                        auto_refractory_required: bool = False, extra_global_params=None, **options) -> type:
+                        auto_refractory_required: bool = False, extra_global_params=None,
+                        additional_input_vars=None, **options) -> type:
     """Define a neuron model GeNN-style and return it as a PyNN cell type class.
 
     - ``params``: a mapping ``{name: default}`` or a sequence of names (no default: must be given) or
@@ -781,7 +810,10 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
       ``name[k]`` and the length as ``name_len`` (an index outside ``0 .. name_len - 1`` reads another cell's
       data, as in GeNN).
     - ``postsynaptic_models``: ``{receptor: PostsynapticModel or (model, {param: value})}``, see
-      :func:`create_postsynaptic_model`.
+      :func:`create_postsynaptic_model`; their currents are summed into ``isyn`` (GeNN's ``Isyn`` adds ``i_inj``).
+    - ``additional_input_vars``: GeNN's further inputs, ``[(name, type, initial value)]`` or ``{name: initial
+      value}``: each a local of the step, from its initial value, that the postsynaptic models given as
+      ``(model, {param: value}, name)`` add their current to instead of ``isyn`` (GeNN's target variable).
     - ``units``: unit strings for the Neo output; ``conductance_based``, ``parameter_checks``: as in
       :func:`native_cell_type`.
     - further keywords of :class:`~pynn_gpu.codegen.models.NeuronModel`: ``ode`` (``{variable: right-hand side}``
@@ -816,8 +848,14 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
             _ISYN.sub(isyn, code or "") for code in (sim_code, threshold_condition_code, reset_code))
         _isyn_in_options(model_options, isyn)
     sim_code = _upgrade_code(class_name, "sim_code", sim_code)
+    input_vars = _input_vars(class_name, additional_input_vars) if additional_input_vars is not None else {}
+    taken = set(names) | {v.name for v in declared} | {d.name for d in derived}
+    for var in input_vars:
+        if var in taken or var in ("isyn", "Isyn"):
+            raise ModelError(f"neuron model '{class_name}': additional input variable '{var}' has the name of a "
+                             "parameter, variable or built-in input")
     names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
-                                               postsynaptic_models, defaults, initial)
+                                               postsynaptic_models, defaults, initial, input_vars)
     threshold = _upgrade_code(class_name, "threshold_condition_code", threshold_condition_code) or "false"
     if auto_refractory_required:      # GeNN's oldSpike: the condition before the step's update must be false
         model_options["pre_ode_code"] = f"const int {_WAS_ABOVE} = ({threshold});\n" + \

@@ -241,6 +241,38 @@ def test_postsynaptic_model_shapes_the_current(sim, step_kernels):
         np.testing.assert_allclose(i[k0:, cell], 3.0 * np.exp(-DT * m / tau), rtol=1e-12)
 
 
+def test_additional_input_variables(sim, step_kernels):
+    """GeNN's additional input variables: a postsynaptic model given a target adds its current there, not to isyn
+    (nor to GeNN's Isyn); the variable starts each step from its initial value."""
+    ExpCurr = sim.create_postsynaptic_model(
+        "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
+        apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+    TwoInputs = sim.create_neuron_model(
+        "TwoInputs", vars={"fast": 0.0, "slow": 0.0, "genn": 0.0}, sim_code="fast = isyn; slow = Isyn2; genn = Isyn;",
+        receptors=("excitatory", "nmda"), additional_input_vars=[("Isyn2", "scalar", 0.25)],
+        postsynaptic_models={"excitatory": (ExpCurr, {"tau": 2.0}), "nmda": (ExpCurr, {"tau": 8.0}, "Isyn2")})
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(1, TwoInputs())
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0]]))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="nmda")
+    cells.record(["fast", "slow", "genn"])
+    sim.run(10.0)
+    block = cells.get_data().segments[0]
+    fast, slow, genn = (block.filter(name=n)[0].magnitude[:, 0] for n in ("fast", "slow", "genn"))
+    k0 = int(np.argmax(fast > 0))
+    m = np.arange(len(fast) - k0)
+    assert k0 > 0 and np.all(fast[:k0] == 0) and np.all(slow[1:k0] == 0.25)
+    np.testing.assert_allclose(fast[k0:], 3.0 * np.exp(-DT * m / 2.0), rtol=1e-12)
+    np.testing.assert_allclose(slow[k0:], 0.25 + 2.0 * np.exp(-DT * m / 8.0), rtol=1e-12)
+    np.testing.assert_array_equal(genn, fast)
+    with pytest.raises(ModelError, match="targets 'Isyn3', which is not an additional input variable"):
+        sim.create_neuron_model("Bad", sim_code="", receptors=("nmda",), additional_input_vars={"Isyn2": 0.0},
+                                postsynaptic_models={"nmda": (ExpCurr, {}, "Isyn3")})
+    with pytest.raises(ModelError, match="additional_input_vars take the current of postsynaptic models"):
+        sim.create_neuron_model("Bad", sim_code="", additional_input_vars={"Isyn2": 0.0})
+
+
 # ---- errors: before compilation, naming model, snippet and line ----------------------------------------
 
 def test_unknown_name_in_neuron_snippet(sim):
