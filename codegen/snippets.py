@@ -102,6 +102,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
     pos = 0
     expect_decl = False     # the previous token was a type keyword, or a comma inside a declaration
     in_decl = False
+    decl_depth = 0          # the brackets open where the declaration began (a comma at that depth starts the next)
     tokens = []
     while pos < len(code):
         m = _TOKEN.match(code, pos)
@@ -151,7 +152,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
                 brackets.pop()
             if text == ";":
                 in_decl = False
-            expect_decl = in_decl and text == "," and not brackets
+            expect_decl = in_decl and text == "," and len(brackets) == decl_depth
             out.append(text)
             continue
         elif text == "return":
@@ -159,6 +160,7 @@ def render(code: str, names: Mapping[str, str], *, context: str, functions: Mapp
                              "generated kernel before the state is stored); use if / else")
         elif text in TYPE_KEYWORDS:
             expect_decl = in_decl = True
+            decl_depth = len(brackets)
             out.append(text)
             continue
         elif text in KEYWORDS:

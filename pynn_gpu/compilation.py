@@ -118,12 +118,17 @@ def compile(backend: str = "cuda", arch="sm_90", precision: str | None = None, d
     if network is not None and not isinstance(network, Network):
         raise TypeError(f"compile(network=...): an internal pynn_gpu.codegen.network.Network, or None for the PyNN "
                         f"network (got {type(network).__name__})")
-    net = network if network is not None else state.describe()
-    if not net.neuron_groups:
-        raise InvalidParameterValueError(
-            "compile(): the network is empty: create populations (after setup()) before compiling")
-    start = time.perf_counter()
-    program = Generator(net, backend, precision).generate()
+    snapshot = state._snapshot() if network is None else None
+    try:        # (describing the PyNN network changes the live groups: put back, the network that ran stays)
+        net = network if network is not None else state.describe()
+        if not net.neuron_groups:
+            raise InvalidParameterValueError(
+                "compile(): the network is empty: create populations (after setup()) before compiling")
+        start = time.perf_counter()
+        program = Generator(net, backend, precision).generate()
+    finally:
+        if snapshot is not None:
+            state._restore(snapshot)
     generated = time.perf_counter()
     names = list(program.kernel_args)
     context = "the network's kernels"

@@ -575,6 +575,9 @@ def _input_vars(name: str, specs) -> dict:
             raise ModelError(f"neuron model '{name}': additional_input_vars must be [(name, type, initial value)] or "
                              f"{{name: initial value}}, not {specs!r}")
         out[var] = _number(name, "additional input variable", var, value)
+        if not np.isfinite(out[var]):
+            raise ModelError(f"neuron model '{name}': additional input variable '{var}' needs a finite initial value "
+                             f"(got {value!r})")
     return out
 
 
@@ -849,11 +852,23 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
         _isyn_in_options(model_options, isyn)
     sim_code = _upgrade_code(class_name, "sim_code", sim_code)
     input_vars = _input_vars(class_name, additional_input_vars) if additional_input_vars is not None else {}
-    taken = set(names) | {v.name for v in declared} | {d.name for d in derived}
+    taken = set(names) | {v.name for v in declared} | {d.name for d in derived} | set(NEURON_BUILTINS) | \
+        {"isyn", "Isyn", "id", "inp"} | {f"in_{r}" for r in receptors} | set(KEYWORDS)
+    for receptor, spec in (postsynaptic_models or {}).items():     # the postsynaptic models' names, suffixed
+        psm = spec[0] if isinstance(spec, (tuple, list)) and spec else spec
+        if isinstance(psm, PostsynapticModel):
+            taken |= {f"{n}_{receptor}" for n in (*psm.params, *psm.var_names, *(d.name for d in psm.derived_params))}
     for var in input_vars:
-        if var in taken or var in ("isyn", "Isyn"):
+        if var in taken or var.startswith("pg_"):
             raise ModelError(f"neuron model '{class_name}': additional input variable '{var}' has the name of a "
-                             "parameter, variable or built-in input")
+                             "parameter, variable, built-in name or C keyword of the model")
+    if auto_refractory_required:
+        for name in ("isyn", "Isyn", *input_vars):
+            if re.search(rf"\b{name}\b", threshold_condition_code or ""):
+                raise ModelError(
+                    f"[neuron model '{class_name}' threshold_condition_code] with auto_refractory_required=True the "
+                    f"condition is also evaluated before the step's input is summed, so it cannot read '{name}'; "
+                    "read a state variable the sim_code sets from it")
     names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
                                                postsynaptic_models, defaults, initial, input_vars)
     threshold = _upgrade_code(class_name, "threshold_condition_code", threshold_condition_code) or "false"
@@ -995,11 +1010,29 @@ def _with_neuron_vars(class_name, params, vars_, neuron_vars, pre_spike_code, po
                  "post_dynamics_code"))
     declared, initial = _vars(class_name, vars_, None)
     param_names = _params(class_name, params)[0] + tuple(d.name for d in _derived(class_name, derived_params))
-    sides = {}
+    sides, taken = {}, {v.name: "vars" for v in declared}
+    taken.update({p: "params" for p in param_names})
     for side, spec in neuron_vars.items():
         if spec is None:
             continue
+        if isinstance(spec, str) or not isinstance(spec, (Mapping, list, tuple)):
+            raise ModelError(f"weight-update model '{class_name}': {side}_vars must be {{name: initial value}} or a "
+                             f"list of names or (name, type), not {spec!r}")
         side_vars, side_initial = _vars(class_name, spec, None)
+        for v in side_vars:
+            if not v.name.isidentifier() or v.name in KEYWORDS or v.name.startswith("pg_"):
+                raise ModelError(f"weight-update model '{class_name}': {side}_vars name '{v.name}' is not a valid "
+                                 "identifier (letters, digits and '_', not starting with 'pg_')")
+            if v.name in taken:
+                raise ModelError(f"weight-update model '{class_name}': '{v.name}' is declared twice ({side}_vars and "
+                                 f"{taken[v.name]})")
+            taken[v.name] = f"{side}_vars"
+            for snippet, code in (("pre_spike_syn_code", syn_pre), ("post_spike_syn_code", syn_post),
+                                  ("synapse_dynamics_code", synapse_dynamics_code)):
+                if re.search(rf"\b{v.name}_{side}\b", code or ""):
+                    raise ModelError(f"weight-update model '{class_name}': {snippet} reads '{v.name}_{side}', the "
+                                     f"{side}synaptic cells' own '{v.name}', which the {side}_vars variable "
+                                     f"'{v.name}' hides; rename the {side}_vars variable")
         code = {}
         for kind, given in (("spike", spike[side]), ("dynamics", dynamics[side])):
             snippet = f"{side}_{kind}_code"
@@ -1039,7 +1072,11 @@ def _with_neuron_vars(class_name, params, vars_, neuron_vars, pre_spike_code, po
     model_type.units = {**model_type.units, **{name: "" for name in per_neuron}}
     model_type.neuron_sides = sides
     model_type.neuron_var_names = of_side
-    model_type.neuron_params = tuple(sorted({p for side in sides.values() for p in side.params}))
+    read = {p for side in sides.values() for p in side.params}
+    derived_names = {d.name for d in _derived(class_name, derived_params)}
+    if read & derived_names:        # a derived parameter may follow any parameter
+        read |= set(param_names)
+    model_type.neuron_params = tuple(sorted(read))
     return model_type
 
 

@@ -22,6 +22,7 @@ from pyNN import errors
 
 from .codegen.models import Var
 from .codegen.simulation import NO_SPIKE
+from .kernels.runtime.diagnostics import mark_snippet
 
 #: The synapse-code names the neurons' code of one side may not read: the other side's and the synapse's own.
 _SYNAPSE_ONLY = ("add_to_post", "addToPost", "addToInSyn", "delay", "t_spike", "prev_st_pre", "prev_st_post",
@@ -41,6 +42,8 @@ class NeuronSide:
     dynamics_code: str
     params: tuple
     neuron_refs: tuple
+    #: the weight-update model's name (device compiler errors in the neurons' code name it)
+    model_name: str = ""
 
     @property
     def var_names(self) -> tuple:
@@ -57,23 +60,23 @@ def side_of(side: str, vars_: tuple, initial: dict, spike_code: str, dynamics_co
     naming the model, snippet and line): names only synapses have, and the other side's."""
     from .codegen.errors import ModelError
     other = "post" if side == "pre" else "pre"
-    own = {v.name for v in vars_}
+    own = {v.name for v in vars_} | set(param_names)        # (a parameter may be named tau_pre)
     refs = set()
     for snippet, code in ((f"{side}_spike_code", spike_code), (f"{side}_dynamics_code", dynamics_code)):
         for number, line in enumerate((code or "").splitlines(), 1):
             text = _strip_comments(line)
             bad = [n for n in _SYNAPSE_ONLY if re.search(rf"\b{n}\b", text)]
-            bad += re.findall(rf"\b\w+_{other}\b", text)
+            bad += [n for n in re.findall(rf"\b\w+_{other}\b", text) if n not in own]
             if bad:
                 raise ModelError(
                     f"[weight-update model '{model_name}' {snippet}, line {number}] '{bad[0]}' cannot be read by the "
                     f"{side}synaptic neurons' own code, which runs once per neuron: it may read the {side}_vars, the "
                     f"model's parameters, t, dt, st_{side} and the neuron's state as <var>_{side}")
-            refs.update(n for n in re.findall(rf"\b(\w+)_{side}\b", text) if n != "st" and n not in own)
+            refs.update(n for n in re.findall(rf"\b(\w+)_{side}\b", text) if n != "st" and f"{n}_{side}" not in own)
     text = _strip_comments(f"{spike_code}\n{dynamics_code}")
     params = tuple(p for p in param_names if re.search(rf"\b{re.escape(p)}\b", text))
     return NeuronSide(side, tuple(vars_), dict(initial), spike_code or "", dynamics_code or "", params,
-                      tuple(sorted(refs)))
+                      tuple(sorted(refs)), model_name)
 
 
 def synapse_code(code: str, sides: dict) -> str:
@@ -89,15 +92,35 @@ def hidden(name: str, tag: str) -> str:
     return f"{name}__{tag}"
 
 
-#: A local declared in a snippet: its name is the group.
-_DECLARED = re.compile(r"\b(?:const\s+)?(?:unsigned\s+)?(?:scalar|float|double|int|bool|long|unsigned)\s+"
-                       r"([A-Za-z_]\w*)")
+#: The start of a declaration in a snippet: its type.
+_TYPE = re.compile(r"\b(?:const\s+)?(?:unsigned\s+)?(?:scalar|float|double|int|bool|long|unsigned)\s+(?=[A-Za-z_])")
+
+
+def declared_locals(code: str) -> set:
+    """The names a snippet declares: each declarator of ``type a = ..., b = ...;`` (also in a for loop's head)."""
+    text, names = _strip_comments(code), set()
+    for match in _TYPE.finditer(text):
+        depth, start = 0, match.end()
+        for k in range(match.end(), len(text) + 1):
+            c = text[k] if k < len(text) else ";"
+            if c in "([{":
+                depth += 1
+            elif c in ")]}" and depth:
+                depth -= 1
+            elif depth == 0 and c in ",;)":      # the end of a declarator (')' closes a for loop's head)
+                first = re.match(r"\s*([A-Za-z_]\w*)", text[start:k])
+                if first:
+                    names.add(first.group(1))
+                if c != ",":
+                    break
+                start = k + 1
+    return names
 
 
 def _neuron_code(code: str, side: NeuronSide, tag: str) -> str:
     """The neurons' code of ``side`` as the neuron group's own code."""
     # its locals renamed, so that none shadows a name of the neuron model it joins (a local 'tau_m' in IF_curr_exp)
-    for name in sorted(set(_DECLARED.findall(_strip_comments(code)))):
+    for name in sorted(declared_locals(code)):
         code = re.sub(rf"\b{name}\b", f"{name}__local", code)
     stamp = hidden(f"st_{side.side}", tag)
     own = set(side.var_names + side.params)
@@ -158,11 +181,13 @@ def _augment(group, side: NeuronSide, tag: str, params: dict, dt: float):
     # (a population on both sides of the projection has the step's length already)
     new_params = tuple(hidden(p, tag) for p in side.params if hidden(p, tag) not in base.params)
     new_params += (step_dt,) if step_dt not in base.params else ()
-    dynamics = _neuron_code(side.dynamics_code, side, tag).strip()
-    spike = _neuron_code(side.spike_code, side, tag).strip()
+    # framed with the snippet they come from: the device compiler's errors name the user's model, snippet and line
+    where = f"weight-update model '{side.model_name}' {side.side}"
+    dynamics = mark_snippet(_neuron_code(side.dynamics_code, side, tag), f"{where}_dynamics_code")
+    spike = mark_snippet(_neuron_code(side.spike_code, side, tag), f"{where}_spike_code")
     group.model = dataclasses.replace(
         base, name=f"{base.name}+{tag}", params=base.params + new_params, vars=base.vars + new_vars,
-        sim_code=f"{base.sim_code}\n{{\n{dynamics}\n}}" if dynamics else base.sim_code,
+        sim_code=f"{base.sim_code}\n{{\n{dynamics}\n}}" if dynamics.strip() else base.sim_code,
         reset_code=f"{base.reset_code}\n{{\n{spike}\n}}\n{stamp} = (step + 1) * {step_dt};")
     group.params = {**group.params, **{hidden(p, tag): np.full(group.size, v) for p, v in params.items()},
                     step_dt: np.full(group.size, dt)}

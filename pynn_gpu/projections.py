@@ -739,6 +739,8 @@ class Projection(common.Projection):
                 "cannot be set per connection")
         self._check_together({**{n: a[index] for n, a in self._attributes.items()}, name: values})
         self._writable(name)[index] = values
+        if name in self._reset_values:       # a value set is what reset() returns to
+            self._reset_values[name][index] = values
         # into the device copy even with a rebuild pending (a delay changed): the rebuild reads it back from there
         built = getattr(self, "_built_groups", [])
         sim = simulator.state.simulation if built else None
@@ -863,6 +865,22 @@ class Projection(common.Projection):
             self._built_groups.append((groups[-1], sel))
         return groups
 
+    @property
+    def _reset_values(self) -> dict:
+        """Per variable the device changes (a learned weight), the values ``reset()`` returns to: as given or last
+        set, kept from the first time a learned value replaced them."""
+        return self.__dict__.setdefault("_reset_values_", {})
+
+    def _keep_reset_values(self):
+        """After a build from learned values: the device goes on from them, and reset() returns to the values as
+        given or last set (not to those learned before the rebuild)."""
+        sim = simulator.state.simulation
+        for sg, sel in getattr(self, "_built_groups", []):
+            for name, values in self._reset_values.items():
+                if sim.changes_on_device(sg, name):
+                    sim.write_synapse_var(sg, name, values[sel])
+                    sim.write_synapse_var(sg, name, self._attributes[name][sel], reset_value=False)
+
     def _device(self):
         """The simulation holding this projection's synapse groups, if built and current."""
         sim = simulator.state.simulation
@@ -892,6 +910,8 @@ class Projection(common.Projection):
         for sg, sel, local, at in self._group_parts(index):
             for name in self._attributes:
                 if sim.changes_on_device(sg, name):
+                    if name not in self._reset_values:      # what reset() returns to, before it is overwritten
+                        self._reset_values[name] = np.array(self._attributes[name], float)
                     given = self._attributes[name][at]
                     read = sim.read_synapse_var(sg, name, index=local)
                     # a value the device left alone keeps the form it was given in: in single precision the

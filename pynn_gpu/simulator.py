@@ -261,11 +261,17 @@ class State(common.control.BaseState):
                 prj._sync_from_device(force=True)
         old_groups = {prj: list(getattr(prj, "_built_groups", [])) for prj in self.projections}
         release_freed_memory()
-        net = self.describe()
-        carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
-        sources = self._carry_source_state() if carried is not None else {}
+        snapshot = self._snapshot()
+        try:
+            net = self.describe()
+            carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
+            sources = self._carry_source_state() if carried is not None else {}
+            simulation = Simulation(net, self.runtime, self.precision)
+        except BaseException:       # refused (a value to fix, memory): the network that ran stays usable
+            self._restore(snapshot)
+            raise
         self.network = net
-        old, self.simulation = self.simulation, Simulation(net, self.runtime, self.precision)
+        old, self.simulation = self.simulation, simulation
         self.simulation.step = self.step
         self.simulation.set_rng_epoch(self.segment_counter)
         if old is not None and self.step > 0:
@@ -283,7 +289,27 @@ class State(common.control.BaseState):
                 for var, values in sources.get(spec.source.name, {}).items():
                     if len(values) == len(self.simulation.get_source_state(spec.index, var)):   # same targets
                         self.simulation.set_source_state(spec.index, var, values)
+        for prj in self.projections:
+            prj._keep_reset_values()
         self.structure_changed = False
+
+    def _snapshot(self):
+        """What :meth:`describe` changes in the live network (the neuron groups' models and values, the
+        projections' built groups), to put back where the description is not the one that runs: a build that is
+        refused, or ``compile()``."""
+        groups = [pop._group for pop in self.populations if getattr(pop, "_group", None) is not None]
+        for prj in self.projections:
+            groups += list(prj.__dict__.get("_delay_lines", {}).values())
+        return ([(g, dict(vars(g))) for g in groups],
+                [(prj, list(getattr(prj, "_built_groups", []))) for prj in self.projections])
+
+    @staticmethod
+    def _restore(snapshot):
+        groups, projections = snapshot
+        for group, fields in groups:
+            group.__dict__.update(fields)
+        for prj, built in projections:
+            prj._built_groups = built
 
     def _carry_synapse_state(self, old, old_groups):
         """Synaptic state the model changes as it runs and that is no PyNN parameter (depression and

@@ -1,10 +1,13 @@
 """GeNN 5 model code ports with little change: its names for the built-ins are taken as they are, and where GeNN
 has something pyNN.gpu does not, the error says what to write instead."""
+import re
+
 import numpy as np
 import pytest
 from pyNN.errors import ConnectionError, InvalidParameterValueError, NonExistentParameterError
 
 from pynn_gpu.codegen.errors import ModelError
+from pynn_gpu.kernels.errors import KernelCompileError
 
 #: GeNN 5's symmetric STDP of the mushroom-body tutorial, verbatim (its local 'dt' and 'addToPost' included).
 SYMMETRIC_STDP = dict(
@@ -323,6 +326,73 @@ def test_genn_5_per_neuron_variables_refusals(sim):
                                                       "synapse code")):
         with pytest.raises(ModelError, match=message):
             sim.create_weight_update_model("Bad", params=TRACE_STDP["params"], **{**spec, snippet: code})
+
+
+def test_genn_5_per_neuron_variables_more_code(sim):
+    """The neurons' code with a declaration of several locals (one named as a parameter of IF_curr_exp), a
+    parameter named like a neuron reference (tau_pre), and a derived parameter: Projection.set of the parameter it
+    follows reaches the code at the next run."""
+    rule = sim.create_weight_update_model(
+        "Decay", params={"tau_pre": 10.0}, vars=[("g", "scalar")], pre_vars=[("trace", "scalar")],
+        derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau_pre"])},
+        pre_dynamics_code="trace *= decay;",
+        pre_spike_code="const scalar one = 1.0, tau_m = 0.0;\nif (tau_pre > 0.0) { scalar a = one, b = tau_m; "
+                       "trace += a + b; }",
+        pre_spike_syn_code="g = trace;")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    prj = sim.Projection(pre, sim.Population(1, sim.IF_curr_exp()), sim.AllToAllConnector(), rule(delay=0.1))
+    sim.run(5.0)
+    prj.set(tau_pre=2.0)
+    sim.run(5.0)
+    # the spike ends step 9: 40 decays of tau 10 after it, then 50 of tau 2
+    expected = np.exp(-0.1 / 10.0) ** 40 * np.exp(-0.1 / 2.0) ** 50
+    assert prj.get("trace", format="list", with_address=False)[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_genn_5_per_neuron_variable_names(sim):
+    """Per-neuron variables declared twice, hiding a cell's own state the synapse code reads, or not names."""
+    base = dict(vars=[("g", "scalar")], pre_spike_syn_code="g = x;")
+    for options, message in (
+            (dict(pre_vars=["x"], post_vars=["x"]), "'x' is declared twice"),
+            (dict(vars=[("x", "scalar")], pre_vars=["x"], pre_spike_syn_code="x = 1.0;"), "'x' is declared twice"),
+            (dict(pre_vars=["x", "v"], pre_spike_syn_code="g = x + v_pre;"), "reads 'v_pre', the presynaptic cells' "
+                                                                              "own 'v', which the pre_vars variable"),
+            (dict(pre_vars=["1x"]), "pre_vars name '1x' is not a valid identifier"),
+            (dict(pre_vars="x"), "pre_vars must be {name: initial value} or a list")):
+        with pytest.raises(ModelError, match=re.escape(message) if "{" in message else message):
+            sim.create_weight_update_model("Names", **{**base, **options})
+
+
+def test_genn_5_neuron_code_compile_errors_name_the_rule(sim):
+    """What only the device compiler finds in the neurons' code is reported at the rule's snippet and line."""
+    rule = sim.create_weight_update_model("MyRule", vars=[("g", "scalar")], pre_vars=[("x", "scalar")],
+                                          pre_spike_code="x += 1.0;\nx = fmod(x, 2.0) % 2;",
+                                          pre_spike_syn_code="g = x;")
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pre = sim.Population(1, sim.IF_curr_exp(i_offset=2.0))
+    sim.Projection(pre, sim.Population(1, sim.IF_curr_exp()), sim.AllToAllConnector(), rule(delay=0.1))
+    with pytest.raises(KernelCompileError, match=r"\[weight-update model 'MyRule' pre_spike_code, line 2\]"):
+        sim.run(1.0)
+
+
+def test_genn_5_refused_value_then_fixed(sim):
+    """After a build refused for a value (a parameter of the neurons' code differing between synapses, several
+    axonal delays), setting it right lets the network run on: the network that ran stays intact."""
+    rule = sim.create_weight_update_model("Tr", params={"tau": 20.0}, vars=[("g", "scalar")], pre_vars=["x"],
+                                          pre_spike_code="x = x * exp(-(t - st_pre) / tau) + 1.0;",
+                                          pre_spike_syn_code="g = x;")
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pre = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], [2.0]]))
+    prj = sim.Projection(pre, sim.Population(1, sim.IF_curr_exp()), sim.AllToAllConnector(), rule(delay=0.1))
+    sim.run(5.0)
+    prj.set(tau=np.array([10.0, 11.0]))
+    with pytest.raises(InvalidParameterValueError, match="one value for the whole projection"):
+        sim.run(1.0)
+    assert prj.get("x", format="list", with_address=False) == [1.0, 1.0]
+    prj.set(tau=10.0)
+    sim.run(1.0)
+    assert sim.get_current_time() == pytest.approx(6.0)
 
 
 def test_genn_5_per_neuron_variables_read_the_neuron(sim):

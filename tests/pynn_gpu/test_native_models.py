@@ -271,6 +271,18 @@ def test_additional_input_variables(sim, step_kernels):
                                 postsynaptic_models={"nmda": (ExpCurr, {}, "Isyn3")})
     with pytest.raises(ModelError, match="additional_input_vars take the current of postsynaptic models"):
         sim.create_neuron_model("Bad", sim_code="", additional_input_vars={"Isyn2": 0.0})
+    for name, value, message in (("dt", 0.0, "'dt' has the name of a parameter, variable, built-in name"),
+                                 ("int", 0.0, "'int' has the name"), ("x_nmda", 0.0, "'x_nmda' has the name"),
+                                 ("Isyn2", float("nan"), "'Isyn2' needs a finite initial value")):
+        with pytest.raises(ModelError, match=message):
+            sim.create_neuron_model("Bad", sim_code="", receptors=("nmda",), additional_input_vars={name: value},
+                                    postsynaptic_models={"nmda": (ExpCurr, {}, name)})
+    with pytest.raises(ModelError, match=r"\[neuron model 'Bad' threshold_condition_code\] with "
+                                         "auto_refractory_required=True .* cannot read 'Isyn2'"):
+        sim.create_neuron_model("Bad", vars={"v": 0.0}, sim_code="v = Isyn2;",
+                                threshold_condition_code="Isyn2 > 1.0", auto_refractory_required=True,
+                                receptors=("nmda",), additional_input_vars={"Isyn2": 0.0},
+                                postsynaptic_models={"nmda": (ExpCurr, {}, "Isyn2")})
 
 
 # ---- errors: before compilation, naming model, snippet and line ----------------------------------------

@@ -300,3 +300,49 @@ def test_time_on_the_grid_and_module_names(sim):
     assert sim.get_current_time() == 0.3 and sim.state.t == 0.3 and sim.state.dt == 0.1
     assert src.get("spike_times") == sim.Sequence([0.5])
     assert all(hasattr(sim, name) for name in ("ArrayParameter", "LazyArray", "ParameterSpace"))
+
+
+def test_reset_after_a_rebuild_returns_learned_values_to_the_given_ones(sim):
+    """reset() returns learned weights to their initial (or last set) values, also after a rebuild between runs
+    (which builds from the learned values): NEST's STDP and a user rule."""
+    plain = sim.create_weight_update_model("Plain", vars={"g": 0.5}, pre_spike_code="add_to_post(g); g += 0.01;")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 60.0]))
+    post = sim.Population(1, sim.IF_curr_exp(i_offset=1.0))
+    user = sim.Projection(pre, post, sim.AllToAllConnector(), plain(g=0.5, delay=0.1))
+    stdp = sim.Projection(pre, post, sim.AllToAllConnector(), sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.1, A_minus=0.1),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0), weight=0.3, delay=0.1))
+    sim.run(50.0)
+    sim.Population(1, sim.IF_curr_exp())        # a rebuild: from the learned values
+    sim.run(50.0)
+    learned = (user.get("g", format="list", with_address=False)[0], stdp.get("weight", format="list",
+                                                                                with_address=False)[0])
+    assert learned[0] == pytest.approx(0.52) and learned[1] != 0.3
+    sim.reset()
+    assert user.get("g", format="list", with_address=False)[0] == 0.5
+    assert stdp.get("weight", format="list", with_address=False)[0] == 0.3
+    sim.run(100.0)
+    assert (user.get("g", format="list", with_address=False)[0],
+            stdp.get("weight", format="list", with_address=False)[0]) == pytest.approx(learned, abs=1e-12)
+    user.set(g=0.7)
+    sim.run(10.0)
+    sim.Population(1, sim.IF_curr_exp())
+    sim.run(10.0)
+    sim.reset()
+    assert user.get("g", format="list", with_address=False)[0] == 0.7      # the value last set
+
+
+def test_compile_between_runs_leaves_the_running_network(sim):
+    """compile() describes the network again; the network that runs (its projections' values, the next run) is
+    not changed by it."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    pre = sim.Population(3, sim.SpikeSourcePoisson(rate=50.0))
+    post = sim.Population(3, sim.IF_curr_exp())
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5, delay=1.0))
+    sim.run(20.0)
+    report = sim.compile(backend="opencl")
+    assert report.kernels
+    assert prj.get("weight", format="list", with_address=False) == [0.5] * 9
+    sim.run(20.0)
+    assert sim.get_current_time() == pytest.approx(40.0)
