@@ -52,9 +52,8 @@ _RENAMED = {"abs": "fabs"}
 _HINTS = {
     "Isyn": "GeNN's Isyn is 'isyn + i_inj' here: 'isyn' the postsynaptic models' current (postsynaptic_models=...; "
             "without them, the weights arriving in this step are in_<receptor>), 'i_inj' the current sources'",
-    "isyn": "'isyn' exists in a model with postsynaptic models (postsynaptic_models=...), in its sim_code, "
-            "threshold and reset code (not in ode right-hand sides or pre_ode_code, which come before the input is "
-            "summed); without them, read the weights arriving in this step as in_<receptor>",
+    "isyn": "'isyn' exists in a model with postsynaptic models (postsynaptic_models=...); without them, read the "
+            "weights arriving in this step as in_<receptor>",
     "add_to_post": "add_to_post() transmits from pre_spike_code and synapse_dynamics_code only",
     "addToPost": "add_to_post() transmits from pre_spike_code and synapse_dynamics_code only",
     "injectCurrent": "GeNN's injectCurrent(x) works in a current source's injection_code only",

@@ -592,7 +592,7 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
                          f"target them: postsynaptic_models={{receptor: (model, {{parameter: value}}, "
                          f"'{next(iter(input_vars))}')}}")
     if not postsynaptic_models:
-        return params, vars_, derived, sim_code
+        return params, vars_, derived, sim_code, ""
     if not isinstance(postsynaptic_models, Mapping):
         raise ModelError(f"neuron model '{name}': postsynaptic_models must be {{receptor: PostsynapticModel or "
                          f"(PostsynapticModel, {{parameter: value}})}}, not {postsynaptic_models!r}")
@@ -640,12 +640,13 @@ def _fuse(name, params, vars_, derived, receptors, sim_code, postsynaptic_models
         currents[target].append(mark_snippet(f"({current.strip() or '0'})", f"{context} current_code"))
         after.append(mark_snippet(f"{{ {decay.strip()} }}", f"{context} decay_code") + "\n"
                      + mark_snippet(f"{{ {apply.strip()} }}", f"{context} apply_input_code"))
-    # each part framed with the snippet it comes from: errors (here and from the device compiler) name it
-    code = "const scalar isyn =\n" + ("\n+ ".join(currents.pop("isyn")) or "0.0") + ";\n"
+    # each part framed with the snippet it comes from: errors (here and from the device compiler) name it.  The
+    # input is summed first, before the ODE is integrated: ode right-hand sides read it too
+    inputs = "const scalar isyn =\n" + ("\n+ ".join(currents.pop("isyn")) or "0.0") + ";\n"
     for var, parts in currents.items():
-        code += f"scalar {var} = {float(input_vars[var])!r}" + "".join(f"\n+ {c}" for c in parts) + ";\n"
-    code += mark_snippet(sim_code, f"neuron model '{name}' sim_code") + "\n" + "\n".join(after)
-    return tuple(params), tuple(vars_), tuple(derived), code
+        inputs += f"scalar {var} = {float(input_vars[var])!r}" + "".join(f"\n+ {c}" for c in parts) + ";\n"
+    code = mark_snippet(sim_code, f"neuron model '{name}' sim_code") + "\n" + "\n".join(after)
+    return tuple(params), tuple(vars_), tuple(derived), code, inputs
 
 
 # ---- PyNN types ----------------------------------------------------------------------------------------
@@ -862,20 +863,19 @@ def create_neuron_model(class_name: str, params=None, vars=None, derived_params=
         if var in taken or var.startswith("pg_"):
             raise ModelError(f"neuron model '{class_name}': additional input variable '{var}' has the name of a "
                              "parameter, variable, built-in name or C keyword of the model")
-    if auto_refractory_required:
-        for name in ("isyn", "Isyn", *input_vars):
-            if re.search(rf"\b{name}\b", threshold_condition_code or ""):
-                raise ModelError(
-                    f"[neuron model '{class_name}' threshold_condition_code] with auto_refractory_required=True the "
-                    f"condition is also evaluated before the step's input is summed, so it cannot read '{name}'; "
-                    "read a state variable the sim_code sets from it")
-    names, declared, derived, sim_code = _fuse(class_name, names, declared, derived, tuple(receptors), sim_code,
-                                               postsynaptic_models, defaults, initial, input_vars)
+    names, declared, derived, sim_code, inputs = _fuse(class_name, names, declared, derived, tuple(receptors),
+                                                       sim_code, postsynaptic_models, defaults, initial, input_vars)
     threshold = _upgrade_code(class_name, "threshold_condition_code", threshold_condition_code) or "false"
-    if auto_refractory_required:      # GeNN's oldSpike: the condition before the step's update must be false
-        model_options["pre_ode_code"] = f"const int {_WAS_ABOVE} = ({threshold});\n" + \
-            model_options.get("pre_ode_code", "")
+    # before the integration: the step's input (isyn, additional input variables), then GeNN's oldSpike (the
+    # condition before the step's update must be false, with auto_refractory_required), then pre_ode_code
+    pre_ode = model_options.get("pre_ode_code", "")
+    pre_ode = mark_snippet(pre_ode, f"neuron model '{class_name}' pre_ode_code") if pre_ode and inputs else pre_ode
+    if auto_refractory_required:
+        pre_ode = mark_snippet(f"const int {_WAS_ABOVE} = ({threshold});",
+                               f"neuron model '{class_name}' threshold_condition_code") + "\n" + pre_ode
         threshold = f"({threshold}) && !{_WAS_ABOVE}"
+    if inputs or pre_ode:
+        model_options["pre_ode_code"] = inputs + pre_ode
     model = NeuronModel(name=class_name, params=names, vars=declared, derived_params=derived, sim_code=sim_code,
                         threshold_code=threshold, extra_globals=_extra_globals(class_name, extra_global_params),
                         reset_code=_upgrade_code(class_name, "reset_code", reset_code), receptors=tuple(receptors),

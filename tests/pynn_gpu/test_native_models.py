@@ -277,12 +277,37 @@ def test_additional_input_variables(sim, step_kernels):
         with pytest.raises(ModelError, match=message):
             sim.create_neuron_model("Bad", sim_code="", receptors=("nmda",), additional_input_vars={name: value},
                                     postsynaptic_models={"nmda": (ExpCurr, {}, name)})
-    with pytest.raises(ModelError, match=r"\[neuron model 'Bad' threshold_condition_code\] with "
-                                         "auto_refractory_required=True .* cannot read 'Isyn2'"):
-        sim.create_neuron_model("Bad", vars={"v": 0.0}, sim_code="v = Isyn2;",
-                                threshold_condition_code="Isyn2 > 1.0", auto_refractory_required=True,
-                                receptors=("nmda",), additional_input_vars={"Isyn2": 0.0},
-                                postsynaptic_models={"nmda": (ExpCurr, {}, "Isyn2")})
+
+
+def test_input_is_summed_before_the_integration(sim):
+    """isyn and the additional input variables exist before the ODE is integrated: the right-hand side reads them
+    (constant over the step), and so does the threshold under auto_refractory_required (GeNN's oldSpike)."""
+    ExpCurr = sim.create_postsynaptic_model(
+        "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
+        apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+    Reader = sim.create_neuron_model(
+        "OdeReader", vars={"v": 0.0, "drive": 0.0}, ode={"v": "(-v + isyn + Isyn2) / 10.0"}, integrator="rk4",
+        sim_code="drive = isyn + Isyn2;", threshold_condition_code="v > 0.5 && Isyn2 > 1.0",
+        auto_refractory_required=True,
+        receptors=("excitatory", "nmda"), additional_input_vars={"Isyn2": 0.0},
+        postsynaptic_models={"excitatory": (ExpCurr, {"tau": 2.0}), "nmda": (ExpCurr, {"tau": 8.0}, "Isyn2")})
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(1, Reader())
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0]]))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="nmda")
+    cells.record(["v", "drive", "spikes"])
+    sim.run(20.0)
+    block = cells.get_data().segments[0]
+    v, drive = (block.filter(name=n)[0].magnitude[:, 0] for n in ("v", "drive"))
+    assert drive.max() == pytest.approx(5.0)
+    expected = np.zeros_like(v)        # each step the exact solution for its constant input
+    for k in range(len(v) - 1):
+        expected[k + 1] = drive[k + 1] + (expected[k] - drive[k + 1]) * np.exp(-DT / 10.0)
+    np.testing.assert_allclose(v, expected, atol=1e-9)
+    # the condition holds from v's crossing of 0.5 until Isyn2 falls below 1: one spike, at the crossing
+    crossing = np.flatnonzero(v > 0.5)[0]
+    assert list(block.spiketrains[0].magnitude) == pytest.approx([crossing * DT])
 
 
 # ---- errors: before compilation, naming model, snippet and line ----------------------------------------
