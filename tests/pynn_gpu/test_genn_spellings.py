@@ -232,15 +232,8 @@ def _trace_stdp_reference(pre_times, post_times, g, tau_plus=None):
 
 def test_genn_5_per_neuron_variables(sim, step_kernels):
     """pre_vars / post_vars with the neurons' spike code: the learned weight and both traces as GeNN computes them
-    (each synapse keeps a copy of its neurons' traces; two synapses share the presynaptic neuron)."""
-    stdp = sim.create_weight_update_model("TraceSTDP", **TRACE_STDP)
-    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
-    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 22.0, 40.0, 43.0]))
-    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[14.5, 25.0, 41.0]))
-    post = sim.Population(2, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
-    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp(g=0.5, delay=0.1))
-    post.record("spikes")
+    (two synapses share the presynaptic neuron, and its trace)."""
+    pre, post, (prj,) = _trace_network(sim, tau_plus=(20.0,))
     sim.run(50.0)
     post_times = post.get_data().segments[0].spiketrains[0].magnitude
     assert len(post_times) == 3
@@ -250,16 +243,17 @@ def test_genn_5_per_neuron_variables(sim, step_kernels):
 
 
 def _trace_network(sim, tau_plus=(20.0, 20.0)):
-    """One presynaptic source, two postsynaptic cells driven to fire, and two TRACE_STDP projections from the
-    source (one per cell, each with its own tauPlus)."""
+    """One presynaptic source, two postsynaptic cells driven to fire, and TRACE_STDP projections from the source:
+    one per cell, each with its own tauPlus, or with one tauPlus one onto both cells."""
     stdp = sim.create_weight_update_model("TraceSTDP", **TRACE_STDP)
     sim.setup(timestep=0.1, min_delay=0.1, precision="double")
     pre = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0, 22.0, 40.0, 43.0]))
     driver = sim.Population(1, sim.SpikeSourceArray(spike_times=[14.5, 25.0, 41.0]))
     post = sim.Population(2, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
     sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
-    prjs = [sim.Projection(pre, post[k:k + 1], sim.AllToAllConnector(), stdp(g=0.5, delay=0.1, tauPlus=tau))
-            for k, tau in enumerate(tau_plus)]
+    targets = [post] if len(tau_plus) == 1 else [post[k:k + 1] for k in range(len(tau_plus))]
+    prjs = [sim.Projection(pre, cells, sim.AllToAllConnector(), stdp(g=0.5, delay=0.1, tauPlus=tau))
+            for cells, tau in zip(targets, tau_plus)]
     post.record("spikes")
     return pre, post, prjs
 
@@ -514,14 +508,15 @@ def _symmetric_reference(pre_times, post_times):
     return g
 
 
-def _axonal_network(sim, delay=3.0, axonal=True, spec=SYMMETRIC):
+def _axonal_network(sim, delay=3.0, axonal=True, spec=SYMMETRIC, **values):
+    """PRE's spikes through a rule made from ``spec`` onto a cell that DRIVE makes fire."""
     rule = sim.create_weight_update_model("Rule", axonal_delay=axonal, **spec)
     sim.setup(timestep=0.1, min_delay=0.1, precision="double")
     pre = sim.Population(1, sim.SpikeSourceArray(spike_times=PRE))
     driver = sim.Population(1, sim.SpikeSourceArray(spike_times=DRIVE))
     post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
     sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), rule(delay=delay))
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), rule(delay=delay, **values))
     post.record("spikes")
     return prj, post
 
@@ -572,15 +567,7 @@ def test_axonal_delay_input_arrives_as_with_dendritic_delays(sim, step_kernels):
 def test_per_neuron_variables_with_axonal_delays(sim):
     """GeNN 5's trace STDP with axonal delays: both traces and the weight as GeNN's order gives them, the
     presynaptic trace updated at the arrivals (2 ms - dt after the stamps)."""
-    spec = {k: v for k, v in TRACE_STDP.items()}
-    rule = sim.create_weight_update_model("TraceSTDP", axonal_delay=True, **spec)
-    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
-    pre = sim.Population(1, sim.SpikeSourceArray(spike_times=PRE))
-    driver = sim.Population(1, sim.SpikeSourceArray(spike_times=DRIVE))
-    post = sim.Population(1, sim.IF_curr_exp(tau_syn_E=0.5, tau_refrac=1.0))
-    sim.Projection(driver, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=40.0, delay=0.1))
-    prj = sim.Projection(pre, post, sim.AllToAllConnector(), rule(g=0.5, delay=2.0))
-    post.record("spikes")
+    prj, post = _axonal_network(sim, delay=2.0, spec=TRACE_STDP, g=0.5)
     sim.run(31.0)
     sim.Population(1, sim.IF_curr_exp())          # a rebuild, with two spikes on their way (due at 31.9 and 32.9)
     sim.run(19.0)

@@ -219,10 +219,25 @@ def test_user_current_source(sim, step_kernels):
     np.testing.assert_allclose(ramp.get_data().magnitude.ravel(), np.zeros(10), atol=1e-12)
 
 
-def test_postsynaptic_model_shapes_the_current(sim, step_kernels):
-    ExpCurr = sim.create_postsynaptic_model(
+def _exp_curr(sim):
+    """An exponentially decaying current as a postsynaptic model (tau 5 ms unless given)."""
+    return sim.create_postsynaptic_model(
         "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
         apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+
+
+def _two_inputs(sim, cell_type):
+    """A cell of ``cell_type`` receiving a spike at 2 ms on 'excitatory' (weight 3) and on 'nmda' (weight 2)."""
+    sim.setup(timestep=DT, precision="double")
+    cells = sim.Population(1, cell_type())
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0]]))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="nmda")
+    return cells
+
+
+def test_postsynaptic_model_shapes_the_current(sim, step_kernels):
+    ExpCurr = _exp_curr(sim)
     Reader = sim.create_neuron_model("Reader", vars={"i": 0.0}, sim_code="i = isyn;", receptors=("excitatory",),
                                      postsynaptic_models={"excitatory": (ExpCurr, {"tau": 2.0})})
     assert Reader.default_parameters == {"tau_excitatory": 2.0}
@@ -244,18 +259,12 @@ def test_postsynaptic_model_shapes_the_current(sim, step_kernels):
 def test_additional_input_variables(sim, step_kernels):
     """GeNN's additional input variables: a postsynaptic model given a target adds its current there, not to isyn
     (nor to GeNN's Isyn); the variable starts each step from its initial value."""
-    ExpCurr = sim.create_postsynaptic_model(
-        "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
-        apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+    ExpCurr = _exp_curr(sim)
     TwoInputs = sim.create_neuron_model(
         "TwoInputs", vars={"fast": 0.0, "slow": 0.0, "genn": 0.0}, sim_code="fast = isyn; slow = Isyn2; genn = Isyn;",
         receptors=("excitatory", "nmda"), additional_input_vars=[("Isyn2", "scalar", 0.25)],
         postsynaptic_models={"excitatory": (ExpCurr, {"tau": 2.0}), "nmda": (ExpCurr, {"tau": 8.0}, "Isyn2")})
-    sim.setup(timestep=DT, precision="double")
-    cells = sim.Population(1, TwoInputs())
-    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0]]))
-    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
-    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="nmda")
+    cells = _two_inputs(sim, TwoInputs)
     cells.record(["fast", "slow", "genn"])
     sim.run(10.0)
     block = cells.get_data().segments[0]
@@ -282,20 +291,14 @@ def test_additional_input_variables(sim, step_kernels):
 def test_input_is_summed_before_the_integration(sim):
     """isyn and the additional input variables exist before the ODE is integrated: the right-hand side reads them
     (constant over the step), and so does the threshold under auto_refractory_required (GeNN's oldSpike)."""
-    ExpCurr = sim.create_postsynaptic_model(
-        "ExpCurr", params={"tau": 5.0}, vars=["x"], derived_params={"decay": lambda p, dt: np.exp(-dt / p["tau"])},
-        apply_input_code="x += inp;", decay_code="x *= decay;", current_code="x")
+    ExpCurr = _exp_curr(sim)
     Reader = sim.create_neuron_model(
         "OdeReader", vars={"v": 0.0, "drive": 0.0}, ode={"v": "(-v + isyn + Isyn2) / 10.0"}, integrator="rk4",
         sim_code="drive = isyn + Isyn2;", threshold_condition_code="v > 0.5 && Isyn2 > 1.0",
         auto_refractory_required=True,
         receptors=("excitatory", "nmda"), additional_input_vars={"Isyn2": 0.0},
         postsynaptic_models={"excitatory": (ExpCurr, {"tau": 2.0}), "nmda": (ExpCurr, {"tau": 8.0}, "Isyn2")})
-    sim.setup(timestep=DT, precision="double")
-    cells = sim.Population(1, Reader())
-    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[[1.0]]))
-    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
-    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=2.0, delay=1.0), receptor_type="nmda")
+    cells = _two_inputs(sim, Reader)
     cells.record(["v", "drive", "spikes"])
     sim.run(20.0)
     block = cells.get_data().segments[0]
