@@ -318,7 +318,7 @@ class Generator:
 
         sources = [SourceSpec(k, cs, [(group_slot[g][1], np.asarray(idx, dtype=np.int64)) for g, idx in cs.targets])
                    for k, cs in enumerate(self.net.current_sources)]
-        n_slots = self.net.max_delay_steps() + 1
+        n_slots = max(self.net.max_delay_steps() + 1, self.net.min_slots)
         workers = offset if self.spike_workers is None else max(1, min(int(self.spike_workers), offset))
         layout = Layout(n_total=offset, n_receptor_planes=n_planes, n_slots=n_slots, neuron_blocks=blocks,
                         synapse_blocks=sblocks, records=records, sources=sources, group_slot=group_slot,

@@ -144,6 +144,8 @@ class Network:
     #: ProceduralGroup: connections drawn at each spike, not stored
     procedural_groups: list = field(default_factory=list)
     current_sources: list = field(default_factory=list)
+    #: ring-buffer slots the input already on its way needs (a rebuild between runs whose delays got shorter)
+    min_slots: int = 0
 
     def delay_steps(self) -> list:
         """The delays (steps) of every synapse, a list of arrays."""

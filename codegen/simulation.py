@@ -661,6 +661,16 @@ class Simulation:
         host.reshape(len(names) or 1, b.size)[names.index(var), slot.start:slot.start + group.size] = values
         self._upload_array(name, host)
 
+    def pending_slots(self) -> int:
+        """How many ring-buffer slots, from the current step on, hold input on its way: the ring a rebuild between
+        runs needs to keep it."""
+        if "inbuf" not in self._host:
+            return 0
+        host = np.empty_like(self._host["inbuf"])
+        self._download("inbuf", host)
+        busy = np.flatnonzero(host.reshape(self.layout.n_slots, -1).any(axis=1))
+        return int(((busy - self.step) % self.layout.n_slots).max()) + 1 if len(busy) else 0
+
     def carry_dynamic(self, old: "Simulation"):
         """Take over, for every neuron group ``old`` also held, the spikes on their way to it (its ring-buffer
         input, per receptor), its last spike flags and its spike history: after a rebuild between runs, even one
@@ -672,7 +682,8 @@ class Simulation:
                 host[name] = np.empty_like(old._host[name])
                 old._download(name, host[name])
         new = {name: self._host[name].copy() for name in host}
-        pending = np.arange(self.step, self.step + olay.n_slots)        # the steps inputs are pending for
+        # the steps inputs are pending for (the new ring holds them all: Network.min_slots)
+        pending = np.arange(self.step, self.step + min(olay.n_slots, lay.n_slots))
         old_slots, new_slots = (pending % olay.n_slots)[:, None], (pending % lay.n_slots)[:, None]
         for group, (b, slot) in lay.group_slot.items():
             if group not in olay.group_slot:

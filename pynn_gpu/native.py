@@ -1347,7 +1347,9 @@ class NativeCurrentSource(GPUCurrentSource):
                     f"source has {len(self._targets)} targets (one value each, or one number for all)")
             self._initial[name] = float(array) if array.ndim == 0 else array.copy()
             spec = self._spec()
-            if spec is not None:
+            if spec is None:        # a rebuild is pending: it starts the variable from this value
+                self.__dict__.setdefault("_fresh_initial", set()).add(name)
+            else:
                 device = self._initial[name] if array.ndim == 0 else array[self._device_order()]
                 spec.source.state[name] = device
                 simulator.state.simulation.set_source_state(spec.index, name, device)

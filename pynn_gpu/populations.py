@@ -13,6 +13,7 @@ import numpy as np
 from pyNN import common, errors
 from pyNN.parameters import LazyArray, ParameterSpace, Sequence, simplify
 from pyNN.models import BaseCellType
+from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from . import simulator
@@ -203,6 +204,9 @@ class _ParameterAccess:
         refuse_bad_distributions(f"initialize() of population '{self._owner()[0].label}'", initial_values)
         _check_lengths(f"initialize() of population '{self._owner()[0].label}'", initial_values, self.size)
         super().initialize(**initial_values)
+        pop = self._owner()[0]
+        if pop is self:     # a whole population's values replace what its views were given
+            pop._view_draws = [d for d in getattr(pop, "_view_draws", []) if d[1] not in initial_values]
 
     def _get_parameters(self, *names):
         if isinstance(self.celltype, StandardCellType):
@@ -297,6 +301,12 @@ class PopulationView(_ParameterAccess, common.PopulationView):
             self._set_initial_value_array(variable, LazyArray(value, shape=(self.size,), dtype=float))
             full = pop._init[model_variable(pop.celltype, variable)]
             pop.initial_values[variable] = LazyArray(full.copy(), shape=(pop.size,), dtype=float)
+            # a distribution is drawn again at each reset(), as a whole population's
+            draws = [d for d in getattr(pop, "_view_draws", []) if d[1] != variable or not np.array_equal(
+                d[0]._owner()[1], self._owner()[1])]
+            if isinstance(value, RandomDistribution):
+                draws.append((self, variable, value))
+            pop._view_draws = draws
 
 
 class Population(_ParameterAccess, common.Population):

@@ -808,6 +808,7 @@ class Projection(common.Projection):
         if check is not None:
             check(values, self)
         self._initial_values[variable] = values
+        self.__dict__.setdefault("_fresh_initial", set()).add(variable)   # a rebuild starts it from these
         simulator.state.mark_changed()
 
     # ---- to the device ------------------------------------------------------------------------

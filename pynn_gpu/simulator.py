@@ -11,6 +11,7 @@ import logging
 import os
 
 import numpy as np
+from pyNN.parameters import LazyArray
 from pyNN import common, errors
 from pyNN.random import RandomDistribution
 
@@ -219,10 +220,16 @@ class State(common.control.BaseState):
             self.simulation.set_rng_epoch(self.segment_counter)      # a new trial: new random draws
             for p in self.populations:
                 p._push_initial_values()
+            for src in self.current_sources:     # (PyNN's sources answer unknown attributes with an error)
+                hook = getattr(type(src), "_on_reset", None)
+                if hook is not None:
+                    hook(src)
         for p in self.populations:      # initial values drawn from distributions are drawn again, as in NEST
             for variable, value in p.initial_values.items():
                 if _random(value):
                     p._set_initial_value_array(variable, value)
+            for view, variable, value in getattr(p, "_view_draws", []):     # (given to views of it)
+                view._set_initial_value_array(variable, LazyArray(value, shape=(view.size,), dtype=float))
         for rec in self.recorders:
             rec._new_trial()
 
@@ -265,6 +272,8 @@ class State(common.control.BaseState):
         try:
             net = self.describe()
             carried = self._carry_state() if self.simulation is not None and self.step > 0 else None
+            if carried is not None:     # spikes on their way keep their delays, however the delays change
+                net.min_slots = self.simulation.pending_slots()
             sources = self._carry_source_state() if carried is not None else {}
             simulation = Simulation(net, self.runtime, self.precision)
         except BaseException:       # refused (a value to fix, memory): the network that ran stays usable
@@ -291,6 +300,9 @@ class State(common.control.BaseState):
                         self.simulation.set_source_state(spec.index, var, values)
         for prj in self.projections:
             prj._keep_reset_values()
+            prj.__dict__.pop("_fresh_initial", None)
+        for src in self.current_sources:
+            src.__dict__.pop("_fresh_initial", None)
         self.structure_changed = False
 
     def _snapshot(self):
@@ -323,7 +335,8 @@ class State(common.control.BaseState):
                 if len(old_sg.pre_ind) != len(new_sg.pre_ind):
                     continue
                 written = old._synapse_slice(old_sg)[0].written_vars
-                for var in sorted(set(written) - set(prj._attributes)):
+                # (a variable initialize()d since the last build starts from its new value, as in pyNN.nest)
+                for var in sorted(set(written) - set(prj._attributes) - prj.__dict__.get("_fresh_initial", set())):
                     self.simulation.write_synapse_var(new_sg, var, old.read_synapse_var(old_sg, var),
                                                       reset_value=False)
 
@@ -331,7 +344,10 @@ class State(common.control.BaseState):
         """The current sources' state variables (a value per injection, by source name), so that a rebuild
         continues from them too."""
         sim = self.simulation
-        return {spec.source.name: {v: sim.get_source_state(spec.index, v) for v in spec.table.model.var_names}
+        fresh = {src._name: src.__dict__.get("_fresh_initial", set()) for src in self.current_sources}
+        # (not a variable initialize()d while the rebuild was pending: it starts from its new value)
+        return {spec.source.name: {v: sim.get_source_state(spec.index, v) for v in spec.table.model.var_names
+                                   if v not in fresh.get(spec.source.name, ())}
                 for spec in sim.layout.sources if spec.table.model.vars}
 
     def _carry_state(self):

@@ -276,6 +276,40 @@ class StepCurrentSource(GPUCurrentSource, electrodes.StepCurrentSource):
             raise InvalidParameterValueError(f"{name}: parameter 'times' must be strictly increasing "
                                              f"(got {times[k]} then {times[k + 1]})")
 
+    def set_native_parameters(self, parameters):
+        """As any source's; a schedule changed between runs with no time reached yet leaves the amplitude in
+        effect until its first time, as NEST's step_current_generator keeps its current (in this trial).  NEST's
+        generator runs min_delay ahead of the cells: what it has sent for the steps up to then stays too."""
+        state = simulator.state
+        if state.step > 0 and "times" in self._native:
+            steps, amps = library.step_switches(self._native["times"], self._native["amplitudes"], state.dt,
+                                                self._min_delay)
+            first, ahead = state.step, state.step + library.delay_steps(self._min_delay, state.dt) - 1
+            passed = np.flatnonzero(steps <= first)
+            sent = [(first, float(amps[passed[-1]]) if len(passed) else 0.0)]
+            sent += [(int(k), float(a)) for k, a in zip(steps, amps) if first < k <= ahead]
+            object.__setattr__(self, "_held", (state.segment_counter, ahead, sent))
+        super().set_native_parameters(parameters)
+
+    def _model_params(self) -> dict:
+        params = super()._model_params()
+        state = simulator.state
+        segment, ahead, sent = self.__dict__.get("_held", (None, 0, []))
+        if segment != state.segment_counter or "times" not in params:
+            return params
+        steps, _ = library.step_switches(params["times"], params["amplitudes"], state.dt, self._min_delay)
+        if len(steps) and steps[0] <= ahead:     # a time of the new schedule is reached: it says the amplitude
+            return params
+        d = library.delay_steps(self._min_delay, state.dt)      # the times step_switches puts at those steps
+        times = [(k - d) * state.dt + self._min_delay for k, _ in sent]
+        return {**params, "times": np.r_[times, params["times"]],
+                "amplitudes": np.r_[[a for _, a in sent], params["amplitudes"]]}
+
+    def _on_reset(self):
+        """A new trial: the schedule as given, from its start."""
+        if self.__dict__.pop("_held", None) is not None:
+            self._changed()
+
     def get_native_parameters(self):
         """The times (ms) from which the amplitudes act -- on the grid, not before min_delay + dt, of equal
         times the last -- and those amplitudes."""

@@ -133,14 +133,15 @@ def test_bad_source_parameters(sim, make, name):
 
 
 def test_changes_between_runs(sim):
-    """A change acts from the current time on, as if it had always held, without recompiling."""
+    """A change acts from the current time on, as if it had always held, without recompiling (but a step schedule
+    whose times all lie ahead leaves the amplitude in effect until its first, as NEST's generator keeps it)."""
     v, (i_dc, i_step, i_ac) = script(sim, DT, changes=True, precision="double")
     i_dc, i_step, i_ac = (c.magnitude[:, 0] for c in (i_dc, i_step, i_ac))
     k = int(round(20.0 / DT))
     np.testing.assert_array_equal(i_dc[50:k], 0.8)
     np.testing.assert_array_equal(i_dc[k:300], 0.3)                       # new amplitude from t = 20
     assert i_dc[300] == 0.0
-    np.testing.assert_array_equal(i_step[k:250], 0.0)                     # new times: nothing before 25
+    np.testing.assert_array_equal(i_step[k:250], 0.25)     # new times ahead: the amplitude goes on until 25 (NEST)
     np.testing.assert_array_equal(i_step[250:310], 0.5)
     np.testing.assert_array_equal(i_step[310:], -0.2)
     np.testing.assert_array_equal(i_ac[k:250], 0.0)                       # start moved to 25

@@ -346,3 +346,87 @@ def test_compile_between_runs_leaves_the_running_network(sim):
     assert prj.get("weight", format="list", with_address=False) == [0.5] * 9
     sim.run(20.0)
     assert sim.get_current_time() == pytest.approx(40.0)
+
+
+def _changed_between_runs(simulator, change, gpu):
+    """A script that changes a Tsodyks-Markram projection's state or a step current's schedule between two runs:
+    the peak of v after the last synaptic event, and the step current at 10, 25, 29.9 and 35 ms."""
+    if gpu:
+        simulator.setup(timestep=0.1, min_delay=0.1, precision="double")
+    else:
+        simulator.setup(timestep=0.1, min_delay=0.1, spike_precision="on_grid")
+    src = simulator.Population(1, simulator.SpikeSourceArray(spike_times=[10.0, 20.0, 40.0]))
+    cell = simulator.Population(2, simulator.IF_curr_exp())
+    prj = simulator.Projection(src, cell[0:1], simulator.AllToAllConnector(),
+                               simulator.TsodyksMarkramSynapse(U=0.4, tau_rec=150.0, weight=2.0, delay=1.0))
+    step = simulator.StepCurrentSource(times=[5.0], amplitudes=[0.5])
+    step.inject_into(cell[1:2])
+    step.record()
+    cell.record("v")
+    simulator.run(20.0)
+    if change:
+        prj.initialize(u=0.8, x=0.5)
+        step.set_parameters(times=[30.0], amplitudes=[0.2])       # every new time ahead
+    simulator.run(30.0)
+    v = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    current = step.get_data().magnitude.ravel()
+    simulator.end()
+    return v[400:].max(), current[[100, 250, 299, 350]]
+
+
+@pytest.mark.cross_simulator
+def test_changes_between_runs_act_at_once_as_in_nest(sim, nest):
+    """Projection.initialize() between runs acts at the next run (it waited for a reset()), and a step current given
+    a schedule whose times all lie ahead keeps its amplitude until the first (it dropped to 0), as in pyNN.nest."""
+    for change in (False, True):
+        peak, current = _changed_between_runs(sim, change, gpu=True)
+        nest_peak, nest_current = _changed_between_runs(nest, change, gpu=False)
+        assert peak == pytest.approx(nest_peak, abs=1e-9)
+        np.testing.assert_allclose(current, nest_current, atol=1e-12)
+    assert list(current) == [0.5, 0.5, 0.5, 0.2]
+
+
+def test_shorter_delays_keep_spikes_on_their_way(sim):
+    """A delay made shorter between runs (a smaller ring buffer) keeps a spike already emitted on its old delay,
+    as NEST does (it was lost)."""
+    sim.setup(timestep=0.1, min_delay=0.1, max_delay=50.0, precision="double")
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    cell = sim.Population(1, sim.IF_curr_exp())
+    prj = sim.Projection(src, cell, sim.AllToAllConnector(), sim.StaticSynapse(weight=5.0, delay=30.0))
+    cell.record("v")
+    sim.run(10.0)
+    prj.set(delay=5.0)
+    sim.run(40.0)
+    v = cell.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    assert np.flatnonzero(v > -65.0)[0] * 0.1 == pytest.approx(35.1)
+
+
+def test_initialize_while_a_rebuild_is_pending(sim):
+    """A user current source's state initialize()d after a change that needs a rebuild starts from the new value
+    (the rebuild carried the old one over it)."""
+    Hold = sim.create_current_source_model("Hold", vars={"amp": 0.0}, injection_code="injectCurrent(amp);")
+    sim.setup(timestep=0.1, min_delay=0.1, precision="double")
+    cell = sim.Population(1, sim.IF_curr_exp())
+    hold = Hold(amp=0.1)
+    hold.inject_into(cell)
+    hold.record()
+    sim.run(10.0)
+    sim.Population(1, sim.IF_curr_exp())
+    hold.initialize(amp=1.0)
+    sim.run(10.0)
+    np.testing.assert_allclose(hold.get_data().magnitude.ravel()[[99, 100, 199]], [0.1, 1.0, 1.0])
+
+
+def test_random_initial_values_of_a_view_are_drawn_at_each_reset(sim):
+    """A RandomDistribution given to a view's initialize() is drawn again at each reset(), as a population's is
+    (the view's cells started every trial from the first draw)."""
+    sim.setup(timestep=0.1, min_delay=0.1)
+    cells = sim.Population(4, sim.IF_curr_exp(v_rest=-60.0))
+    cells[0:2].initialize(v=sim.RandomDistribution("uniform", (-70.0, -55.0), rng=sim.NumpyRNG(4)))
+    cells.record("v")
+    for _ in range(3):
+        sim.run(1.0)
+        sim.reset()
+    starts = [segment.filter(name="v")[0].magnitude[0] for segment in cells.get_data().segments]
+    assert len(starts) == 3 and all(np.all(s[2:] == -65.0) for s in starts)
+    assert not np.allclose(starts[0][:2], starts[1][:2]) and not np.allclose(starts[1][:2], starts[2][:2])
