@@ -277,9 +277,11 @@ class StepCurrentSource(GPUCurrentSource, electrodes.StepCurrentSource):
                                              f"(got {times[k]} then {times[k + 1]})")
 
     def set_native_parameters(self, parameters):
-        """As any source's; a schedule changed between runs with no time reached yet leaves the amplitude in
-        effect until its first time, as NEST's step_current_generator keeps its current (in this trial).  NEST's
-        generator runs min_delay ahead of the cells: what it has sent for the steps up to then stays too."""
+        """As any source's, but a schedule changed between runs follows pyNN.nest's rules for it: the times up to
+        ``2 min_delay + dt`` after the change are not passed yet for NEST's generator, which runs min_delay ahead
+        of the cells; pyNN.nest moves the last of them there (and drops the others).  Until the first time, the
+        amplitude in effect goes on (and what the generator has already sent stays), as NEST's generator keeps its
+        current.  Only in this trial: reset() goes back to the schedule as given."""
         state = simulator.state
         if state.step > 0 and "times" in self._native:
             steps, amps = library.step_switches(self._native["times"], self._native["amplitudes"], state.dt,
@@ -288,22 +290,23 @@ class StepCurrentSource(GPUCurrentSource, electrodes.StepCurrentSource):
             passed = np.flatnonzero(steps <= first)
             sent = [(first, float(amps[passed[-1]]) if len(passed) else 0.0)]
             sent += [(int(k), float(a)) for k, a in zip(steps, amps) if first < k <= ahead]
-            object.__setattr__(self, "_held", (state.segment_counter, ahead, sent))
+            object.__setattr__(self, "_held", (state.segment_counter, state.step, sent))
         super().set_native_parameters(parameters)
 
     def _model_params(self) -> dict:
         params = super()._model_params()
         state = simulator.state
-        segment, ahead, sent = self.__dict__.get("_held", (None, 0, []))
+        segment, changed, sent = self.__dict__.get("_held", (None, 0, []))
         if segment != state.segment_counter or "times" not in params:
             return params
-        steps, _ = library.step_switches(params["times"], params["amplitudes"], state.dt, self._min_delay)
-        if len(steps) and steps[0] <= ahead:     # a time of the new schedule is reached: it says the amplitude
-            return params
-        d = library.delay_steps(self._min_delay, state.dt)      # the times step_switches puts at those steps
-        times = [(k - d) * state.dt + self._min_delay for k, _ in sent]
-        return {**params, "times": np.r_[times, params["times"]],
-                "amplitudes": np.r_[[a for _, a in sent], params["amplitudes"]]}
+        times, amps = np.asarray(params["times"], float), np.asarray(params["amplitudes"], float)
+        earliest = round(changed * state.dt + 2 * self._min_delay + state.dt, 9)   # pyNN.nest's first usable time
+        early = np.flatnonzero(times <= earliest + 1e-9)
+        if len(early):
+            times, amps = np.r_[earliest, times[early[-1] + 1:]], amps[early[-1]:]
+        d = library.delay_steps(self._min_delay, state.dt)      # the times step_switches puts at the sent steps
+        return {**params, "times": np.r_[[(k - d) * state.dt + self._min_delay for k, _ in sent], times],
+                "amplitudes": np.r_[[a for _, a in sent], amps]}
 
     def _on_reset(self):
         """A new trial: the schedule as given, from its start."""

@@ -377,3 +377,29 @@ def test_many_sources_of_one_model(sim):
             np.testing.assert_allclose(v[:, k], propagate(current), rtol=0, atol=1e-9,
                                        err_msg=f"{pop.label}[{k}]")
     assert np.ptp(a.get_data().segments[0].filter(name="v")[0].magnitude[:, 5]) > 5.0
+
+
+def _step_schedule_changed(simulator, min_delay, times, **setup_kw):
+    """A step current whose schedule is replaced after 20 ms: the current recorded at every step."""
+    simulator.setup(timestep=0.1, min_delay=min_delay, spike_precision="on_grid", **setup_kw)
+    cell = simulator.Population(1, simulator.IF_curr_exp())
+    step = simulator.StepCurrentSource(times=[0.0, 5.0, 19.95, 20.0, 20.3], amplitudes=[0.1, 0.5, 0.6, 0.25, 0.9])
+    step.inject_into(cell)
+    step.record()
+    simulator.run(20.0)
+    step.set_parameters(times=times, amplitudes=list(np.linspace(0.7, 0.2, len(times))))
+    simulator.run(20.0)
+    current = step.get_data().magnitude.ravel().copy()
+    simulator.end()
+    return current
+
+
+@pytest.mark.cross_simulator
+@pytest.mark.parametrize("min_delay", [0.1, 0.5])
+def test_step_schedule_changed_between_runs_as_nest(sim, nest, min_delay):
+    """pyNN.nest's rules for a schedule replaced between runs: times up to 2 min_delay + dt ahead are moved there
+    (the last of them; NEST's generator runs min_delay ahead), and until the first time the amplitude in effect goes
+    on (it dropped to 0, or a passed time acted at once)."""
+    for times in ([10.0, 30.0], [20.0, 30.0], [20.2, 30.0], [25.0], [20.9, 21.2, 40.0], [21.1, 22.0]):
+        np.testing.assert_allclose(_step_schedule_changed(sim, min_delay, times, precision="double"),
+                                   _step_schedule_changed(nest, min_delay, times), atol=1e-12, err_msg=str(times))
