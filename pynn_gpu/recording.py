@@ -100,12 +100,15 @@ class Recorder(recording.Recorder):
         return super().get(variables, gather, filter_ids, clear, annotations, locations)
 
     def _refuse_unknown(self, variables):
-        """A name the cell type cannot record is a mistake (PyNN returns no signal for it); one it can record but
-        that was not recorded gives no signal, as in PyNN."""
+        """A name no cell type of the network can record is a mistake (PyNN returns no signal for it); one that
+        another cell type records, or that was not recorded, gives no signal, as in pyNN.nest (an Assembly's
+        get_data() asks each of its populations for the same names)."""
         names = [variables] if isinstance(variables, str) else list(variables or [])
-        recordable = list(self.population.celltype.recordable)
+        known = set(self.population.celltype.recordable)
+        for population in simulator.state.populations:
+            known.update(population.celltype.recordable)
         for name in names:
-            if name != "all" and name not in recordable:
+            if name != "all" and name not in known:
                 raise errors.RecordingError(name, self.population.celltype)
 
     def _localize_variables(self, variables, locations):

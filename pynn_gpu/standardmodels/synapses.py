@@ -402,6 +402,7 @@ class StochasticTsodyksMarkramSynapse(GPUSynapseMixin, synapses.StochasticTsodyk
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("tau_rec", "tau_rec"),
                                       ("tau_facil", "tau_facil"))
     codegen_model = library.STOCHASTIC_TSODYKS_MARKRAM
+    parameter_checks = {"weight": check_weights, **{name: _tm_check(name) for name in _TM_RULES}}
 
     def model_vars(self, attributes, post_params, receptor, initial):
         n = len(attributes["weight"])
@@ -434,6 +435,8 @@ class MultiQuantalSynapse(GPUSynapseMixin, synapses.MultiQuantalSynapse):
     translations = build_translations(("weight", "weight"), ("delay", "delay"), ("U", "U"), ("n", "n"),
                                       ("tau_rec", "tau_rec"), ("tau_facil", "tau_facil"))
     codegen_model = library.MULTI_QUANTAL
+    parameter_checks = {"weight": check_weights, "n": _tm_check("n", {"n": _WHOLE}),
+                        **{name: _tm_check(name) for name in _TM_RULES}}
     default_initial_values = {"u": QUANTAL_INITIAL_U, "a": QUANTAL_INITIAL_A}
     initial_value_checks = {
         "u": _tm_check("u", {"u": _FRACTION}),

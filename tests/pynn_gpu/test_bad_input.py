@@ -793,6 +793,20 @@ def test_get_data_of_a_variable_the_cell_cannot_record(gpu):
     assert len(cells.get_data("v").segments[0].analogsignals) == 1
 
 
+def test_get_data_of_a_variable_another_cell_type_records(gpu):
+    """An Assembly's get_data() asks each population for the same names: one that another cell type of the network
+    records gives no signal, as in pyNN.nest (it raised); a name no cell type records is still refused."""
+    stim = gpu.Population(2, gpu.SpikeSourcePoisson(rate=100.0))
+    cells = gpu.Population(2, gpu.IF_curr_exp())
+    stim.record("spikes")
+    cells.record(["spikes", "v"])
+    gpu.run(10.0)
+    segment = (stim + cells).get_data(["spikes", "v"]).segments[0]
+    assert len(segment.spiketrains) == 4 and segment.analogsignals[0].shape == (101, 2)
+    assert len(stim.get_data("v").segments[0].analogsignals) == 0
+    check_raises(RecordingError, lambda: (stim + cells).get_data(["v", "vv"]), "vv")
+
+
 def test_synapse_parameter_array_of_another_shape(gpu):
     a, b = gpu.Population(3, gpu.IF_curr_exp()), gpu.Population(4, gpu.IF_curr_exp())
     for weight in (np.ones(4), np.ones(12), np.ones((4, 3))):

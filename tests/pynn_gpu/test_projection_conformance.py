@@ -194,18 +194,23 @@ def test_from_list_index_out_of_range(sim, row, side):
 
 # ---- Tsodyks-Markram parameters ---------------------------------------------------------------
 
+@pytest.mark.parametrize("synapse", ["TsodyksMarkramSynapse", "StochasticTsodyksMarkramSynapse",
+                                     "MultiQuantalSynapse"])
 @pytest.mark.parametrize("name,value,rule", [("U", 1.5, "must be in [0, 1]"), ("U", -0.2, "must be in [0, 1]"),
                                              ("tau_rec", -5.0, "must be > 0"), ("tau_rec", 0.0, "must be > 0"),
                                              ("tau_facil", -1.0, "must be >= 0")])
-def test_tsodyks_markram_rules(sim, name, value, rule):
-    """NEST's tsodyks_synapse: 'U' must be in [0,1], 'tau_rec' must be > 0, 'tau_fac' must be >= 0."""
+def test_tsodyks_markram_rules(sim, synapse, name, value, rule):
+    """NEST's tsodyks_synapse (and quantal_stp_synapse): 'U' must be in [0,1], 'tau_rec' must be > 0, 'tau_fac'
+    must be >= 0, refused at the Projection and at set(), naming it (the stochastic forms refused only at the next
+    run(), naming no projection)."""
     sim.setup(timestep=0.1)
     a, b = sim.Population(1, sim.IF_curr_exp()), sim.Population(1, sim.IF_curr_exp())
-    message = re.escape("projection 'stp'") + ".*TsodyksMarkramSynapse: " + re.escape(
+    message = re.escape("projection 'stp'") + f".*{synapse}: " + re.escape(
         f"parameter '{name}' {rule} (got {value})")
+    synapse_type = getattr(sim, synapse)
     with pytest.raises(InvalidParameterValueError, match=message):
-        sim.Projection(a, b, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(**{name: value}), label="stp")
-    prj = sim.Projection(a, b, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(U=1.0, tau_facil=0.0),
+        sim.Projection(a, b, sim.AllToAllConnector(), synapse_type(**{name: value}), label="stp")
+    prj = sim.Projection(a, b, sim.AllToAllConnector(), synapse_type(U=1.0, tau_facil=0.0),
                          label="stp")      # the edges are allowed
     with pytest.raises(InvalidParameterValueError, match=message):
         prj.set(**{name: value})
