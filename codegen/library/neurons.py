@@ -126,7 +126,8 @@ IF_CURR_EXP = NeuronModel(
     reset_code="r = n_ref; v = v_reset;",
 )
 
-def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offset"):
+def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offset",
+                  leak_rate=lambda p: 1.0 / _f(p["tau_m"])):
     """NEST's iaf_cond_exp: V and both conductances integrated together (RKF45 with NEST's tolerance, or RK4,
     shown to give the same spikes); ``leak`` names the leak conductance (uS), ``offset`` the constant current.
     The right-hand sides multiply by reciprocals: divisions dominated a vectorised step (four RK4 stages)."""
@@ -137,7 +138,8 @@ def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offs
         derived_params=tuple(derived_params) + (
             ("inv_cm", lambda p, dt: 1.0 / _f(p["cm"])),
             ("inv_tau_syn_E", lambda p, dt: 1.0 / _f(p["tau_syn_E"])),
-            ("inv_tau_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"]))),
+            ("inv_tau_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"])),
+            ("leak_rate", lambda p, dt: leak_rate(p))),
         receptors=("excitatory", "inhibitory"),
         ode=(
             ("v", f"r > 0 ? 0 : (-{leak} * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
@@ -147,6 +149,7 @@ def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offs
         ),
         integrator="rkf45",
         rk4_equivalent=True,
+        rk4_rates=("inv_tau_syn_E", "inv_tau_syn_I", "leak_rate"),
         ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
         sim_code=_COND_INPUT_AND_REFRACTORY,
         threshold_code=_COND_THRESHOLD,
@@ -274,6 +277,10 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
     derived_params=(
         ("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
         ("n_ref", _n_ref),
+        # the rates of the ODE's linear parts (1/ms), for RK4's sub-steps
+        ("rate_syn_E", lambda p, dt: 1.0 / _f(p["tau_syn_E"])), ("rate_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"])),
+        ("rate_sfa", lambda p, dt: 1.0 / _f(p["tau_sfa"])), ("rate_rr", lambda p, dt: 1.0 / _f(p["tau_rr"])),
+        ("leak_rate", lambda p, dt: 1.0 / _f(p["tau_m"])),
     ),
     receptors=("excitatory", "inhibitory"),
     ode=(
@@ -286,6 +293,7 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
     ),
     integrator="rkf45",
     rk4_equivalent=True,
+    rk4_rates=("rate_syn_E", "rate_syn_I", "rate_sfa", "rate_rr", "leak_rate"),
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "g_s": _COND_TOL_V,
                    "g_r": _COND_TOL_V},
     sim_code=_COND_INPUT_AND_REFRACTORY,
@@ -300,7 +308,7 @@ IF_FACETS_HARDWARE1 = _iaf_cond_exp(
     ("g_leak", "tau_syn_E", "tau_syn_I", "v_reset", "e_rev_I", "v_rest", "v_thresh"),
     (("cm", lambda p, dt: 0.2), ("g_l", lambda p, dt: _f(p["g_leak"]) / 1000.0), ("e_rev_E", lambda p, dt: 0.0),
      ("n_ref", lambda p, dt: float(steps_ceil(1.0, dt)))),
-    leak="g_l", offset="",
+    leak="g_l", offset="", leak_rate=lambda p: _f(p["g_leak"]) / 1000.0 / 0.2,
 )
 
 

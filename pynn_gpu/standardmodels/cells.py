@@ -459,6 +459,11 @@ class SpikeSourceArray(GPUCellMixin, cells.SpikeSourceArray):
                 raise InvalidParameterValueError(
                     f"SpikeSourceArray{where}: parameter 'spike_times' of cell {k} must hold finite times >= 0 ms "
                     f"(got {times[bad][0]} at position {int(np.flatnonzero(bad)[0])})")
+            if len(times) and times[0] == 0.0:     # (its step would end at 0; pyNN.nest refuses it too)
+                raise InvalidParameterValueError(
+                    f"SpikeSourceArray{where}: parameter 'spike_times' of cell {k} holds a spike at 0 ms, which no "
+                    "step can emit: a spike is stamped at the end of its step, the first at dt (pyNN.nest refuses it "
+                    "too)")
             unsorted = np.diff(times) < 0
             if unsorted.any():
                 i = int(np.flatnonzero(unsorted)[0])

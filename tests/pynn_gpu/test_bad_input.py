@@ -793,6 +793,12 @@ def test_get_data_of_a_variable_the_cell_cannot_record(gpu):
     assert len(cells.get_data("v").segments[0].analogsignals) == 1
 
 
+def test_a_spike_at_time_zero_is_refused(gpu):
+    """No step ends at 0 ms: such a spike was dropped silently (pyNN.nest refuses it)."""
+    check_raises(InvalidParameterValueError, lambda: gpu.Population(2, gpu.SpikeSourceArray(
+        spike_times=[[0.05], [0.0, 1.0]])), "'spike_times' of cell 1 holds a spike at 0 ms")
+
+
 def test_get_data_of_a_variable_another_cell_type_records(gpu):
     """An Assembly's get_data() asks each population for the same names: one that another cell type of the network
     records gives no signal, as in pyNN.nest (it raised); a name no cell type records is still refused."""

@@ -82,17 +82,23 @@ def run_protocol(sim, celltype, **setup_kw):
     return traces, spikes
 
 
-@functools.lru_cache(maxsize=None)
-def nest_result(celltype):
-    import pyNN.nest as nest
+def _nest_cell_class(nest, celltype):
+    """pyNN.nest's cell type class, where needed with what pyNN 0.13's NEST backend lacks: it cannot record v of
+    IF_curr_delta (no variable_map), and names the IF_cond_exp_gsfa_grr state g_r/g_s while its map says
+    g_rr/g_sfa (it cannot even create the cells)."""
     cls = getattr(nest, celltype)
-    # pyNN 0.13's NEST backend cannot record v of IF_curr_delta (no variable_map) and names the
-    # IF_cond_exp_gsfa_grr state g_r/g_s while its map says g_rr/g_sfa; fill the gaps for the reference run
     if celltype == "IF_curr_delta":
         cls.variable_map, cls.scale_factors = {"v": "V_m"}, {"v": 1}
     if celltype == "IF_cond_exp_gsfa_grr":
         cls.variable_map = {**cls.variable_map, "g_r": "g_rr", "g_s": "g_sfa"}
         cls.scale_factors = {**cls.scale_factors, "g_r": 1, "g_s": 1}
+    return cls
+
+
+@functools.lru_cache(maxsize=None)
+def nest_result(celltype):
+    import pyNN.nest as nest
+    cls = _nest_cell_class(nest, celltype)
     # state variables pyNN.nest maps but does not list as recordable (isyn_*, HH gates)
     cls.recordable = list(dict.fromkeys(list(cls.recordable) + EXTRA.get(celltype, [])))
     return run_protocol(nest, celltype)
@@ -492,3 +498,34 @@ def test_renewal_source_change_acts_at_once(sim, kind):
     sim.run(100.0)
     counts = np.array([np.sum(np.asarray(st) > 50.0) for st in cells.get_data().segments[0].spiketrains])
     assert abs(counts.mean() - 40.0) < 5 * np.sqrt(40.0 / 500) + 1.0
+
+
+def _stiff_conductances(simulator, celltype, params, weight, receptor, **setup_kw):
+    """One spike through a conductance synapse: v every step, and the spike count."""
+    simulator.setup(timestep=0.1, min_delay=0.1, **setup_kw)
+    cls = _nest_cell_class(simulator, celltype) if simulator.__name__ == "pyNN.nest" else getattr(simulator, celltype)
+    cell = simulator.Population(1, cls(**params))
+    src = simulator.Population(1, simulator.SpikeSourceArray(spike_times=[10.0]))
+    simulator.Projection(src, cell, simulator.AllToAllConnector(), simulator.StaticSynapse(weight=weight, delay=1.0),
+                         receptor_type=receptor)
+    cell.record(["v", "spikes"])
+    simulator.run(30.0)
+    segment = cell.get_data().segments[0]
+    v, n = segment.filter(name="v")[0].magnitude[:, 0].copy(), len(segment.spiketrains[0])
+    simulator.end()
+    return v, n
+
+
+@pytest.mark.cross_simulator
+@pytest.mark.parametrize("celltype,params,weight,receptor", [
+    ("IF_cond_exp", {"tau_syn_E": 0.03}, 0.01, "excitatory"),
+    ("IF_cond_exp", {"tau_syn_I": 0.01}, 0.05, "inhibitory"),
+    ("IF_facets_hardware1", {"tau_syn_E": 0.02}, 0.01, "excitatory"),
+    ("IF_cond_exp_gsfa_grr", {"tau_syn_E": 0.01}, 0.05, "excitatory")])
+def test_fast_synapses_as_nest(sim, nest, celltype, params, weight, receptor):
+    """RK4 (the default for these models) takes as many sub-steps as a fast synapse needs: one step of dt gave
+    NaN and spikes every refractory period, where NEST's RKF45 is exact."""
+    v, n = _stiff_conductances(sim, celltype, params, weight, receptor, precision="double")
+    nest_v, nest_n = _stiff_conductances(nest, celltype, params, weight, receptor, spike_precision="on_grid")
+    assert n == nest_n and np.all(np.isfinite(v))
+    assert np.abs(v - nest_v).max() < 0.01
