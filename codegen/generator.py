@@ -406,7 +406,7 @@ class Generator:
             o["scale"] = self._error_scale(m, o)
         substeps = 1
         if self.integrator(m) == "rk4" and m.rk4_rates:     # a fast synapse: RK4 in a fixed number of sub-steps
-            fastest = max(float(np.max(b.param_values[p])) for p in m.rk4_rates)
+            fastest = float(np.max(m.rk4_rates(b.param_values)))
             substeps = max(1, int(np.ceil(self.net.dt * fastest / RK4_RATE_STEP - 1e-9)))
         ode_step = code(m.ode_step_code, "ode_step_code")
         sim = code(m.sim_code, "sim_code")

@@ -170,10 +170,10 @@ class NeuronModel(_ModelBase):
     #: a fixed RK4 step of dt cannot integrate this model (HH's sodium upstroke diverges at dt = 0.1 ms):
     #: ``ode_integrator='rk4'`` leaves it on ``integrator``
     rk4_unstable: bool = False
-    #: parameters (or derived parameters) that are rates of the ODE (1/ms, e.g. 1/tau_syn): RK4 takes as many equal
-    #: sub-steps as keep dt/n times the largest at most RK4_RATE_STEP (one step of dt, stable only below 2.8, gave
-    #: NaN and false spikes for a fast synapse)
-    rk4_rates: tuple = ()
+    #: the fastest rates of the ODE's linear parts (1/ms, e.g. 1/tau_syn), per cell, from its parameters and derived
+    #: parameters (``{name: array}``): RK4 takes as many equal sub-steps as keep dt/n times the largest at most
+    #: RK4_RATE_STEP (one step of dt, stable only below 2.8, gave NaN and false spikes for a fast synapse)
+    rk4_rates: Callable | None = None
     ode_tolerance: float | Mapping = 1e-3
     ode_eps_rel: float = 0.0
     ode_a_y: float = 1.0

@@ -147,6 +147,7 @@ def attach(projection, groups: list, tag: str, dt: float):
                 code = re.sub(rf"\b{re.escape(name)}_{side.side}\b", f"{hidden(name, tag)}_{side.side}", code)
         snippets[snippet] = code
     tagged = dataclasses.replace(model, **snippets)
+    params = {side.side: _uniform_params(projection, groups, side) for side in sides.values()}
     done = set()
     for sg in groups:
         sg.model = tagged
@@ -155,7 +156,7 @@ def attach(projection, groups: list, tag: str, dt: float):
             if (id(group), side.side) in done:
                 continue
             done.add((id(group), side.side))
-            _augment(group, side, tag, _uniform_params(projection, groups, side), dt)
+            _augment(group, side, tag, params[side.side], dt)
 
 
 def _uniform_params(projection, groups, side: NeuronSide) -> dict:

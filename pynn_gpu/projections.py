@@ -908,6 +908,7 @@ class Projection(common.Projection):
             else self._device()
         if sim is None:
             return
+        states = {}      # a neuron group's per-neuron variable, read once
         for sg, sel, local, at in self._group_parts(index):
             for name in self._attributes:
                 if sim.changes_on_device(sg, name):
@@ -920,5 +921,7 @@ class Projection(common.Projection):
                     self._writable(name)[at] = np.where(read == given.astype(sim.dtype), given, read)
             for name, side in getattr(self.synapse_type, "neuron_var_names", {}).items():   # each its neuron's
                 group, cells = (sg.pre, sg.pre_ind) if side == "pre" else (sg.post, sg.post_ind)
-                values = sim.read_state(group, neuron_vars.hidden(name, self._neuron_tag))
-                self._writable(name)[at] = values[cells if local is None else cells[local]]
+                key = (id(group), name)
+                if key not in states:
+                    states[key] = sim.read_state(group, neuron_vars.hidden(name, self._neuron_tag))
+                self._writable(name)[at] = states[key][cells if local is None else cells[local]]

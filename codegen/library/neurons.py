@@ -126,8 +126,7 @@ IF_CURR_EXP = NeuronModel(
     reset_code="r = n_ref; v = v_reset;",
 )
 
-def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offset",
-                  leak_rate=lambda p: 1.0 / _f(p["tau_m"])):
+def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offset"):
     """NEST's iaf_cond_exp: V and both conductances integrated together (RKF45 with NEST's tolerance, or RK4,
     shown to give the same spikes); ``leak`` names the leak conductance (uS), ``offset`` the constant current.
     The right-hand sides multiply by reciprocals: divisions dominated a vectorised step (four RK4 stages)."""
@@ -138,8 +137,7 @@ def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offs
         derived_params=tuple(derived_params) + (
             ("inv_cm", lambda p, dt: 1.0 / _f(p["cm"])),
             ("inv_tau_syn_E", lambda p, dt: 1.0 / _f(p["tau_syn_E"])),
-            ("inv_tau_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"])),
-            ("leak_rate", lambda p, dt: leak_rate(p))),
+            ("inv_tau_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"]))),
         receptors=("excitatory", "inhibitory"),
         ode=(
             ("v", f"r > 0 ? 0 : (-{leak} * (fmin(v, v_thresh) - v_rest) - gsyn_exc * (fmin(v, v_thresh) - e_rev_E)"
@@ -149,7 +147,7 @@ def _iaf_cond_exp(name, params, derived_params, leak="g_leak", offset=" + i_offs
         ),
         integrator="rkf45",
         rk4_equivalent=True,
-        rk4_rates=("inv_tau_syn_E", "inv_tau_syn_I", "leak_rate"),
+        rk4_rates=lambda p: np.maximum.reduce([p["inv_tau_syn_E"], p["inv_tau_syn_I"], p[leak] * p["inv_cm"]]),
         ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G},
         sim_code=_COND_INPUT_AND_REFRACTORY,
         threshold_code=_COND_THRESHOLD,
@@ -277,10 +275,6 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
     derived_params=(
         ("g_leak", lambda p, dt: _f(p["cm"]) / _f(p["tau_m"])),
         ("n_ref", _n_ref),
-        # the rates of the ODE's linear parts (1/ms), for RK4's sub-steps
-        ("rate_syn_E", lambda p, dt: 1.0 / _f(p["tau_syn_E"])), ("rate_syn_I", lambda p, dt: 1.0 / _f(p["tau_syn_I"])),
-        ("rate_sfa", lambda p, dt: 1.0 / _f(p["tau_sfa"])), ("rate_rr", lambda p, dt: 1.0 / _f(p["tau_rr"])),
-        ("leak_rate", lambda p, dt: 1.0 / _f(p["tau_m"])),
     ),
     receptors=("excitatory", "inhibitory"),
     ode=(
@@ -293,7 +287,8 @@ IF_COND_EXP_GSFA_GRR = NeuronModel(
     ),
     integrator="rkf45",
     rk4_equivalent=True,
-    rk4_rates=("rate_syn_E", "rate_syn_I", "rate_sfa", "rate_rr", "leak_rate"),
+    rk4_rates=lambda p: 1.0 / np.minimum.reduce([p[tau] for tau in ("tau_syn_E", "tau_syn_I", "tau_sfa", "tau_rr",
+                                                                     "tau_m")]),
     ode_tolerance={"v": _COND_TOL_V, "gsyn_exc": _COND_TOL_G, "gsyn_inh": _COND_TOL_G, "g_s": _COND_TOL_V,
                    "g_r": _COND_TOL_V},
     sim_code=_COND_INPUT_AND_REFRACTORY,
@@ -308,7 +303,7 @@ IF_FACETS_HARDWARE1 = _iaf_cond_exp(
     ("g_leak", "tau_syn_E", "tau_syn_I", "v_reset", "e_rev_I", "v_rest", "v_thresh"),
     (("cm", lambda p, dt: 0.2), ("g_l", lambda p, dt: _f(p["g_leak"]) / 1000.0), ("e_rev_E", lambda p, dt: 0.0),
      ("n_ref", lambda p, dt: float(steps_ceil(1.0, dt)))),
-    leak="g_l", offset="", leak_rate=lambda p: _f(p["g_leak"]) / 1000.0 / 0.2,
+    leak="g_l", offset="",
 )
 
 
